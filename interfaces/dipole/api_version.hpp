@@ -1,0 +1,12 @@
+// The plugin API version. A plugin records the version it was compiled against; the runtime
+// refuses a library whose version differs, before calling any of its code beyond the version query.
+// Bump it on any change to an interface header that alters layout or virtual tables.
+#pragma once
+
+#ifndef DIPOLE_PLUGIN_API_VERSION  // overridable only so tests can build a mismatched plugin
+#define DIPOLE_PLUGIN_API_VERSION 1
+#endif
+
+namespace dipole {
+inline constexpr int kPluginApiVersion = DIPOLE_PLUGIN_API_VERSION;
+}  // namespace dipole

@@ -1,0 +1,30 @@
+#pragma once
+
+#include "dipole/component.hpp"
+
+namespace dipole {
+
+struct StepResult {
+  at::Tensor observation;  ///< [obs_dim] float32, CPU
+  double reward = 0.0;
+  bool terminated = false;  ///< a true terminal state (mask 0)
+  bool truncated = false;   ///< the time limit was reached
+  bool success = false;     ///< task-specific success flag (false where undefined)
+};
+
+/// One simulator instance. Instances share no mutable state, so several can run side by side
+/// (the evaluator batches them: one policy call per step for all instances).
+class Environment : public Component {
+ public:
+  static constexpr Kind kKind = Kind::Environment;
+
+  virtual Spec spec() const = 0;
+  /// Start an episode; the same seed gives the same initial state. Returns [obs_dim].
+  virtual at::Tensor reset(std::uint64_t seed) = 0;
+  /// Apply an action [action_dim] (the caller clips it to the bounds).
+  virtual StepResult step(const at::Tensor& action) = 0;
+  /// Time limit in steps.
+  virtual std::int64_t max_episode_steps() const = 0;
+};
+
+}  // namespace dipole

@@ -1,0 +1,73 @@
+// Declaring a plugin library. A plugin is a shared library with one DIPOLE_PLUGIN block:
+//
+//   #include <dipole/plugin.hpp>
+//   DIPOLE_PLUGIN(plugin) {
+//     plugin.add<MyDataset>("my_dataset", "one-line summary", MyDataset::schema());
+//   }
+//
+// where MyDataset derives from dipole::Dataset and has a constructor
+// MyDataset(const dipole::Params&, const dipole::BuildContext&). The macro exports two symbols
+// through Boost.DLL: the API version the library was compiled against (queried first) and a
+// function that fills in the descriptor (called only if the versions match).
+#pragma once
+
+#include <boost/dll/alias.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dipole/api_version.hpp"
+#include "dipole/component.hpp"
+#include "dipole/params.hpp"
+
+namespace dipole {
+
+using Factory = std::function<std::unique_ptr<Component>(const Params&, const BuildContext&)>;
+
+/// One creatable type provided by a library.
+struct ComponentInfo {
+  Kind kind = Kind::Dataset;
+  std::string type;     ///< the `type = "..."` name used in pipelines; unique across libraries
+  std::string summary;  ///< one line for `dipole plugins`
+  Schema schema;        ///< every config key, documented
+  Factory create;
+};
+
+/// What a library provides. Filled by the DIPOLE_PLUGIN block.
+struct PluginDescriptor {
+  std::vector<ComponentInfo> components;
+
+  /// Register T (derived from one of the component interfaces, constructible from
+  /// (const Params&, const BuildContext&)) under `type`.
+  template <class T>
+  void add(std::string type, std::string summary, Schema schema) {
+    ComponentInfo info;
+    info.kind = T::kKind;
+    info.type = std::move(type);
+    info.summary = std::move(summary);
+    info.schema = std::move(schema);
+    info.create = [](const Params& params, const BuildContext& ctx) -> std::unique_ptr<Component> {
+      return std::make_unique<T>(params, ctx);
+    };
+    components.push_back(std::move(info));
+  }
+};
+
+using PluginApiVersionFn = int();
+using PluginDescribeFn = void(PluginDescriptor&);
+
+}  // namespace dipole
+
+#define DIPOLE_PLUGIN(descriptor)                                                     \
+  static void dipole_plugin_register_components(::dipole::PluginDescriptor&);        \
+  namespace dipole_plugin_exports {                                                  \
+  inline int api_version() { return DIPOLE_PLUGIN_API_VERSION; }                     \
+  inline void describe(::dipole::PluginDescriptor& d) {                              \
+    dipole_plugin_register_components(d);                                            \
+  }                                                                                  \
+  }                                                                                  \
+  BOOST_DLL_ALIAS(dipole_plugin_exports::api_version, dipole_plugin_api_version)     \
+  BOOST_DLL_ALIAS(dipole_plugin_exports::describe, dipole_plugin_describe)           \
+  static void dipole_plugin_register_components(::dipole::PluginDescriptor& descriptor)
