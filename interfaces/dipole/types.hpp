@@ -29,6 +29,9 @@ struct Batch {
   at::Tensor next_observations;  ///< [B, obs_dim]
   at::Tensor masks;              ///< [B], 1 − terminated: enters every TD target
   at::Tensor terminals;          ///< [B], 1 at the last row of a stored trajectory (never in TD targets)
+  /// [B, d] optional: the action a′ a TD critic bootstraps on at s′ (set by an algorithm such as
+  /// FQL from its policy before calling Critic::compute_loss; undefined otherwise).
+  at::Tensor next_actions;
 };
 
 /// Named scalars reported by an update or an evaluation, in insertion order.
