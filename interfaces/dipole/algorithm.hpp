@@ -9,6 +9,7 @@ namespace dipole {
 class Algorithm : public Component {
  public:
   static constexpr Kind kKind = Kind::Algorithm;
+  ~Algorithm() override;  // defined in core: one home for the vtable and type info
 
   /// One gradient step on `batch`. Random draws come from `generator` in a fixed order, so that a
   /// resumed run reproduces an uninterrupted one. Metrics are computed only if `with_metrics`.

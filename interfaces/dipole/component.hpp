@@ -34,7 +34,7 @@ class Component {
   Component() = default;
   Component(const Component&) = delete;
   Component& operator=(const Component&) = delete;
-  virtual ~Component() = default;
+  virtual ~Component();  // defined in core: one home for the vtable and type info
 
   /// Complete state for checkpoints (parameters, optimiser state, counters). Stateless: empty.
   virtual StateDict state() const { return {}; }
@@ -59,7 +59,7 @@ struct BuildContext {
   std::uint64_t seed = 0;             ///< seed for this component's initialisation
   std::string section;                ///< config path of this component, e.g. "sampler.inner"
   DenoiserShape denoiser;             ///< only read by denoiser factories
-  Builder* builder = nullptr;         ///< builds sub-components from nested config sections
+  Builder* builder = nullptr;         ///< builds sub-components; valid only inside the constructor
 };
 
 /// Implemented by the runtime: builds the component configured at `section` of the pipeline.

@@ -17,6 +17,7 @@ struct CriticLoss {
 class Critic : public Component {
  public:
   static constexpr Kind kKind = Kind::Critic;
+  ~Critic() override;  // defined in core: one home for the vtable and type info
 
   virtual CriticLoss compute_loss(const Batch& batch, at::Generator& generator, bool with_metrics) = 0;
   /// Optimiser step on the gradients accumulated by backward(), then the target (Polyak) update.

@@ -10,6 +10,7 @@ namespace dipole {
 class Dataset : public Component {
  public:
   static constexpr Kind kKind = Kind::Dataset;
+  ~Dataset() override;  // defined in core: one home for the vtable and type info
 
   virtual Spec spec() const = 0;
   /// Number of transitions.

@@ -12,6 +12,7 @@ namespace dipole {
 class Denoiser : public Component {
  public:
   static constexpr Kind kKind = Kind::Denoiser;
+  ~Denoiser() override;  // defined in core: one home for the vtable and type info
 
   virtual DenoiserShape shape() const = 0;
   /// observations [B, obs] or [M, B, obs]; x [B, d] or [M, B, d]; t [B, 1] (ignored without a

@@ -17,6 +17,7 @@ struct StepResult {
 class Environment : public Component {
  public:
   static constexpr Kind kKind = Kind::Environment;
+  ~Environment() override;  // defined in core: one home for the vtable and type info
 
   virtual Spec spec() const = 0;
   /// Start an episode; the same seed gives the same initial state. Returns [obs_dim].

@@ -22,6 +22,7 @@ struct VelocityField {
 class Sampler : public Component {
  public:
   static constexpr Kind kKind = Kind::Sampler;
+  ~Sampler() override;  // defined in core: one home for the vtable and type info
 
   /// observations [n, obs] → actions [n, d], clipped to [−1, 1]. Draws all its noise from
   /// `generator`. `critic` may be null for samplers that do not need one.

@@ -16,6 +16,7 @@ struct Weights {
 class WeightingFunction : public Component {
  public:
   static constexpr Kind kKind = Kind::Weighting;
+  ~WeightingFunction() override;  // defined in core: one home for the vtable and type info
 
   /// advantage [B] (no gradient) → weights. `generator` serves stochastic weightings
   /// (label dropout).

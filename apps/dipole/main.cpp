@@ -1,0 +1,56 @@
+// dipole: train and evaluate flow/diffusion RL policies composed from plugins.
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <string>
+
+#include "commands.hpp"
+#include "dipole/core/trainer.hpp"
+#include "dipole/errors.hpp"
+
+namespace {
+
+const char* kUsage = R"(usage: dipole <command> [options]
+
+commands:
+  plugins   list the loaded plugin types with their documented config keys
+  config    print a pipeline fully resolved (extends, --set overrides, defaults)
+  train     train a pipeline; writes a run directory and resumes an interrupted one
+  eval      evaluate a run's checkpoint at several ω / N_c values, as a table and CSV
+
+`dipole <command> --help` describes each. Plugins are searched beside libdipole_core
+(lib/dipole/plugins) and in DIPOLE_PLUGIN_PATH (colon-separated directories).
+)";
+
+void on_signal(int /*signal*/) { dipole::request_stop(); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace dipole::cli;
+  const std::map<std::string, int (*)(const Args&)> commands = {
+      {"plugins", plugins_command}, {"config", config_command}, {"train", train_command}, {"eval", eval_command}};
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const auto it = commands.find(argv[1]);
+  if (it == commands.end()) {
+    std::fprintf(stderr, "error: unknown command '%s'\n\n%s", argv[1], kUsage);
+    return 2;
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  try {
+    return it->second(Args(argv + 2, argv + argc));
+  } catch (const dipole::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,47 @@
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "dipole/core/config.hpp"
+#include "dipole/core/trainer.hpp"
+#include "options.hpp"
+
+namespace dipole::cli {
+
+int train_command(const Args& args) {
+  po::options_description options("options");
+  std::string file, out;
+  std::vector<std::string> overrides;
+  std::int64_t stop_after = -1;
+  options.add_options()("pipeline", po::value(&file)->required(), "pipeline TOML file")(
+      "set", po::value(&overrides)->composing(), "override a key: --set weighting.beta=10 (repeatable)")(
+      "out", po::value(&out), "run directory (default: runs/<pipeline name>)")(
+      "no-resume", "start from scratch even if the run directory holds a checkpoint")(
+      "quiet", "no progress output")("stop-after", po::value(&stop_after),
+                                     "stop after this many steps, leaving a checkpoint (for testing resumption)");
+  po::positional_options_description positional;
+  positional.add("pipeline", 1);
+  po::variables_map vm;
+  if (!parse_options(args,
+                     "usage: dipole train <pipeline.toml> [--set section.key=value ...] [--out DIR] [--no-resume]\n"
+                     "Writes DIR/pipeline.resolved.toml, metrics.csv/.jsonl, eval.csv/.jsonl and\n"
+                     "checkpoints/latest.npz. Running the same command again resumes an interrupted run;\n"
+                     "Ctrl-C stops after the current step and writes a checkpoint.",
+                     options, positional, vm))
+    return 0;
+  if (out.empty()) out = (std::filesystem::path("runs") / std::filesystem::path(file).stem()).string();
+
+  Run run = build_run(Registry::with_default_plugins(), config::Pipeline::load(file, overrides));
+  TrainOptions train_options;
+  train_options.out_dir = out;
+  train_options.resume = vm.count("no-resume") == 0;
+  train_options.progress = vm.count("quiet") == 0;
+  train_options.stop_after = stop_after;
+  const TrainResult result = train(run, train_options);
+  std::cout << fmt::format("{} after {} steps; run directory {}\n",
+                           result.interrupted ? "interrupted" : "trained", result.steps_done, out);
+  return result.interrupted ? 130 : 0;
+}
+
+}  // namespace dipole::cli

@@ -1,0 +1,24 @@
+// Checkpoints: an npz holding every component tensor ("algorithm.<key>"), both generators' states
+// and the step, written atomically (temp file + rename). Restoring one continues a run bit-exactly.
+#pragma once
+
+#include <ATen/core/Generator.h>
+
+#include <cstdint>
+#include <string>
+
+#include "dipole/types.hpp"
+
+namespace dipole {
+
+struct TrainingState {
+  std::int64_t step = 0;
+  StateDict algorithm;
+  at::Tensor data_generator;       ///< at::Generator::get_state() of the data sampler
+  at::Tensor algorithm_generator;  ///< of the algorithm's update noise
+};
+
+void save_checkpoint(const std::string& path, const TrainingState& state);
+TrainingState load_checkpoint(const std::string& path);
+
+}  // namespace dipole

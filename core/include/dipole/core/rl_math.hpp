@@ -1,0 +1,37 @@
+// RL math written once (algorithms.md §1.6, §1.8, §2.8): expectile loss, TD target, Polyak update,
+// gradient norms, quantiles, advantage weightings, finiteness checks.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+namespace dipole {
+
+/// Elementwise L2_τ(u) = |τ − 1[u < 0]|·u².
+at::Tensor expectile_loss(const at::Tensor& u, double expectile);
+/// TD target y = r + γ·m·v′ (no gradient: the result is detached). All [B].
+at::Tensor td_target(const at::Tensor& rewards, const at::Tensor& masks, const at::Tensor& next_values,
+                     double discount);
+
+/// θ̄ ← (1 − τ)·θ̄ + τ·θ in place, no grad, for paired lists (same length and shapes).
+void polyak_update(const std::vector<at::Tensor>& target, const std::vector<at::Tensor>& online, double tau);
+/// Global L2 norm of the gradients of `parameters` (undefined gradients count as zero).
+double grad_norm(const std::vector<at::Tensor>& parameters);
+
+/// Linear-interpolation quantiles (as numpy's default) of all elements of `values`, qs in [0, 1].
+std::vector<double> quantiles(const at::Tensor& values, const std::vector<double>& qs);
+/// Throws NumericError("non-finite <what>: ...") if `value` holds a NaN or an infinity.
+void check_finite(const at::Tensor& value, const std::string& what);
+
+// ---- advantage weightings (§1.8, §2.9); all without gradient ----------------------------------------
+
+/// DIPOLE weights: x = βA + k; row 0 = σ(x), row 1 = σ(−x) (not 1 − σ(x)). A [B] → [2, B].
+at::Tensor sigmoid_weights(const at::Tensor& advantage, double beta, double shift);
+/// min(exp(βA), max_weight), elementwise. A [B] → [B].
+at::Tensor exponential_weights(const at::Tensor& advantage, double beta, double max_weight);
+/// Effective sample fraction (Σw)² / (B·Σw²) of a weight vector [B] (1 for constant weights).
+double effective_sample_fraction(const at::Tensor& weights);
+
+}  // namespace dipole

@@ -1,0 +1,38 @@
+// The training loop, written once for every algorithm: sample → update → log → eval → checkpoint.
+#pragma once
+
+#include <string>
+
+#include "dipole/core/pipeline.hpp"
+
+namespace dipole {
+
+struct TrainOptions {
+  std::string out_dir;     ///< run directory: pipeline.resolved.toml, metrics.csv/.jsonl, checkpoints/
+  bool resume = true;      ///< continue from out_dir/checkpoints/latest.npz when it exists
+  bool progress = true;    ///< a progress line with steps/s and ETA on stderr
+  std::int64_t stop_after = -1;  ///< testing aid: stop (without final eval) after this many steps
+};
+
+struct TrainResult {
+  bool interrupted = false;  ///< stopped by request_stop(); a checkpoint of the last step was written
+  std::int64_t steps_done = 0;
+  std::int64_t resumed_from = 0;
+  Metrics last_metrics;
+  std::string checkpoint;  ///< path of the final checkpoint
+};
+
+/// Train `run` in `options.out_dir`. Writes pipeline.resolved.toml (a resumed run must have the same
+/// one), metrics.csv and metrics.jsonl (rows after the resumed step are dropped first, so the files
+/// equal those of an uninterrupted run), eval.csv and eval.jsonl, and checkpoints/latest.npz (atomically).
+TrainResult train(Run& run, const TrainOptions& options);
+
+/// Ask a running train() to stop after the current step and write a checkpoint (async-signal-safe:
+/// the CLI calls it from its SIGINT/SIGTERM handler).
+void request_stop();
+
+/// Seeds of the trainer's two generators, derived from the run seed.
+std::uint64_t data_seed(std::uint64_t seed);
+std::uint64_t update_seed(std::uint64_t seed);
+
+}  // namespace dipole

@@ -1,0 +1,55 @@
+#include "dipole/core/checkpoint.hpp"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "dipole/core/npz.hpp"
+#include "dipole/errors.hpp"
+
+namespace dipole {
+
+namespace {
+constexpr std::int64_t kFormatVersion = 1;
+const std::string kAlgorithmPrefix = "algorithm.";
+}  // namespace
+
+void save_checkpoint(const std::string& path, const TrainingState& state) {
+  std::map<std::string, npz::Array> arrays;
+  arrays["format_version"] = npz::from_tensor(at::scalar_tensor(kFormatVersion, at::kLong));
+  arrays["step"] = npz::from_tensor(at::scalar_tensor(state.step, at::kLong));
+  arrays["rng.data"] = npz::from_tensor(state.data_generator);
+  arrays["rng.algorithm"] = npz::from_tensor(state.algorithm_generator);
+  for (const auto& [key, tensor] : state.algorithm) {
+    if (!tensor.defined()) throw DataError(fmt::format("checkpoint {}: state entry '{}' is undefined", path, key));
+    arrays[kAlgorithmPrefix + key] = npz::from_tensor(tensor.detach());
+  }
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  npz::write_npz(path, arrays, /*compressed=*/false);  // atomic: temp file + rename
+}
+
+TrainingState load_checkpoint(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw DataError(fmt::format("checkpoint '{}' does not exist", path));
+  auto arrays = npz::read_npz(path);
+  auto take = [&](const std::string& key) {
+    auto it = arrays.find(key);
+    if (it == arrays.end())
+      throw DataError(fmt::format("checkpoint '{}' has no '{}' entry; it is not a Dipole checkpoint", path, key));
+    return npz::to_tensor(it->second);
+  };
+  const std::int64_t version = take("format_version").item<std::int64_t>();
+  if (version != kFormatVersion)
+    throw DataError(fmt::format("checkpoint '{}' has format version {}, expected {}", path, version, kFormatVersion));
+  TrainingState state;
+  state.step = take("step").item<std::int64_t>();
+  state.data_generator = take("rng.data");
+  state.algorithm_generator = take("rng.algorithm");
+  for (auto& [key, array] : arrays)
+    if (key.rfind(kAlgorithmPrefix, 0) == 0)
+      state.algorithm[key.substr(kAlgorithmPrefix.size())] = npz::to_tensor(array);
+  return state;
+}
+
+}  // namespace dipole

@@ -1,0 +1,316 @@
+#include "dipole/core/nn.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+
+#include <cmath>
+
+#include "dipole/errors.hpp"
+#include "state_util.hpp"
+
+namespace dipole {
+
+namespace {
+
+bool layer_has_norm(NormPlacement placement, std::size_t hidden_index, std::size_t hidden_count) {
+  switch (placement) {
+    case NormPlacement::None: return false;
+    case NormPlacement::All: return true;
+    case NormPlacement::AllButLast: return hidden_index + 1 < hidden_count;
+  }
+  return false;
+}
+
+// Flax variance_scaling(scale, fan_avg, uniform): limit √(3·scale/fan_avg) = √(6·scale/(fan_in+fan_out)).
+at::Tensor xavier_uniform(std::int64_t members, std::int64_t in, std::int64_t out, double scale,
+                          at::Generator& generator) {
+  const double limit = std::sqrt(6.0 * scale / static_cast<double>(in + out));
+  return at::empty({members, in, out}, at::kFloat).uniform_(-limit, limit, generator);
+}
+
+// Flax lecun_normal: truncated normal on [−2, 2] (in std units) with std √(scale/fan_in)/0.8796…,
+// drawn by inverting the normal CDF on a uniform draw restricted to [Φ(−2), Φ(2)].
+at::Tensor lecun_normal(std::int64_t members, std::int64_t in, std::int64_t out, double scale,
+                        at::Generator& generator) {
+  const double stddev = std::sqrt(scale / static_cast<double>(in)) / 0.87962566103423978;
+  const double lo = 0.5 * std::erfc(2.0 / std::sqrt(2.0));  // Φ(−2)
+  const double hi = 1.0 - lo;
+  auto u = at::empty({members, in, out}, at::kDouble).uniform_(lo, hi, generator);
+  auto standard = at::erfinv(u.mul(2.0).sub_(1.0)).mul_(std::sqrt(2.0));
+  return standard.mul_(stddev).to(at::kFloat);
+}
+
+at::Tensor layer_norm_affine(const at::Tensor& h, const at::Tensor& scale, const at::Tensor& bias, double eps) {
+  auto normed = at::layer_norm(h, {h.size(-1)}, {}, {}, eps);
+  return at::addcmul(bias, normed, scale);
+}
+
+at::Tensor leaf(at::Tensor value, const at::TensorOptions& options) {
+  return value.to(options.device(), options.dtype()).detach().requires_grad_(true);
+}
+
+}  // namespace
+
+const char* to_string(Activation activation) {
+  switch (activation) {
+    case Activation::GeluTanh: return "gelu_tanh";
+    case Activation::Mish: return "mish";
+    case Activation::Relu: return "relu";
+  }
+  return "?";
+}
+
+MlpConfig mlp_preset(const std::string& name, NetworkRole role) {
+  MlpConfig config;
+  if (name == "fql") {
+    config.hidden_dims = {512, 512, 512, 512};
+    config.activation = Activation::GeluTanh;
+    config.order = LayerOrder::ActThenNorm;
+    config.layer_norm = role == NetworkRole::Critic ? NormPlacement::All : NormPlacement::None;
+    config.output_init = Init::XavierUniform;
+  } else if (name == "cfgrl_exorl") {
+    config.hidden_dims = {512, 512, 512};
+    config.activation = Activation::Mish;
+    config.order = LayerOrder::NormThenAct;
+    config.layer_norm = role == NetworkRole::Critic ? NormPlacement::All : NormPlacement::AllButLast;
+    config.output_init = role == NetworkRole::Critic ? Init::XavierUniform : Init::LecunNormal;
+  } else {
+    throw ConfigError("unknown network preset '" + name + "' (expected \"fql\" or \"cfgrl_exorl\")");
+  }
+  return config;
+}
+
+Schema mlp_schema(const std::string& default_preset) {
+  return {
+      param::text("preset", default_preset,
+                  "network preset (algorithms.md §1.4): fql = 4×512 GELU(tanh), Linear→act→LN, LN on critics "
+                  "only; cfgrl_exorl = 3×512 mish, Linear→LN→act, LN on critics and actors (actor: not on "
+                  "the last hidden layer), actor output LeCun-normal")
+          .one_of({"fql", "cfgrl_exorl"}),
+      param::integers("hidden_dims", {}, "hidden layer widths; empty = the preset's").at_least(1),
+      param::text("activation", "preset", "hidden activation; preset = the preset's")
+          .one_of({"preset", "gelu_tanh", "mish", "relu"}),
+      param::text("layer_norm", "preset",
+                  "LayerNorm (ε 1e-6) on hidden layers: none, all, all_but_last (no LN on the last hidden "
+                  "layer); preset = the preset's for this network's role")
+          .one_of({"preset", "none", "all", "all_but_last"}),
+      param::text("layer_order", "preset", "hidden layer order: act_norm = Linear→act→LN, norm_act = Linear→LN→act")
+          .one_of({"preset", "act_norm", "norm_act"}),
+      param::text("output_init", "preset", "output layer init (hidden layers are always Xavier-uniform, zero bias)")
+          .one_of({"preset", "xavier", "lecun_normal"}),
+      param::real("output_scale", 1.0, "variance multiplier of the output layer init (0.01 for actor mean heads)")
+          .range(1e-12, 1e6),
+      param::boolean("activate_final", false, "apply the activation (and LN with layer_norm = all) after the output layer"),
+  };
+}
+
+MlpConfig mlp_config(const Params& params, NetworkRole role) {
+  MlpConfig config = mlp_preset(params.text("preset"), role);
+  if (!params.integers("hidden_dims").empty()) config.hidden_dims = params.integers("hidden_dims");
+  const auto& activation = params.text("activation");
+  if (activation == "gelu_tanh") config.activation = Activation::GeluTanh;
+  if (activation == "mish") config.activation = Activation::Mish;
+  if (activation == "relu") config.activation = Activation::Relu;
+  const auto& norm = params.text("layer_norm");
+  if (norm == "none") config.layer_norm = NormPlacement::None;
+  if (norm == "all") config.layer_norm = NormPlacement::All;
+  if (norm == "all_but_last") config.layer_norm = NormPlacement::AllButLast;
+  const auto& order = params.text("layer_order");
+  if (order == "act_norm") config.order = LayerOrder::ActThenNorm;
+  if (order == "norm_act") config.order = LayerOrder::NormThenAct;
+  const auto& init = params.text("output_init");
+  if (init == "xavier") config.output_init = Init::XavierUniform;
+  if (init == "lecun_normal") config.output_init = Init::LecunNormal;
+  config.output_scale = params.real("output_scale");
+  config.activate_final = params.boolean("activate_final");
+  return config;
+}
+
+at::Tensor activate(const at::Tensor& x, Activation activation) {
+  switch (activation) {
+    case Activation::GeluTanh: return at::gelu(x, "tanh");
+    case Activation::Mish: return at::mish(x);
+    case Activation::Relu: return at::relu(x);
+  }
+  return x;
+}
+
+// ---- EnsembleMlp ----------------------------------------------------------------------------------
+
+EnsembleMlp::EnsembleMlp(std::int64_t members, std::int64_t input_dim, std::int64_t output_dim,
+                         const MlpConfig& config, at::Generator& generator, const at::TensorOptions& options)
+    : members_(members), input_dim_(input_dim), output_dim_(output_dim), config_(config) {
+  if (members < 1 || input_dim < 1 || output_dim < 1)
+    throw ConfigError("EnsembleMlp: members, input and output sizes must be positive (got " +
+                      std::to_string(members) + ", " + std::to_string(input_dim) + ", " +
+                      std::to_string(output_dim) + ")");
+  at::NoGradGuard no_grad;
+  const std::size_t hidden_count = config.hidden_dims.size();
+  std::int64_t in = input_dim;
+  for (std::size_t l = 0; l <= hidden_count; ++l) {
+    const bool is_output = l == hidden_count;
+    const std::int64_t out = is_output ? output_dim : config.hidden_dims[l];
+    Layer layer;
+    at::Tensor weight;
+    if (is_output && config.output_init == Init::LecunNormal)
+      weight = lecun_normal(members, in, out, config.output_scale, generator);
+    else
+      weight = xavier_uniform(members, in, out, is_output ? config.output_scale : 1.0, generator);
+    layer.weight = leaf(weight, options);
+    layer.bias = leaf(at::zeros({members, 1, out}, at::kFloat), options);
+    const bool norm = is_output ? (config.activate_final && config.layer_norm == NormPlacement::All)
+                                : layer_has_norm(config.layer_norm, l, hidden_count);
+    if (norm) {
+      layer.ln_scale = leaf(at::ones({members, 1, out}, at::kFloat), options);
+      layer.ln_bias = leaf(at::zeros({members, 1, out}, at::kFloat), options);
+    }
+    layers_.push_back(std::move(layer));
+    in = out;
+  }
+}
+
+at::Tensor EnsembleMlp::hidden(const at::Tensor& h, std::size_t layer, const at::Tensor& scale,
+                               const at::Tensor& bias) const {
+  (void)layer;
+  const bool norm = scale.defined();
+  if (config_.order == LayerOrder::ActThenNorm) {
+    auto a = activate(h, config_.activation);
+    return norm ? layer_norm_affine(a, scale, bias, config_.layer_norm_eps) : a;
+  }
+  auto n = norm ? layer_norm_affine(h, scale, bias, config_.layer_norm_eps) : h;
+  return activate(n, config_.activation);
+}
+
+at::Tensor EnsembleMlp::forward(const at::Tensor& x, bool detach_parameters) const {
+  auto p = [detach_parameters](const at::Tensor& t) { return detach_parameters && t.defined() ? t.detach() : t; };
+  at::Tensor h;
+  if (x.dim() == 2) {
+    h = x.unsqueeze(0).expand({members_, x.size(0), x.size(1)});
+  } else if (x.dim() == 3 && x.size(0) == members_) {
+    h = x;
+  } else {
+    throw ConfigError("EnsembleMlp::forward: expected input [B, " + std::to_string(input_dim_) + "] or [" +
+                      std::to_string(members_) + ", B, " + std::to_string(input_dim_) + "], got " +
+                      std::to_string(x.dim()) + "-d input");
+  }
+  const std::size_t last = layers_.size() - 1;
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    const auto& layer = layers_[l];
+    h = at::baddbmm(p(layer.bias), h, p(layer.weight));
+    if (l < last || config_.activate_final) h = hidden(h, l, p(layer.ln_scale), p(layer.ln_bias));
+  }
+  return h;
+}
+
+at::Tensor EnsembleMlp::forward_member(std::int64_t member, const at::Tensor& x, bool detach_parameters) const {
+  if (member < 0 || member >= members_)
+    throw ConfigError("EnsembleMlp::forward_member: member " + std::to_string(member) + " out of range [0, " +
+                      std::to_string(members_) + ")");
+  auto p = [detach_parameters, member](const at::Tensor& t) {
+    if (!t.defined()) return t;
+    auto slice = t.select(0, member);
+    return detach_parameters ? slice.detach() : slice;
+  };
+  at::Tensor h = x;
+  const std::size_t last = layers_.size() - 1;
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    const auto& layer = layers_[l];
+    h = at::addmm(p(layer.bias), h, p(layer.weight));
+    if (l < last || config_.activate_final) h = hidden(h, l, p(layer.ln_scale), p(layer.ln_bias));
+  }
+  return h;
+}
+
+std::vector<at::Tensor> EnsembleMlp::parameters() const {
+  std::vector<at::Tensor> out;
+  for (const auto& layer : layers_) {
+    out.push_back(layer.weight);
+    out.push_back(layer.bias);
+    if (layer.ln_scale.defined()) {
+      out.push_back(layer.ln_scale);
+      out.push_back(layer.ln_bias);
+    }
+  }
+  return out;
+}
+
+namespace {
+std::vector<std::pair<std::string, at::Tensor>> named(const std::vector<EnsembleMlp::Layer>& layers,
+                                                      const std::string& prefix) {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    const std::string base = prefix + "layers." + std::to_string(l) + ".";
+    out.emplace_back(base + "weight", layers[l].weight);
+    out.emplace_back(base + "bias", layers[l].bias);
+    if (layers[l].ln_scale.defined()) {
+      out.emplace_back(base + "ln_scale", layers[l].ln_scale);
+      out.emplace_back(base + "ln_bias", layers[l].ln_bias);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+StateDict EnsembleMlp::state(const std::string& prefix) const {
+  StateDict out;
+  for (auto& [key, tensor] : named(layers_, prefix)) out[key] = tensor.detach().clone();
+  return out;
+}
+
+void EnsembleMlp::load_state(const StateDict& state, const std::string& prefix) {
+  at::NoGradGuard no_grad;
+  for (auto& [key, tensor] : named(layers_, prefix)) {
+    tensor.copy_(detail::state_entry(state, key, tensor.sizes()));
+  }
+}
+
+void EnsembleMlp::copy_from(const EnsembleMlp& other) {
+  at::NoGradGuard no_grad;
+  auto mine = parameters();
+  auto theirs = other.parameters();
+  if (mine.size() != theirs.size())
+    throw ConfigError("EnsembleMlp::copy_from: networks have different layouts");
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    if (mine[i].sizes() != theirs[i].sizes())
+      throw ConfigError("EnsembleMlp::copy_from: parameter " + std::to_string(i) + " differs in shape");
+    mine[i].copy_(theirs[i]);
+  }
+}
+
+void EnsembleMlp::set_requires_grad(bool requires_grad) {
+  for (auto& p : parameters()) p.requires_grad_(requires_grad);
+}
+
+// ---- embeddings ------------------------------------------------------------------------------------
+
+at::Tensor sin16(const at::Tensor& t) {
+  std::vector<double> freqs(8);
+  for (int i = 0; i < 8; ++i) freqs[i] = std::pow(10000.0, 1.0 - i / 8.0);
+  auto c = at::tensor(freqs, at::TensorOptions().dtype(at::kDouble)).to(t.options());
+  auto arg = t * c;  // [..., 1] * [8] → [..., 8]
+  return at::cat({at::cos(arg), at::sin(arg)}, -1);
+}
+
+LabelEmbedding::LabelEmbedding(std::int64_t members, std::int64_t n_labels, std::int64_t dim,
+                               at::Generator& generator, const at::TensorOptions& options) {
+  if (members < 1 || n_labels < 1 || dim < 1)
+    throw ConfigError("LabelEmbedding: members, n_labels and dim must be positive");
+  at::NoGradGuard no_grad;
+  auto table = at::randn({members, n_labels, dim}, generator, at::kFloat).mul_(1.0 / std::sqrt(double(dim)));
+  table_ = leaf(table, options);
+}
+
+at::Tensor LabelEmbedding::forward(const at::Tensor& labels) const { return table_.index_select(1, labels); }
+
+at::Tensor LabelEmbedding::forward_member(std::int64_t member, const at::Tensor& labels) const {
+  return table_.select(0, member).index_select(0, labels);
+}
+
+at::Tensor q_values(const EnsembleMlp& q, const at::Tensor& observations, const at::Tensor& actions,
+                    bool detach_parameters) {
+  auto input = at::cat({observations, actions}, -1);
+  return q.forward(input, detach_parameters).squeeze(-1);
+}
+
+}  // namespace dipole

@@ -1,0 +1,151 @@
+#include "dipole/core/pipeline.hpp"
+
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <utility>
+
+namespace dipole {
+
+Schema trainer_schema() {
+  return {
+      param::integer("steps", 1000, "number of gradient updates").at_least(0),
+      param::integer("batch_size", 256, "transitions per update").at_least(1),
+      param::integer("seed", 0, "seed of initialisation, data sampling and update noise").at_least(0),
+      param::integer("log_interval", 100, "steps between metric rows (metrics.csv / metrics.jsonl)").at_least(1),
+      param::integer("eval_interval", 0, "steps between evaluations (0: only at the end)").at_least(0),
+      param::integer("checkpoint_interval", 0, "steps between checkpoints (0: only at the end)").at_least(0),
+      param::text("device", "cpu", "torch device of parameters and batches: cpu, cuda, cuda:1, mps, ..."),
+      param::integer("threads", 0, "intra-op CPU threads (0: LibTorch's default)").at_least(0),
+  };
+}
+
+Schema eval_schema() {
+  return {
+      param::integer("episodes", 10, "episodes per evaluation").at_least(1),
+      param::integer("parallel", 8, "environment instances stepped together (one act() per step)").at_least(1),
+      param::reals("omegas", {}, "guidance weights ω to evaluate (empty: the sampler's configured ω)"),
+      param::integers("num_candidates", {}, "rejection-sampling N_c values to evaluate (empty: configured)"),
+      param::integer("seed", 1000000, "episode i is reset with seed + i").at_least(0),
+  };
+}
+
+namespace {
+
+/// splitmix64 of the run seed mixed with the section name: every component gets its own stream.
+std::uint64_t derive_seed(std::uint64_t seed, const std::string& section) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : section) h = (h ^ c) * 1099511628211ULL;
+  std::uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (h | 1ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return (z ^ (z >> 31)) & 0x7FFFFFFFFFFFFFFFULL;  // keep it positive for torch generators
+}
+
+class PipelineBuilder final : public Builder {
+ public:
+  PipelineBuilder(Registry registry, config::Pipeline& pipeline, std::uint64_t seed)
+      : registry_(std::move(registry)), pipeline_(pipeline), seed_(seed) {}
+
+  std::shared_ptr<Component> build(Kind kind, const std::string& section, BuildContext ctx) override {
+    if (!pipeline_.has_section(section))
+      throw ConfigError(fmt::format("{}: the pipeline has no [{}] table, but a {} is needed there", pipeline_.source(),
+                                    section, to_string(kind)));
+    const std::string type = pipeline_.type_of(section);
+    const ComponentInfo* info = nullptr;
+    try {
+      info = &registry_.info(kind, type);
+    } catch (const PluginError& e) {
+      throw PluginError(fmt::format("{} [{}]: {}", pipeline_.source(), section, e.what()));
+    }
+    Params params = pipeline_.validate(section, type, info->schema);
+    ctx.section = section;
+    ctx.seed = derive_seed(seed_, section);
+    ctx.builder = this;
+    return registry_.create(kind, type, params, ctx);
+  }
+
+  bool has_section(const std::string& section) const override { return pipeline_.has_section(section); }
+
+ private:
+  Registry registry_;
+  config::Pipeline& pipeline_;
+  std::uint64_t seed_;
+};
+
+void check_same_spec(const Spec& data, const Spec& env, const std::string& where) {
+  if (data.obs_dim != env.obs_dim || data.action_dim != env.action_dim)
+    throw ConfigError(fmt::format(
+        "{}: the environment has observations of size {} and actions of size {}, but the dataset has {} and {}",
+        where, env.obs_dim, env.action_dim, data.obs_dim, data.action_dim));
+}
+
+}  // namespace
+
+Run build_run(const Registry& registry, config::Pipeline pipeline) {
+  Run run{std::move(pipeline)};
+  config::Pipeline& p = run.pipeline;
+
+  const Params trainer = p.validate("trainer", "trainer", trainer_schema());
+  run.trainer.steps = trainer.integer("steps");
+  run.trainer.batch_size = trainer.integer("batch_size");
+  run.trainer.seed = static_cast<std::uint64_t>(trainer.integer("seed"));
+  run.trainer.log_interval = trainer.integer("log_interval");
+  run.trainer.eval_interval = trainer.integer("eval_interval");
+  run.trainer.checkpoint_interval = trainer.integer("checkpoint_interval");
+  run.trainer.device = trainer.text("device");
+  run.trainer.threads = trainer.integer("threads");
+
+  const Params eval = p.validate("eval", "eval", eval_schema());
+  run.eval.episodes = eval.integer("episodes");
+  run.eval.parallel = eval.integer("parallel");
+  run.eval.omegas = eval.reals("omegas");
+  run.eval.num_candidates = eval.integers("num_candidates");
+  run.eval.seed = static_cast<std::uint64_t>(eval.integer("seed"));
+
+  try {
+    run.device = c10::Device(run.trainer.device);
+  } catch (const c10::Error&) {
+    throw ConfigError(fmt::format("{}: trainer.device = \"{}\" is not a torch device (expected cpu, cuda, cuda:N, ...)",
+                                  trainer.where("device"), run.trainer.device));
+  }
+  if (run.trainer.threads > 0) at::set_num_threads(static_cast<int>(run.trainer.threads));
+
+  auto builder = std::make_shared<PipelineBuilder>(registry, p, run.trainer.seed);
+  BuildContext ctx;
+  ctx.device = run.device;
+  run.dataset = builder->make<Dataset>("dataset", ctx);
+  run.spec = run.dataset->spec();
+  ctx.spec = run.spec;
+
+  if (p.has_section("environment")) {
+    // Validate once now (so errors surface before training); each instance is created from the
+    // same validated table.
+    auto first = builder->make<Environment>("environment", ctx);
+    check_same_spec(run.spec, first->spec(), p.source() + " [environment]");
+    const std::string type = p.type_of("environment");
+    const Params env_params = p.validate("environment", type, registry.info(Kind::Environment, type).schema);
+    BuildContext env_ctx = ctx;
+    env_ctx.section = "environment";
+    env_ctx.seed = derive_seed(run.trainer.seed, "environment");
+    env_ctx.builder = nullptr;  // the builder lives only during build_run
+    Registry shared = registry;
+    run.make_environment = [shared, type, env_params, env_ctx, first]() mutable -> std::shared_ptr<Environment> {
+      if (first) return std::exchange(first, nullptr);  // hand out the validated instance first
+      return std::dynamic_pointer_cast<Environment>(shared.create(Kind::Environment, type, env_params, env_ctx));
+    };
+  }
+
+  run.algorithm = builder->make<Algorithm>("algorithm", ctx);
+
+  const auto unused = p.unused_sections();
+  if (!unused.empty())
+    throw ConfigError(fmt::format("{}: no component uses {}; remove it or check its name (sections in use: trainer, "
+                                  "eval, dataset, environment, algorithm and those the algorithm builds)",
+                                  p.source(), fmt::format("{}", fmt::join(unused, "; "))));
+  return run;
+}
+
+}  // namespace dipole

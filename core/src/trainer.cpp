@@ -1,0 +1,258 @@
+#include "dipole/core/trainer.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <unistd.h>
+
+#include "dipole/core/checkpoint.hpp"
+#include "dipole/core/evaluator.hpp"
+#include "dipole/core/files.hpp"
+
+namespace dipole {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<bool> g_stop_requested{false};
+
+using Clock = std::chrono::steady_clock;
+
+std::string format_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  const auto s = static_cast<long long>(seconds + 0.5);
+  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
+  return fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : "null"; }
+
+/// <name>.jsonl (every key of every row) and <name>.csv (columns fixed by the first row).
+class MetricsLog {
+ public:
+  MetricsLog(const fs::path& dir, const std::string& name, std::int64_t resumed_step)
+      : jsonl_(dir / (name + ".jsonl")), csv_(dir / (name + ".csv")) {
+    // Keep only rows up to the resumed step, so a resumed run's logs equal an uninterrupted run's.
+    truncate_after(jsonl_, resumed_step, /*has_header=*/false);
+    truncate_after(csv_, resumed_step, /*has_header=*/true);
+    if (fs::exists(csv_)) {
+      std::ifstream in(csv_);
+      std::string header;
+      std::getline(in, header);
+      std::stringstream ss(header);
+      for (std::string col; std::getline(ss, col, ',');) columns_.push_back(col);
+    }
+  }
+
+  void write(std::int64_t step, const Metrics& metrics) {
+    {
+      std::ofstream out(jsonl_, std::ios::app);
+      out << "{\"step\": " << step;
+      for (const auto& [k, v] : metrics) out << ", \"" << k << "\": " << json_number(v);
+      out << "}\n";
+    }
+    std::ofstream out(csv_, std::ios::app);
+    if (columns_.empty()) {
+      columns_.push_back("step");
+      for (const auto& [k, v] : metrics) columns_.push_back(k);
+      out << fmt::format("{}\n", fmt::join(columns_, ","));
+    }
+    std::vector<std::string> cells{std::to_string(step)};
+    for (std::size_t c = 1; c < columns_.size(); ++c) {
+      std::string cell;
+      for (const auto& [k, v] : metrics)
+        if (k == columns_[c]) cell = fmt::format("{}", v);
+      cells.push_back(cell);
+    }
+    out << fmt::format("{}\n", fmt::join(cells, ","));
+  }
+
+ private:
+  static void truncate_after(const fs::path& file, std::int64_t step, bool has_header) {
+    if (!fs::exists(file)) return;
+    std::ifstream in(file);
+    std::string line, kept;
+    bool first = true;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      if (has_header && first) {
+        kept += line + "\n";
+        first = false;
+        continue;
+      }
+      first = false;
+      std::int64_t row_step = -1;
+      if (has_header) {
+        row_step = std::stoll(line.substr(0, line.find(',')));
+      } else {
+        const auto pos = line.find("\"step\": ");
+        if (pos != std::string::npos) row_step = std::stoll(line.substr(pos + 8));
+      }
+      if (row_step <= step) kept += line + "\n";
+    }
+    write_text_atomic(file.string(), kept);
+  }
+
+  fs::path jsonl_, csv_;
+  std::vector<std::string> columns_;
+};
+
+/// A one-line progress report on stderr: rewritten in place on a terminal, a line per log otherwise.
+class Progress {
+ public:
+  Progress(bool enabled, std::int64_t start, std::int64_t total)
+      : enabled_(enabled), tty_(isatty(fileno(stderr)) != 0), total_(total), last_step_(start), last_(Clock::now()) {}
+
+  double rate() const { return rate_; }
+
+  void update(std::int64_t step, const Metrics& metrics, bool log_row) {
+    const auto now = Clock::now();
+    const double dt = std::chrono::duration<double>(now - last_).count();
+    if (dt > 0 && step > last_step_) rate_ = static_cast<double>(step - last_step_) / dt;
+    if (!enabled_ || !(log_row || (tty_ && dt > 0.5))) return;
+    last_ = now;
+    last_step_ = step;
+    std::string shown;
+    int count = 0;
+    for (const auto& [k, v] : metrics) {
+      if (count++ == 3) break;
+      shown += fmt::format(" {}={:.4g}", k, v);
+    }
+    const double eta = rate_ > 0 ? static_cast<double>(total_ - step) / rate_ : NAN;
+    const std::string line = fmt::format("[train] step {}/{} ({:.0f}%) {:.1f} steps/s ETA {}{}", step, total_,
+                                         100.0 * static_cast<double>(step) / static_cast<double>(std::max<std::int64_t>(total_, 1)),
+                                         rate_, format_duration(eta), shown);
+    if (tty_)
+      std::fprintf(stderr, "\r%-110s", line.c_str());
+    else
+      std::fprintf(stderr, "%s\n", line.c_str());
+    std::fflush(stderr);
+  }
+
+  void finish() {
+    if (enabled_ && tty_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  bool enabled_, tty_;
+  std::int64_t total_, last_step_;
+  Clock::time_point last_;
+  double rate_ = 0;
+};
+
+}  // namespace
+
+void request_stop() { g_stop_requested.store(true); }
+
+std::uint64_t data_seed(std::uint64_t seed) { return (seed * 0x9E3779B97F4A7C15ULL + 1) & 0x7FFFFFFFFFFFFFFFULL; }
+std::uint64_t update_seed(std::uint64_t seed) { return (seed * 0xD1B54A32D192ED03ULL + 2) & 0x7FFFFFFFFFFFFFFFULL; }
+
+TrainResult train(Run& run, const TrainOptions& options) {
+  g_stop_requested.store(false);
+  const fs::path dir = options.out_dir;
+  fs::create_directories(dir / "checkpoints");
+  const fs::path checkpoint = dir / "checkpoints" / "latest.npz";
+  const fs::path resolved_path = dir / "pipeline.resolved.toml";
+  const std::string resolved = run.pipeline.resolved_toml();
+
+  TrainResult result;
+  at::Generator data_gen = at::detail::createCPUGenerator(data_seed(run.trainer.seed));
+  at::Generator update_gen = at::detail::createCPUGenerator(update_seed(run.trainer.seed));
+  std::int64_t step = 0;
+
+  if (options.resume && fs::exists(checkpoint)) {
+    if (fs::exists(resolved_path) && read_text(resolved_path.string()) != resolved)
+      throw ConfigError(fmt::format(
+          "{} holds a run of a different pipeline than {} (compare {}); use another --out directory, or "
+          "--no-resume to overwrite",
+          dir.string(), run.pipeline.source(), resolved_path.string()));
+    TrainingState state = load_checkpoint(checkpoint.string());
+    run.algorithm->load_state(state.algorithm);
+    data_gen.set_state(state.data_generator);
+    update_gen.set_state(state.algorithm_generator);
+    step = state.step;
+    result.resumed_from = step;
+    if (options.progress) std::fprintf(stderr, "[train] resuming %s at step %lld\n", dir.c_str(), static_cast<long long>(step));
+  } else if (!options.resume) {
+    for (const char* name : {"metrics.csv", "metrics.jsonl", "eval.csv", "eval.jsonl"}) fs::remove(dir / name);
+    fs::remove(checkpoint);
+  }
+  write_text_atomic(resolved_path.string(), resolved);
+
+  auto save = [&](std::int64_t at_step) {
+    TrainingState state;
+    state.step = at_step;
+    state.algorithm = run.algorithm->state();
+    state.data_generator = data_gen.get_state();
+    state.algorithm_generator = update_gen.get_state();
+    save_checkpoint(checkpoint.string(), state);
+  };
+  auto run_eval = [&](std::int64_t at_step, MetricsLog& log) {  // log: the eval log
+    if (!run.make_environment) return;
+    const EvalResult r = evaluate(*run.algorithm, run.make_environment, run.eval.episodes, run.eval.parallel, {},
+                                  run.eval.seed);
+    log.write(at_step, {{"eval/return_mean", r.return_mean},
+                        {"eval/return_std", r.return_std},
+                        {"eval/success_rate", r.success_rate},
+                        {"eval/length_mean", r.length_mean}});
+    if (options.progress)
+      std::fprintf(stderr, "\n[eval] step %lld: return %.4g ± %.3g, success %.3f over %lld episodes\n",
+                   static_cast<long long>(at_step), r.return_mean, r.return_std, r.success_rate,
+                   static_cast<long long>(r.episodes));
+  };
+
+  MetricsLog log(dir, "metrics", step);
+  MetricsLog eval_log(dir, "eval", step);
+  Progress progress(options.progress, step, run.trainer.steps);
+  const auto& t = run.trainer;
+  Metrics metrics;
+  while (step < t.steps) {
+    if (options.stop_after >= 0 && step >= options.stop_after) break;
+    if (g_stop_requested.load()) {
+      save(step);
+      progress.finish();
+      result.interrupted = true;
+      result.steps_done = step;
+      result.checkpoint = checkpoint.string();
+      if (options.progress) std::fprintf(stderr, "[train] stopped at step %lld; checkpoint written, run again to resume\n", static_cast<long long>(step));
+      return result;
+    }
+    const bool log_row = (step + 1) % t.log_interval == 0 || step + 1 == t.steps;
+    Batch batch = run.dataset->sample(t.batch_size, data_gen);
+    try {
+      metrics = run.algorithm->update(batch, update_gen, log_row);
+    } catch (const NumericError& e) {
+      throw NumericError(fmt::format("step {}: {} (the last checkpoint is {})", step + 1, e.what(),
+                                     fs::exists(checkpoint) ? checkpoint.string() : std::string("none")));
+    }
+    ++step;
+    if (log_row) {
+      Metrics row = metrics;
+      row.emplace_back("time/steps_per_second", progress.rate());
+      log.write(step, row);
+    }
+    progress.update(step, metrics, log_row);
+    if (t.eval_interval > 0 && step % t.eval_interval == 0 && step < t.steps) run_eval(step, eval_log);
+    if (t.checkpoint_interval > 0 && step % t.checkpoint_interval == 0) save(step);
+  }
+  progress.finish();
+  save(step);
+  if (step >= t.steps && result.resumed_from < t.steps) run_eval(step, eval_log);
+  result.steps_done = step;
+  result.last_metrics = metrics;
+  result.checkpoint = checkpoint.string();
+  return result;
+}
+
+}  // namespace dipole
