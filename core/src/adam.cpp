@@ -66,7 +66,8 @@ void Adam::load_state(const StateDict& state, const std::string& prefix) {
   at::NoGradGuard no_grad;
   const auto& step = detail::state_entry(state, prefix + "step", {});
   for (std::size_t i = 0; i < params_.size(); ++i) {
-    exp_avg_[i].copy_(detail::state_entry(state, prefix + "exp_avg." + std::to_string(i), exp_avg_[i].sizes()));
+    exp_avg_[i].copy_(
+        detail::state_entry(state, prefix + "exp_avg." + std::to_string(i), exp_avg_[i].sizes()));
     exp_avg_sq_[i].copy_(
         detail::state_entry(state, prefix + "exp_avg_sq." + std::to_string(i), exp_avg_sq_[i].sizes()));
   }

@@ -39,7 +39,9 @@ std::string join(const Path& path, std::size_t count) {
   for (std::size_t i = 0; i < count && i < path.size(); ++i) out += (i ? "." : "") + path[i];
   return out;
 }
-std::string join(const Path& path) { return join(path, path.size()); }
+std::string join(const Path& path) {
+  return join(path, path.size());
+}
 
 Path split_section(const std::string& section) {
   Path path;
@@ -60,19 +62,31 @@ std::string position(const toml::source_region& source, const std::string& fallb
 
 const char* type_name(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::table: return "table";
-    case toml::node_type::array: return "array";
-    case toml::node_type::string: return "string";
-    case toml::node_type::integer: return "int";
-    case toml::node_type::floating_point: return "float";
-    case toml::node_type::boolean: return "bool";
-    case toml::node_type::date: return "date";
-    case toml::node_type::time: return "time";
-    case toml::node_type::date_time: return "date-time";
-    default: return "nothing";
+    case toml::node_type::table:
+      return "table";
+    case toml::node_type::array:
+      return "array";
+    case toml::node_type::string:
+      return "string";
+    case toml::node_type::integer:
+      return "int";
+    case toml::node_type::floating_point:
+      return "float";
+    case toml::node_type::boolean:
+      return "bool";
+    case toml::node_type::date:
+      return "date";
+    case toml::node_type::time:
+      return "time";
+    case toml::node_type::date_time:
+      return "date-time";
+    default:
+      return "nothing";
   }
 }
-const char* type_name(const Node& node) { return node.is_table() ? "table" : type_name(*node.value); }
+const char* type_name(const Node& node) {
+  return node.is_table() ? "table" : type_name(*node.value);
+}
 
 // ---- TOML text -> Node tree ---------------------------------------------------------------------
 
@@ -81,7 +95,8 @@ Node from_table(toml::table&& table, std::string where);
 Node from_toml(toml::node&& value, const std::string& key_where) {
   if (auto* table = value.as_table()) {
     // A [header] table is reported at its header; an inline table at its key.
-    return from_table(std::move(*table), table->is_inline() ? key_where : position(table->source(), key_where));
+    return from_table(std::move(*table),
+                      table->is_inline() ? key_where : position(table->source(), key_where));
   }
   Node leaf;
   leaf.where = key_where;
@@ -157,8 +172,8 @@ struct FileRef {
 /// Parses one file of an `extends` chain and everything below it. `self` is the file's path (empty
 /// for text given in memory), `chain` the files that (transitively) extend this one; `files`
 /// collects every file loaded, top first.
-Node load_chain(const std::string& text, const std::string& name, const fs::path& self, const fs::path& base_dir,
-                std::vector<FileRef> chain, std::vector<std::string>& files) {
+Node load_chain(const std::string& text, const std::string& name, const fs::path& self,
+                const fs::path& base_dir, std::vector<FileRef> chain, std::vector<std::string>& files) {
   files.push_back(name);
   Node root = from_table(parse_toml(text, name), name);
   auto it = root.children.find("extends");
@@ -185,8 +200,8 @@ Node load_chain(const std::string& text, const std::string& name, const fs::path
 
   std::string base_text, error;
   if (!read_file(base_path, base_text, error)) {
-    throw ConfigError(extends.where + ": cannot open base pipeline '" + base_name + "' (extends = \"" + reference +
-                      "\"): " + error);
+    throw ConfigError(extends.where + ": cannot open base pipeline '" + base_name + "' (extends = \"" +
+                      reference + "\"): " + error);
   }
   Node merged = load_chain(base_text, base_name, base_path, base_path.parent_path(), std::move(chain), files);
   merged.where = root.where;
@@ -197,9 +212,8 @@ Node load_chain(const std::string& text, const std::string& name, const fs::path
 // ---- overrides ----------------------------------------------------------------------------------
 
 bool is_bare_key(const std::string& key) {
-  return !key.empty() && std::all_of(key.begin(), key.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '_' || c == '-';
-  });
+  return !key.empty() && std::all_of(key.begin(), key.end(),
+                                     [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; });
 }
 
 // Unquoted override values that are not TOML (`npz_transitions`, `data/walker.npz`) are strings.
@@ -232,13 +246,14 @@ void apply_override(Node& root, const std::string& text) {
     auto dot = key.find('.', start);
     path.push_back(key.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
     if (!is_bare_key(path.back())) {
-      throw fail("invalid key '" + key + "' (expected section.key=value, keys of letters, digits, '_' and '-')");
+      throw fail("invalid key '" + key +
+                 "' (expected section.key=value, keys of letters, digits, '_' and '-')");
     }
     if (dot == std::string::npos) break;
     start = dot + 1;
   }
   if (path.size() < 2) throw fail("expected section.key=value, got a key outside any section");
-  if (value_text.empty()) throw fail("missing value after '=' (write " + key + "=\\\"\\\" for an empty string)");
+  if (value_text.empty()) throw fail("missing value after '=' (use " + key + "='\"\"' for an empty string)");
 
   Node value;
   try {
@@ -287,7 +302,8 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
     for (std::size_t j = 1; j <= b.size(); ++j) {
       const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
       d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.size()][b.size()];
@@ -361,7 +377,8 @@ std::int64_t to_int(const ParamSpec& spec, const toml::node& node, const std::st
   return integer->get();
 }
 
-double to_float(const ParamSpec& spec, const toml::node& node, const std::string& name, const std::string& where) {
+double to_float(const ParamSpec& spec, const toml::node& node, const std::string& name,
+                const std::string& where) {
   double value = 0;
   if (const auto* integer = node.as_integer()) {
     value = static_cast<double>(integer->get());
@@ -389,7 +406,8 @@ std::vector<T> to_list(const ParamSpec& spec, const Node& node, const std::strin
   std::vector<T> out;
   for (std::size_t i = 0; i < array->size(); ++i) {
     const toml::node& element = *array->get(i);
-    out.push_back(convert(spec, element, name + "[" + std::to_string(i) + "]", position(element.source(), node.where)));
+    out.push_back(
+        convert(spec, element, name + "[" + std::to_string(i) + "]", position(element.source(), node.where)));
   }
   return out;
 }
@@ -400,36 +418,51 @@ ParamValue convert(const ParamSpec& spec, const Node& node, const std::string& n
     case ParamType::Bool:
       if (const auto* boolean = value.as_boolean()) return boolean->get();
       throw type_error(node.where, name, "bool", value);
-    case ParamType::Int: return to_int(spec, value, name, node.where);
-    case ParamType::Float: return to_float(spec, value, name, node.where);
-    case ParamType::String: return to_text(spec, value, name, node.where);
-    case ParamType::FloatList: return to_list<double>(spec, node, name, to_float);
-    case ParamType::IntList: return to_list<std::int64_t>(spec, node, name, to_int);
-    case ParamType::StringList: return to_list<std::string>(spec, node, name, to_text);
-    case ParamType::Component: break;
+    case ParamType::Int:
+      return to_int(spec, value, name, node.where);
+    case ParamType::Float:
+      return to_float(spec, value, name, node.where);
+    case ParamType::String:
+      return to_text(spec, value, name, node.where);
+    case ParamType::FloatList:
+      return to_list<double>(spec, node, name, to_float);
+    case ParamType::IntList:
+      return to_list<std::int64_t>(spec, node, name, to_int);
+    case ParamType::StringList:
+      return to_list<std::string>(spec, node, name, to_text);
+    case ParamType::Component:
+      break;
   }
   throw ConfigError(node.where + ": " + name + ": a table key cannot be converted to a value");
 }
 
 // ---- rendering ----------------------------------------------------------------------------------
 
-std::string render_key(const std::string& key) { return is_bare_key(key) ? key : to_toml(ParamValue(key)); }
+std::string render_key(const std::string& key) {
+  return is_bare_key(key) ? key : to_toml(ParamValue(key));
+}
 
 std::string render_value(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::string: return to_toml(ParamValue(node.as_string()->get()));
-    case toml::node_type::integer: return std::to_string(node.as_integer()->get());
-    case toml::node_type::floating_point: return to_toml(ParamValue(node.as_floating_point()->get()));
-    case toml::node_type::boolean: return node.as_boolean()->get() ? "true" : "false";
+    case toml::node_type::string:
+      return to_toml(ParamValue(node.as_string()->get()));
+    case toml::node_type::integer:
+      return std::to_string(node.as_integer()->get());
+    case toml::node_type::floating_point:
+      return to_toml(ParamValue(node.as_floating_point()->get()));
+    case toml::node_type::boolean:
+      return node.as_boolean()->get() ? "true" : "false";
     case toml::node_type::array: {
       std::string out = "[";
-      for (const auto& element : *node.as_array()) out += (out.size() > 1 ? ", " : "") + render_value(element);
+      for (const auto& element : *node.as_array())
+        out += (out.size() > 1 ? ", " : "") + render_value(element);
       return out + "]";
     }
     case toml::node_type::table: {  // only inside arrays: everything else is a Node table
       std::string out = "{";
       for (auto&& [key, value] : *node.as_table()) {
-        out += (out.size() > 1 ? ", " : "") + render_key(std::string(key.str())) + " = " + render_value(value);
+        out +=
+            (out.size() > 1 ? ", " : "") + render_key(std::string(key.str())) + " = " + render_value(value);
       }
       return out + "}";
     }
@@ -458,11 +491,11 @@ void collect_tables(const Node& table, Path& path, std::vector<std::pair<Path, c
 // ---- Pipeline -----------------------------------------------------------------------------------
 
 struct Pipeline::Impl {
-  std::string source;                        ///< top file
-  std::vector<std::string> files;            ///< every file of the extends chain, top first
-  std::vector<std::string> overrides;        ///< as given, in order
-  Node root;                                 ///< merged tables, overrides applied
-  std::map<std::string, Params> validated;   ///< section path -> values (defaults included)
+  std::string source;                       ///< top file
+  std::vector<std::string> files;           ///< every file of the extends chain, top first
+  std::vector<std::string> overrides;       ///< as given, in order
+  Node root;                                ///< merged tables, overrides applied
+  std::map<std::string, Params> validated;  ///< section path -> values (defaults included)
 
   const Node* find(const Path& path) const {
     const Node* node = &root;
@@ -482,8 +515,8 @@ struct Pipeline::Impl {
       const Node* node = find(Path(path.begin(), path.begin() + static_cast<std::ptrdiff_t>(i)));
       if (node == nullptr) return nullptr;
       if (!node->is_table()) {
-        throw ConfigError(node->where + ": " + join(path, i) + ": expected a table ([" + join(path, i) + "]), got " +
-                          type_name(*node));
+        throw ConfigError(node->where + ": " + join(path, i) + ": expected a table ([" + join(path, i) +
+                          "]), got " + type_name(*node));
       }
     }
     return find(path);
@@ -530,7 +563,8 @@ Pipeline Pipeline::load(const std::string& path, const std::vector<std::string>&
   if (!read_file(path, text, error)) throw ConfigError("cannot open pipeline '" + path + "': " + error);
   Pipeline pipeline;
   pipeline.impl_->source = path;
-  pipeline.impl_->root = load_chain(text, path, path, fs::path(path).parent_path(), {}, pipeline.impl_->files);
+  pipeline.impl_->root =
+      load_chain(text, path, path, fs::path(path).parent_path(), {}, pipeline.impl_->files);
   for (const auto& override_text : overrides) apply_override(pipeline.impl_->root, override_text);
   pipeline.impl_->overrides = overrides;
   return pipeline;
@@ -618,8 +652,8 @@ Params Pipeline::validate(const std::string& section, const std::string& type, c
   for (const auto& spec : schema) {
     if (spec.type == ParamType::Component || params.has(spec.key)) continue;
     if (!spec.default_value) {
-      throw ConfigError(header + ": [" + section + "] (type " + type + ") is missing required key '" + spec.key +
-                        "'" + (spec.doc.empty() ? "" : " (" + spec.doc + ")"));
+      throw ConfigError(header + ": [" + section + "] (type " + type + ") is missing required key '" +
+                        spec.key + "'" + (spec.doc.empty() ? "" : " (" + spec.doc + ")"));
     }
     params.set(spec.key, *spec.default_value);
   }
@@ -642,7 +676,8 @@ std::vector<std::string> Pipeline::unused_sections() const {
 
 std::string Pipeline::resolved_toml() const {
   std::ostringstream out;
-  out << "# Resolved pipeline: extends merged, overrides applied, defaults filled in.\n";
+  out << "# Resolved pipeline: extends merged, --set overrides applied, defaults filled in for validated "
+         "sections.\n";
   out << "# source: " << impl_->source << "\n";
   for (std::size_t i = 1; i < impl_->files.size(); ++i) out << "# extends: " << impl_->files[i] << "\n";
   for (const auto& override_text : impl_->overrides) out << "# --set " << override_text << "\n";
@@ -669,7 +704,8 @@ std::string Pipeline::resolved_toml() const {
       }
     }
     if (validated != impl_->validated.end()) {
-      for (const auto& [key, value] : validated->second.values()) lines.push_back(render_key(key) + " = " + to_toml(value));
+      for (const auto& [key, value] : validated->second.values())
+        lines.push_back(render_key(key) + " = " + to_toml(value));
     }
     if (table != nullptr) {
       for (const auto& [key, child] : table->children) {
@@ -679,7 +715,8 @@ std::string Pipeline::resolved_toml() const {
       }
     }
     // Tables holding only sub-tables are implied by the sub-tables' headers.
-    if (lines.empty() && validated == impl_->validated.end() && table != nullptr && !table->children.empty()) continue;
+    if (lines.empty() && validated == impl_->validated.end() && table != nullptr && !table->children.empty())
+      continue;
 
     std::string header;
     for (const auto& key : path) header += (header.empty() ? "" : ".") + render_key(key);
@@ -697,7 +734,8 @@ void Pipeline::write_resolved(const std::string& path) const {
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     if (!out) {
-      throw ConfigError("cannot write resolved pipeline '" + temporary.string() + "': " + std::strerror(errno));
+      throw ConfigError("cannot write resolved pipeline '" + temporary.string() +
+                        "': " + std::strerror(errno));
     }
     out << text;
     out.flush();
@@ -716,6 +754,8 @@ void Pipeline::write_resolved(const std::string& path) const {
   }
 }
 
-const std::string& Pipeline::source() const { return impl_->source; }
+const std::string& Pipeline::source() const {
+  return impl_->source;
+}
 
 }  // namespace dipole::config

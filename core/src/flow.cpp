@@ -52,7 +52,8 @@ at::Tensor guided_velocity(const at::Tensor& v_pos, const at::Tensor& v_neg, dou
 }
 
 at::Tensor euler_integrate(const at::Tensor& x0, std::int64_t steps, const VelocityFn& velocity, bool clip) {
-  if (steps < 1) throw ConfigError("Euler integration needs at least one step (got " + std::to_string(steps) + ")");
+  if (steps < 1)
+    throw ConfigError("Euler integration needs at least one step (got " + std::to_string(steps) + ")");
   at::Tensor x = x0.clone();
   auto t = at::empty({x0.size(0), 1}, x0.options());
   const double dt = 1.0 / static_cast<double>(steps);

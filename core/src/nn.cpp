@@ -14,9 +14,12 @@ namespace {
 
 bool layer_has_norm(NormPlacement placement, std::size_t hidden_index, std::size_t hidden_count) {
   switch (placement) {
-    case NormPlacement::None: return false;
-    case NormPlacement::All: return true;
-    case NormPlacement::AllButLast: return hidden_index + 1 < hidden_count;
+    case NormPlacement::None:
+      return false;
+    case NormPlacement::All:
+      return true;
+    case NormPlacement::AllButLast:
+      return hidden_index + 1 < hidden_count;
   }
   return false;
 }
@@ -40,7 +43,8 @@ at::Tensor lecun_normal(std::int64_t members, std::int64_t in, std::int64_t out,
   return standard.mul_(stddev).to(at::kFloat);
 }
 
-at::Tensor layer_norm_affine(const at::Tensor& h, const at::Tensor& scale, const at::Tensor& bias, double eps) {
+at::Tensor layer_norm_affine(const at::Tensor& h, const at::Tensor& scale, const at::Tensor& bias,
+                             double eps) {
   auto normed = at::layer_norm(h, {h.size(-1)}, {}, {}, eps);
   return at::addcmul(bias, normed, scale);
 }
@@ -53,9 +57,12 @@ at::Tensor leaf(at::Tensor value, const at::TensorOptions& options) {
 
 const char* to_string(Activation activation) {
   switch (activation) {
-    case Activation::GeluTanh: return "gelu_tanh";
-    case Activation::Mish: return "mish";
-    case Activation::Relu: return "relu";
+    case Activation::GeluTanh:
+      return "gelu_tanh";
+    case Activation::Mish:
+      return "mish";
+    case Activation::Relu:
+      return "relu";
   }
   return "?";
 }
@@ -94,13 +101,17 @@ Schema mlp_schema(const std::string& default_preset) {
                   "LayerNorm (ε 1e-6) on hidden layers: none, all, all_but_last (no LN on the last hidden "
                   "layer); preset = the preset's for this network's role")
           .one_of({"preset", "none", "all", "all_but_last"}),
-      param::text("layer_order", "preset", "hidden layer order: act_norm = Linear→act→LN, norm_act = Linear→LN→act")
+      param::text("layer_order", "preset",
+                  "hidden layer order: act_norm = Linear→act→LN, norm_act = Linear→LN→act")
           .one_of({"preset", "act_norm", "norm_act"}),
-      param::text("output_init", "preset", "output layer init (hidden layers are always Xavier-uniform, zero bias)")
+      param::text("output_init", "preset",
+                  "output layer init (hidden layers are always Xavier-uniform, zero bias)")
           .one_of({"preset", "xavier", "lecun_normal"}),
-      param::real("output_scale", 1.0, "variance multiplier of the output layer init (0.01 for actor mean heads)")
+      param::real("output_scale", 1.0,
+                  "variance multiplier of the output layer init (0.01 for actor mean heads)")
           .range(1e-12, 1e6),
-      param::boolean("activate_final", false, "apply the activation (and LN with layer_norm = all) after the output layer"),
+      param::boolean("activate_final", false,
+                     "apply the activation (and LN with layer_norm = all) after the output layer"),
   };
 }
 
@@ -128,9 +139,12 @@ MlpConfig mlp_config(const Params& params, NetworkRole role) {
 
 at::Tensor activate(const at::Tensor& x, Activation activation) {
   switch (activation) {
-    case Activation::GeluTanh: return at::gelu(x, "tanh");
-    case Activation::Mish: return at::mish(x);
-    case Activation::Relu: return at::relu(x);
+    case Activation::GeluTanh:
+      return at::gelu(x, "tanh");
+    case Activation::Mish:
+      return at::mish(x);
+    case Activation::Relu:
+      return at::relu(x);
   }
   return x;
 }
@@ -182,7 +196,9 @@ at::Tensor EnsembleMlp::hidden(const at::Tensor& h, std::size_t layer, const at:
 }
 
 at::Tensor EnsembleMlp::forward(const at::Tensor& x, bool detach_parameters) const {
-  auto p = [detach_parameters](const at::Tensor& t) { return detach_parameters && t.defined() ? t.detach() : t; };
+  auto p = [detach_parameters](const at::Tensor& t) {
+    return detach_parameters && t.defined() ? t.detach() : t;
+  };
   at::Tensor h;
   if (x.dim() == 2) {
     h = x.unsqueeze(0).expand({members_, x.size(0), x.size(1)});
@@ -202,7 +218,8 @@ at::Tensor EnsembleMlp::forward(const at::Tensor& x, bool detach_parameters) con
   return h;
 }
 
-at::Tensor EnsembleMlp::forward_member(std::int64_t member, const at::Tensor& x, bool detach_parameters) const {
+at::Tensor EnsembleMlp::forward_member(std::int64_t member, const at::Tensor& x,
+                                       bool detach_parameters) const {
   if (member < 0 || member >= members_)
     throw ConfigError("EnsembleMlp::forward_member: member " + std::to_string(member) + " out of range [0, " +
                       std::to_string(members_) + ")");
@@ -278,6 +295,21 @@ void EnsembleMlp::copy_from(const EnsembleMlp& other) {
   }
 }
 
+EnsembleMlp EnsembleMlp::clone(bool requires_grad) const {
+  at::NoGradGuard no_grad;
+  EnsembleMlp copy;
+  copy.members_ = members_;
+  copy.input_dim_ = input_dim_;
+  copy.output_dim_ = output_dim_;
+  copy.config_ = config_;
+  auto dup = [requires_grad](const at::Tensor& t) {
+    return t.defined() ? t.detach().clone().requires_grad_(requires_grad) : t;
+  };
+  for (const auto& layer : layers_)
+    copy.layers_.push_back({dup(layer.weight), dup(layer.bias), dup(layer.ln_scale), dup(layer.ln_bias)});
+  return copy;
+}
+
 void EnsembleMlp::set_requires_grad(bool requires_grad) {
   for (auto& p : parameters()) p.requires_grad_(requires_grad);
 }
@@ -301,7 +333,9 @@ LabelEmbedding::LabelEmbedding(std::int64_t members, std::int64_t n_labels, std:
   table_ = leaf(table, options);
 }
 
-at::Tensor LabelEmbedding::forward(const at::Tensor& labels) const { return table_.index_select(1, labels); }
+at::Tensor LabelEmbedding::forward(const at::Tensor& labels) const {
+  return table_.index_select(1, labels);
+}
 
 at::Tensor LabelEmbedding::forward_member(std::int64_t member, const at::Tensor& labels) const {
   return table_.select(0, member).index_select(0, labels);

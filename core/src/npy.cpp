@@ -66,11 +66,11 @@ std::optional<std::size_t> byte_count(const std::vector<std::int64_t>& shape, st
 
 struct PyValue {
   enum class Kind { String, Bool, None, Int, Tuple, List, Dict } kind = Kind::None;
-  std::string text;                                  // String
-  bool boolean = false;                              // Bool
-  std::int64_t integer = 0;                          // Int
-  std::vector<PyValue> items;                        // Tuple, List
-  std::vector<std::pair<std::string, PyValue>> dict; // Dict
+  std::string text;                                   // String
+  bool boolean = false;                               // Bool
+  std::int64_t integer = 0;                           // Int
+  std::vector<PyValue> items;                         // Tuple, List
+  std::vector<std::pair<std::string, PyValue>> dict;  // Dict
 };
 
 /// Recursive-descent parser for the literal subset numpy writes (ast.literal_eval on its side).
@@ -126,7 +126,8 @@ class HeaderParser {
       ++pos_;
       while (!consume('}')) {
         skip_space();
-        if (pos_ >= text_.size() || (text_[pos_] != '\'' && text_[pos_] != '"')) error("expected a string key");
+        if (pos_ >= text_.size() || (text_[pos_] != '\'' && text_[pos_] != '"'))
+          error("expected a string key");
         std::string key = parse_string();
         if (!consume(':')) error("expected ':'");
         value.dict.emplace_back(std::move(key), parse_value());
@@ -251,7 +252,8 @@ std::uint32_t read_le(const std::uint8_t* p, std::size_t n) {
 Header parse_header(const std::uint8_t* bytes, std::size_t size, const std::string& what) {
   if (size < kMagicSize || std::memcmp(bytes, kMagic, kMagicSize) != 0)
     fail(what, "not an npy file: bad magic (expected the bytes \\x93NUMPY at the start)");
-  if (size < 10) fail(what, "truncated npy file: " + std::to_string(size) + " bytes, shorter than the preamble");
+  if (size < 10)
+    fail(what, "truncated npy file: " + std::to_string(size) + " bytes, shorter than the preamble");
   const int major = bytes[6];
   const int minor = bytes[7];
   if (minor != 0 || major < 1 || major > 3)
@@ -465,7 +467,9 @@ std::vector<std::uint8_t> serialize_npy(const Array& array) {
                      "', 'fortran_order': False, 'shape': " + shape_string(array.shape) + ", }";
   // Version 1.0 stores the header length in 2 bytes; 2.0 (same header text) in 4.
   std::size_t preamble = kMagicSize + 2 + 2;
-  auto padded_length = [&] { return dict.size() + 1 + (kAlignment - (preamble + dict.size() + 1) % kAlignment) % kAlignment; };
+  auto padded_length = [&] {
+    return dict.size() + 1 + (kAlignment - (preamble + dict.size() + 1) % kAlignment) % kAlignment;
+  };
   int major = 1;
   if (padded_length() > 0xFFFF) {
     major = 2;
@@ -476,19 +480,21 @@ std::vector<std::uint8_t> serialize_npy(const Array& array) {
   header.resize(header_length - 1, ' ');
   header += '\n';
 
-  std::vector<std::uint8_t> out;
-  out.reserve(preamble + header_length + array.data.size());
-  out.insert(out.end(), kMagic, kMagic + kMagicSize);
-  out.push_back(static_cast<std::uint8_t>(major));
-  out.push_back(0);
+  std::vector<std::uint8_t> out(preamble + header_length + array.data.size());
+  std::memcpy(out.data(), kMagic, kMagicSize);
+  out[kMagicSize] = static_cast<std::uint8_t>(major);
+  out[kMagicSize + 1] = 0;
   for (std::size_t i = 0; i < preamble - kMagicSize - 2; ++i)
-    out.push_back(static_cast<std::uint8_t>((header_length >> (8 * i)) & 0xFF));
-  out.insert(out.end(), header.begin(), header.end());
-  out.insert(out.end(), array.data.begin(), array.data.end());
+    out[kMagicSize + 2 + i] = static_cast<std::uint8_t>((header_length >> (8 * i)) & 0xFF);
+  std::memcpy(out.data() + preamble, header.data(), header_length);
+  if (!array.data.empty())
+    std::memcpy(out.data() + preamble + header_length, array.data.data(), array.data.size());
   return out;
 }
 
-Array read_npy(const std::string& path) { return detail::parse_npy(read_file(path), path); }
+Array read_npy(const std::string& path) {
+  return detail::parse_npy(read_file(path), path);
+}
 
 void write_npy(const std::string& path, const Array& array) {
   const std::vector<std::uint8_t> bytes = serialize_npy(array);
@@ -497,7 +503,9 @@ void write_npy(const std::string& path, const Array& array) {
 
 namespace detail {
 
-std::string temp_path(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+std::string temp_path(const std::string& path) {
+  return path + ".tmp." + std::to_string(::getpid());
+}
 
 void commit_temp(const std::string& temp, const std::string& path) {
   // Flush the temp file to disk first so that a crash never leaves a renamed but empty file.

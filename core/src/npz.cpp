@@ -101,7 +101,8 @@ std::vector<Member> npy_members(zip_t* archive, const std::string& path) {
     const char* name = zip_get_name(archive, static_cast<zip_uint64_t>(i), 0);
     if (!name) fail(path, std::string("cannot read a member name: ") + zip_strerror(archive));
     const std::string member = name;
-    if (member.size() >= kSuffixSize && member.compare(member.size() - kSuffixSize, kSuffixSize, kSuffix) == 0)
+    if (member.size() >= kSuffixSize &&
+        member.compare(member.size() - kSuffixSize, kSuffixSize, kSuffix) == 0)
       members.push_back({member.substr(0, member.size() - kSuffixSize), static_cast<zip_uint64_t>(i)});
   }
   return members;

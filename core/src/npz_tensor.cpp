@@ -55,14 +55,17 @@ DType dtype_of(at::ScalarType type) {
 at::Tensor to_tensor(const Array& array) {
   std::size_t bytes = item_size(array.dtype);
   for (std::int64_t dim : array.shape) {
-    if (dim < 0) throw DataError("to_tensor: negative dimension in shape of a " + std::string(to_string(array.dtype)) + " array");
+    if (dim < 0)
+      throw DataError("to_tensor: negative dimension in shape of a " + std::string(to_string(array.dtype)) +
+                      " array");
     bytes *= static_cast<std::size_t>(dim);
   }
   if (bytes != array.data.size())
     throw DataError("to_tensor: a " + std::string(to_string(array.dtype)) + " array of " +
                     std::to_string(array.numel()) + " elements needs " + std::to_string(bytes) +
                     " data bytes but holds " + std::to_string(array.data.size()));
-  at::Tensor tensor = at::empty(array.shape, at::TensorOptions().dtype(scalar_type_of(array.dtype)).device(at::kCPU));
+  at::Tensor tensor =
+      at::empty(array.shape, at::TensorOptions().dtype(scalar_type_of(array.dtype)).device(at::kCPU));
   if (bytes > 0) std::memcpy(tensor.data_ptr(), array.data.data(), bytes);
   return tensor;
 }

@@ -25,13 +25,27 @@ std::string quote(const std::string& text) {
   std::string out = "\"";
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\f': out += "\\f"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
           char escaped[8];
@@ -45,10 +59,18 @@ std::string quote(const std::string& text) {
   return out + "\"";
 }
 
-std::string scalar_to_toml(bool value) { return value ? "true" : "false"; }
-std::string scalar_to_toml(std::int64_t value) { return std::to_string(value); }
-std::string scalar_to_toml(double value) { return float_to_toml(value); }
-std::string scalar_to_toml(const std::string& value) { return quote(value); }
+std::string scalar_to_toml(bool value) {
+  return value ? "true" : "false";
+}
+std::string scalar_to_toml(std::int64_t value) {
+  return std::to_string(value);
+}
+std::string scalar_to_toml(double value) {
+  return float_to_toml(value);
+}
+std::string scalar_to_toml(const std::string& value) {
+  return quote(value);
+}
 
 template <class T>
 std::string list_to_toml(const std::vector<T>& values) {
@@ -66,7 +88,8 @@ std::string to_toml(const ParamValue& value) {
   return std::visit(
       [](const auto& v) -> std::string {
         using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::vector<double>> || std::is_same_v<T, std::vector<std::int64_t>> ||
+        if constexpr (std::is_same_v<T, std::vector<double>> ||
+                      std::is_same_v<T, std::vector<std::int64_t>> ||
                       std::is_same_v<T, std::vector<std::string>>) {
           return list_to_toml(v);
         } else {

@@ -85,7 +85,7 @@ void check_same_spec(const Spec& data, const Spec& env, const std::string& where
 }  // namespace
 
 Run build_run(const Registry& registry, config::Pipeline pipeline) {
-  Run run{std::move(pipeline)};
+  Run run(std::move(pipeline));
   config::Pipeline& p = run.pipeline;
 
   const Params trainer = p.validate("trainer", "trainer", trainer_schema());

@@ -21,8 +21,9 @@ at::Tensor row0(const VelocityField& field, const at::Tensor& obs, const at::Ten
 at::Tensor euler_sample(const at::Tensor& observations, const VelocityField& field, std::int64_t steps,
                         const at::Tensor& noise) {
   at::NoGradGuard no_grad;
-  return euler_integrate(noise, steps,
-                         [&](const at::Tensor& x, const at::Tensor& t) { return row0(field, observations, x, t); });
+  return euler_integrate(noise, steps, [&](const at::Tensor& x, const at::Tensor& t) {
+    return row0(field, observations, x, t);
+  });
 }
 
 at::Tensor guided_euler_sample(const at::Tensor& observations, const VelocityField& field, std::int64_t steps,
@@ -70,12 +71,14 @@ VelocityField label_field(const Denoiser& denoiser, std::int64_t action_dim, std
                                                        const at::Tensor& t) {
     const auto n = x.size(0);
     auto long_options = at::TensorOptions().dtype(at::kLong).device(x.device());
-    auto labels = at::cat({at::full({n}, positive_label, long_options), at::full({n}, negative_label, long_options)});
+    auto labels =
+        at::cat({at::full({n}, positive_label, long_options), at::full({n}, negative_label, long_options)});
     auto v = d->forward_member(0, at::cat({obs, obs}), at::cat({x, x}), at::cat({t, t}), labels);  // [2n, d]
     return v.view({2, n, v.size(-1)});
   };
   field.positive_only = [d, positive_label](const at::Tensor& obs, const at::Tensor& x, const at::Tensor& t) {
-    auto labels = at::full({x.size(0)}, positive_label, at::TensorOptions().dtype(at::kLong).device(x.device()));
+    auto labels =
+        at::full({x.size(0)}, positive_label, at::TensorOptions().dtype(at::kLong).device(x.device()));
     return d->forward_member(0, obs, x, t, labels);
   };
   return field;

@@ -23,7 +23,8 @@ class Critic : public Component {
   /// Optimiser step on the gradients accumulated by backward(), then the target (Polyak) update.
   virtual void step() = 0;
   virtual void zero_grad() = 0;
-  /// Online Q of every ensemble member: obs [B, obs_dim], act [B, d] → [E, B].
+  /// Online Q of every ensemble member: obs [B, obs_dim], act [B, d] → [E, B]. Its graph reaches the
+  /// actions but never the critic's parameters, so an actor loss (FQL's Q term) may use it directly.
   virtual at::Tensor q(const at::Tensor& observations, const at::Tensor& actions) const = 0;
   /// Score used for rejection sampling: min over members of the configured Q → [B]. No gradient.
   virtual at::Tensor score(const at::Tensor& observations, const at::Tensor& actions) const = 0;

@@ -255,26 +255,45 @@ inline Targets dipole_targets(const Context& context, const Grid& grid, double t
 
 // ---- oracle velocities and push-forward ------------------------------------------------------------
 
-/// Exact marginal velocity v_t(x) of the linear interpolant for data distributed as `density` (log-sum-
-/// exp quadrature on the grid). Valid for t in [0, 1).
+/// Exact marginal velocity v_t(x) of the linear interpolant for data distributed as a grid density
+/// (log-sum-exp quadrature on the grid; cells with zero density are dropped once). t in [0, 1).
+class OracleVelocity {
+ public:
+  OracleVelocity(const Density& density, const Grid& grid) {
+    for (std::size_t g = 0; g < density.size(); ++g) {
+      if (!(density[g] > 0.0)) continue;
+      points_.push_back(grid.points[g]);
+      log_density_.push_back(std::log(density[g]));
+    }
+    exponents_.resize(points_.size());
+  }
+
+  double operator()(double x, double t) const {
+    const double s = 1.0 - t;
+    const double inv_two_var = 1.0 / (2.0 * s * s);
+    double max_log = -std::numeric_limits<double>::infinity();
+    for (std::size_t g = 0; g < points_.size(); ++g) {
+      const double d = x - t * points_[g];
+      exponents_[g] = log_density_[g] - d * d * inv_two_var;
+      max_log = std::max(max_log, exponents_[g]);
+    }
+    double numerator = 0.0, denominator = 0.0;
+    for (std::size_t g = 0; g < points_.size(); ++g) {
+      const double w = std::exp(exponents_[g] - max_log);
+      numerator += w * points_[g];
+      denominator += w;
+    }
+    return (numerator / denominator - x) / s;
+  }
+
+ private:
+  std::vector<double> points_;
+  std::vector<double> log_density_;
+  mutable std::vector<double> exponents_;  // scratch: one object per thread
+};
+
 inline double oracle_velocity(const Density& density, const Grid& grid, double x, double t) {
-  const double s = 1.0 - t;
-  const double inv_two_var = 1.0 / (2.0 * s * s);
-  double max_log = -std::numeric_limits<double>::infinity();
-  for (std::size_t g = 0; g < density.size(); ++g) {
-    if (density[g] <= 0.0) continue;
-    const double d = x - t * grid.points[g];
-    max_log = std::max(max_log, std::log(density[g]) - d * d * inv_two_var);
-  }
-  double numerator = 0.0, denominator = 0.0;
-  for (std::size_t g = 0; g < density.size(); ++g) {
-    if (density[g] <= 0.0) continue;
-    const double d = x - t * grid.points[g];
-    const double w = std::exp(std::log(density[g]) - d * d * inv_two_var - max_log);
-    numerator += w * grid.points[g];
-    denominator += w;
-  }
-  return (numerator / denominator - x) / s;
+  return OracleVelocity(density, grid)(x, t);
 }
 
 /// Φ⁻¹(p) for p in (0, 1): Acklam's rational approximation refined by one Halley step (≈1e−15).
@@ -320,11 +339,13 @@ inline std::vector<double> normal_quantiles(std::int64_t n) {
 inline std::vector<double> oracle_guided_samples(const Density& positive, const Density& negative,
                                                  const Grid& grid, double omega, std::int64_t steps,
                                                  std::vector<double> starts) {
+  const OracleVelocity v_pos(positive, grid);
+  const OracleVelocity v_neg(omega != 0.0 ? negative : positive, grid);
   for (std::int64_t i = 0; i < steps; ++i) {
     const double t = static_cast<double>(i) / static_cast<double>(steps);
     for (double& x : starts) {
-      double v = oracle_velocity(positive, grid, x, t);
-      if (omega != 0.0) v = (1.0 + omega) * v - omega * oracle_velocity(negative, grid, x, t);
+      double v = v_pos(x, t);
+      if (omega != 0.0) v = (1.0 + omega) * v - omega * v_neg(x, t);
       x += v / static_cast<double>(steps);
     }
   }

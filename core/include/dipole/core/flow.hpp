@@ -44,6 +44,7 @@ at::Tensor guided_velocity(const at::Tensor& v_pos, const at::Tensor& v_neg, dou
 using VelocityFn = std::function<at::Tensor(const at::Tensor& x, const at::Tensor& t)>;
 /// Euler from t = 0 to 1 with N steps on the left endpoints t_i = i/N: x ← x + v(x, t_i)/N, starting
 /// at `x0`; clipped to [−1, 1] once at the end when `clip`.
-at::Tensor euler_integrate(const at::Tensor& x0, std::int64_t steps, const VelocityFn& velocity, bool clip = true);
+at::Tensor euler_integrate(const at::Tensor& x0, std::int64_t steps, const VelocityFn& velocity,
+                           bool clip = true);
 
 }  // namespace dipole

@@ -98,6 +98,8 @@ class EnsembleMlp {
   void load_state(const StateDict& state, const std::string& prefix);
   /// θ ← other's θ in place, no grad (target networks). Shapes must match.
   void copy_from(const EnsembleMlp& other);
+  /// A deep copy with its own storage (a target network: `requires_grad` false).
+  EnsembleMlp clone(bool requires_grad) const;
   void set_requires_grad(bool requires_grad);
 
   std::int64_t members() const { return members_; }
@@ -107,7 +109,8 @@ class EnsembleMlp {
   const std::vector<Layer>& layers() const { return layers_; }
 
  private:
-  at::Tensor hidden(const at::Tensor& h, std::size_t layer, const at::Tensor& scale, const at::Tensor& bias) const;
+  at::Tensor hidden(const at::Tensor& h, std::size_t layer, const at::Tensor& scale,
+                    const at::Tensor& bias) const;
 
   std::int64_t members_ = 0;
   std::int64_t input_dim_ = 0;

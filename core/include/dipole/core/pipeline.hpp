@@ -40,6 +40,7 @@ Schema eval_schema();
 
 /// What a pipeline builds.
 struct Run {
+  explicit Run(config::Pipeline p) : pipeline(std::move(p)) {}
   config::Pipeline pipeline;
   TrainerConfig trainer;
   EvalConfig eval;

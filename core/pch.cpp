@@ -1,0 +1,1 @@
+// Anchor of the plugins' shared precompiled header (core/CMakeLists.txt).

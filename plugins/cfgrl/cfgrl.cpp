@@ -1,0 +1,184 @@
+// Algorithm `cfgrl`: classifier-free guidance for RL (Frans et al., "Diffusion guidance is a
+// controllable policy improvement operator"; algorithms.md §3). One label-conditioned flow network;
+// sampling combines the positive-conditioned and the unconditional velocity,
+// v = (1 + ω)·v(label⁺) − ω·v(label⁰), i.e. cfg = 1 + ω (§2.5), with the same guided sampler as DIPOLE.
+//
+// variant = "exorl" (§3.1): labels 0 = unconditional, 1 = positive. The [weighting] (indicator,
+//   mode = "rows", strict) gives row 0 = 1[A > 0] for label 1 and row 1 = 0.1 for label 0; both labels
+//   are evaluated on the same x_t: L = mean_b [p_b·ℓ(label 1) + 0.1·ℓ(label 0)]. t on the grid j/32.
+//   Sampling: v⁺ = v(label 1), v⁻ = v(label 0).
+// variant = "ogbench" (§3.2): labels 0 = null, 1 = negative, 2 = positive. The [weighting]
+//   (indicator, mode = "labels", non-strict, label_dropout 0.1) gives one label per transition; one
+//   forward per sample with its label: L = mean_b ℓ(label_b). t ~ U[0, 1).
+//   Sampling: v⁺ = v(label 2), v⁻ = v(label 0) (the negative token is trained but not sampled).
+//
+// The update computes every loss from pre-update parameters: critic (the [critic], IQL), advantage
+// (which critic feeds A is the critic's advantage_critic key: target for exorl, online for ogbench),
+// labels/weights, one flow sample (z, t), then one backward and every optimiser steps.
+// Sections it builds: [critic], [denoiser] (1 member, 2 or 3 labels), [weighting], [sampler].
+// Keys: README.md.
+#include <ATen/ATen.h>
+
+#include <dipole/algorithm.hpp>
+#include <dipole/core/flow.hpp>
+#include <dipole/core/rl_math.hpp>
+#include <dipole/core/sampling.hpp>
+#include <dipole/core/state_prefix.hpp>
+#include <dipole/critic.hpp>
+#include <dipole/denoiser.hpp>
+#include <dipole/plugin.hpp>
+#include <dipole/sampler.hpp>
+#include <dipole/weighting.hpp>
+
+namespace dipole::plugins {
+namespace {
+
+class Cfgrl final : public Algorithm {
+ public:
+  enum class Variant { Exorl, Ogbench };
+
+  struct Config {
+    Variant variant = Variant::Exorl;
+    TimeSampling t_sampling = TimeSampling::Grid;
+    std::int64_t time_grid = kDefaultTimeGrid;
+  };
+
+  static Schema schema() {
+    return {
+        param::text("variant", "exorl",
+                    "exorl: labels {0 uncond, 1 positive}, weights from the weighting's two rows (§3.1); "
+                    "ogbench: labels {0 null, 1 negative, 2 positive} from the weighting (§3.2)")
+            .one_of({"exorl", "ogbench"}),
+        param::text("t_sampling", "variant",
+                    "flow time draw: uniform t ~ U[0, 1), grid t = j/G, or variant (exorl → grid, ogbench → "
+                    "uniform)")
+            .one_of({"variant", "uniform", "grid"}),
+        param::integer("time_grid", kDefaultTimeGrid, "G of t_sampling = grid").range(1, 1000000),
+    };
+  }
+
+  static Config read_config(const Params& params) {
+    Config config;
+    config.variant = params.text("variant") == "ogbench" ? Variant::Ogbench : Variant::Exorl;
+    const auto& t = params.text("t_sampling");
+    config.t_sampling = t == "variant" ? (config.variant == Variant::Exorl ? TimeSampling::Grid : TimeSampling::Uniform)
+                                       : parse_time_sampling(t);
+    config.time_grid = params.integer("time_grid");
+    return config;
+  }
+
+  Cfgrl(const Params& params, const BuildContext& ctx) : config_(read_config(params)) {
+    const bool exorl = config_.variant == Variant::Exorl;
+    positive_label_ = exorl ? 1 : 2;
+    unconditional_label_ = 0;
+
+    critic_ = ctx.builder->make<Critic>("critic", ctx);
+    BuildContext denoiser_ctx = ctx;
+    denoiser_ctx.denoiser = DenoiserShape{};
+    denoiser_ctx.denoiser.n_labels = exorl ? 2 : 3;
+    denoiser_ = ctx.builder->make<Denoiser>("denoiser", denoiser_ctx);
+    weighting_ = ctx.builder->make<WeightingFunction>("weighting", ctx);
+    if (exorl && weighting_->rows() != 2)
+      throw ConfigError(ctx.section + ": cfgrl variant exorl needs a weighting with two rows (indicator with "
+                        "mode = \"rows\"), but [weighting] produces " + std::to_string(weighting_->rows()));
+    sampler_ = ctx.builder->make<Sampler>("sampler", ctx);
+    field_ = label_field(*denoiser_, ctx.spec.action_dim, positive_label_, unconditional_label_);
+  }
+
+  Metrics update(const Batch& batch, at::Generator& generator, bool with_metrics) override {
+    CriticLoss critic = critic_->compute_loss(batch, generator, with_metrics);
+    check_finite(critic.loss, "cfgrl critic loss");
+    const Weights weights = weighting_->weights(critic.advantage.detach(), generator, with_metrics);
+    const FlowSample flow = flow_sample(batch.actions, generator, config_.t_sampling, config_.time_grid);
+    const auto& obs = batch.observations;
+    const auto batch_size = obs.size(0);
+
+    Metrics metrics;
+    at::Tensor loss;
+    if (config_.variant == Variant::Exorl) {
+      // Both labels on the same x_t, one forward on 2B rows: row r of the weights trains label (1, 0)[r].
+      const auto long_options = at::TensorOptions().dtype(at::kLong).device(obs.device());
+      const auto labels = at::cat({at::full({batch_size}, positive_label_, long_options),
+                                   at::full({batch_size}, unconditional_label_, long_options)});
+      const auto v = denoiser_->forward_member(0, at::cat({obs, obs}), at::cat({flow.x_t, flow.x_t}),
+                                               at::cat({flow.t, flow.t}), labels);
+      const auto error = flow_error(v.view({2, batch_size, v.size(-1)}), flow.target);  // [2, B]
+      const auto branch_losses = weighted_flow_loss(error, weights.rows);                // [2]
+      loss = branch_losses.sum();
+      if (with_metrics) {
+        metrics.emplace_back("loss/pos", branch_losses[0].item<double>());
+        metrics.emplace_back("loss/uncond", branch_losses[1].item<double>());
+      }
+    } else {
+      if (!weights.labels.defined())
+        throw ConfigError("cfgrl variant ogbench needs a weighting that produces labels (indicator with "
+                          "mode = \"labels\")");
+      const auto v = denoiser_->forward_member(0, obs, flow.x_t, flow.t, weights.labels.to(obs.device()));
+      loss = flow_error(v, flow.target).mean();
+      if (with_metrics) {
+        const auto labels = weights.labels;
+        metrics.emplace_back("label/frac_pos", (labels == 2).to(at::kDouble).mean().item<double>());
+        metrics.emplace_back("label/frac_null", (labels == 0).to(at::kDouble).mean().item<double>());
+        metrics.emplace_back("loss/flow", loss.item<double>());
+      }
+    }
+    check_finite(loss, "cfgrl denoiser loss");
+
+    critic_->zero_grad();
+    denoiser_->zero_grad();
+    const auto total = critic.loss.requires_grad() ? critic.loss + loss : loss;
+    total.backward();
+
+    if (with_metrics) {
+      Metrics all = critic.metrics;
+      all.insert(all.end(), weights.metrics.begin(), weights.metrics.end());
+      all.insert(all.end(), metrics.begin(), metrics.end());
+      for (const auto& m : critic_->grad_norms()) all.push_back(m);
+      all.emplace_back("grad_norm/denoiser", grad_norm(denoiser_->parameters()));
+      metrics = std::move(all);
+    }
+    critic_->step();
+    denoiser_->step();
+    return metrics;
+  }
+
+  at::Tensor act(const at::Tensor& observations, const ActOptions& options, at::Generator& generator) override {
+    at::NoGradGuard no_grad;
+    return sampler_->sample(observations, field_, critic_.get(), options, generator);
+  }
+
+  ActOptions act_defaults() const override { return sampler_->defaults(); }
+
+  StateDict state() const override {
+    StateDict out;
+    add_prefixed(out, "critic.", critic_->state());
+    add_prefixed(out, "denoiser.", denoiser_->state());
+    add_prefixed(out, "weighting.", weighting_->state());
+    return out;
+  }
+
+  void load_state(const StateDict& state) override {
+    critic_->load_state(strip_prefix(state, "critic."));
+    denoiser_->load_state(strip_prefix(state, "denoiser."));
+    weighting_->load_state(strip_prefix(state, "weighting."));
+  }
+
+ private:
+  Config config_;
+  std::int64_t positive_label_ = 1;
+  std::int64_t unconditional_label_ = 0;
+  std::shared_ptr<Critic> critic_;
+  std::shared_ptr<Denoiser> denoiser_;
+  std::shared_ptr<WeightingFunction> weighting_;
+  std::shared_ptr<Sampler> sampler_;
+  VelocityField field_;  // refers to *denoiser_
+};
+
+}  // namespace
+}  // namespace dipole::plugins
+
+DIPOLE_PLUGIN(plugin) {
+  plugin.add<dipole::plugins::Cfgrl>(
+      "cfgrl", "CFGRL: label-conditioned flow with classifier-free guidance (algorithms.md §3, variants A/B)",
+      dipole::plugins::Cfgrl::schema());
+}

@@ -1,0 +1,200 @@
+// Algorithm `dipole`: DIPOLE, dichotomous policy learning with a positive and a negative flow policy
+// (arXiv 2601.00898; algorithms.md §2). Target π* ∝ μ·σ(βA + k)·e^{ωβA} = (π⁺)^{1+ω}/(π⁻)^ω with
+// π⁺ ∝ μσ(βA + k) and π⁻ ∝ μσ(−(βA + k)).
+//
+// update (§2.3), every loss from the pre-update parameters:
+//   1. critic terms (the [critic]'s compute_loss, e.g. IQL: L_V, L_Q) and A(s, a), no gradient;
+//   2. weights from the [weighting] (dipole_sigmoid: row 0 = w⁺ = σ(βA + k), row 1 = w⁻ = σ(−βA − k));
+//   3. one flow sample (z, t) per transition, shared by both branches (share_noise);
+//   4. one ensemble forward → v⁺, v⁻ [2, B, d]; ℓ± = mean_d (v± − u)²;
+//   5. L⁺ = mean_b w⁺ℓ⁺, L⁻ = mean_b w⁻ℓ⁻ (no weight normalisation); one backward of
+//      L_critic + L⁺ + L⁻ (disjoint parameters), then every optimiser steps, then Polyak (critic).
+// act (§2.4): the [sampler] (best_of_n over guided_euler by default) on v = (1 + ω)v⁺ − ωv⁻,
+//   candidates scored by the critic.
+//
+// Sections it builds: [critic], [denoiser] (2 members; or 1 member with 2 labels when
+// shared_network), [weighting] (2 rows), [sampler] (+ [sampler.inner]).
+//
+// Deliberate choices where the paper is silent (all [DECISION] in algorithms.md §2.6): flow matching
+// with the linear interpolant and Euler, IQL critic, same (z, t) for both branches, the target critic
+// for A, the online critic for rejection. The shared-network ablation (§2.9) uses label 1 = positive,
+// label 0 = negative and two forwards (one per label) on the same x_t. Keys: README.md.
+#include <ATen/ATen.h>
+
+#include <dipole/algorithm.hpp>
+#include <dipole/core/flow.hpp>
+#include <dipole/core/rl_math.hpp>
+#include <dipole/core/sampling.hpp>
+#include <dipole/core/state_prefix.hpp>
+#include <dipole/critic.hpp>
+#include <dipole/denoiser.hpp>
+#include <dipole/plugin.hpp>
+#include <dipole/sampler.hpp>
+#include <dipole/weighting.hpp>
+
+namespace dipole::plugins {
+namespace {
+
+constexpr std::int64_t kPositiveLabel = 1;  // shared-network ablation: label of π⁺
+constexpr std::int64_t kNegativeLabel = 0;  // and of π⁻
+
+class Dipole final : public Algorithm {
+ public:
+  struct Config {
+    bool shared_network = false;
+    bool share_noise = true;
+    TimeSampling t_sampling = TimeSampling::Uniform;
+    std::int64_t time_grid = kDefaultTimeGrid;
+  };
+
+  static Schema schema() {
+    return {
+        param::boolean("shared_network", false,
+                       "ablation (§2.9): one network with a 2-label embedding (1 = positive, 0 = negative) "
+                       "instead of two independent ensemble members"),
+        param::boolean("share_noise", true,
+                       "draw (z, t) once per transition for both branches; false: an independent draw for "
+                       "the negative branch"),
+        param::text("t_sampling", "uniform",
+                    "flow time draw: uniform t ~ U[0, 1) or grid t = j/G, j uniform in {0..G} (§1.2)")
+            .one_of({"uniform", "grid"}),
+        param::integer("time_grid", kDefaultTimeGrid, "G of t_sampling = grid").range(1, 1000000),
+    };
+  }
+
+  static Config read_config(const Params& params) {
+    Config config;
+    config.shared_network = params.boolean("shared_network");
+    config.share_noise = params.boolean("share_noise");
+    config.t_sampling = parse_time_sampling(params.text("t_sampling"));
+    config.time_grid = params.integer("time_grid");
+    return config;
+  }
+
+  Dipole(const Params& params, const BuildContext& ctx) : config_(read_config(params)) {
+    critic_ = ctx.builder->make<Critic>("critic", ctx);
+
+    BuildContext denoiser_ctx = ctx;
+    denoiser_ctx.denoiser = DenoiserShape{};
+    if (config_.shared_network) {
+      denoiser_ctx.denoiser.members = 1;
+      denoiser_ctx.denoiser.n_labels = 2;
+    } else {
+      denoiser_ctx.denoiser.members = 2;  // member 0 = θ⁺, member 1 = θ⁻
+    }
+    denoiser_ = ctx.builder->make<Denoiser>("denoiser", denoiser_ctx);
+
+    weighting_ = ctx.builder->make<WeightingFunction>("weighting", ctx);
+    if (weighting_->rows() != 2)
+      throw ConfigError(ctx.section + ": dipole needs a weighting with two rows (w⁺, w⁻), but [weighting] "
+                        "produces " + std::to_string(weighting_->rows()) +
+                        " (dipole_sigmoid, or exponential with neg = \"exponential\" or \"uniform\")");
+
+    sampler_ = ctx.builder->make<Sampler>("sampler", ctx);
+    const auto d = ctx.spec.action_dim;
+    field_ = config_.shared_network ? label_field(*denoiser_, d, kPositiveLabel, kNegativeLabel)
+                                    : ensemble_field(*denoiser_, d);
+  }
+
+  Metrics update(const Batch& batch, at::Generator& generator, bool with_metrics) override {
+    // 1–2. Critic losses and the advantage (no gradient), from the pre-update critic.
+    CriticLoss critic = critic_->compute_loss(batch, generator, with_metrics);
+    check_finite(critic.loss, "dipole critic loss");
+    // 3. w⁺, w⁻ (constants).
+    const Weights weights = weighting_->weights(critic.advantage.detach(), generator, with_metrics);
+
+    // 4. Flow sample(s) and the two branches' velocities.
+    const FlowSample flow = flow_sample(batch.actions, generator, config_.t_sampling, config_.time_grid);
+    FlowSample negative_flow = flow;
+    if (!config_.share_noise)
+      negative_flow = flow_sample(batch.actions, generator, config_.t_sampling, config_.time_grid);
+    const auto velocity = branch_velocities(batch.observations, flow, negative_flow);  // [2, B, d]
+
+    // 5. Per-sample errors [2, B] and the weighted losses [2] = (L⁺, L⁻).
+    const auto error = at::stack({flow_error(velocity.select(0, 0), flow.target),
+                                  flow_error(velocity.select(0, 1), negative_flow.target)});
+    const auto branch_losses = weighted_flow_loss(error, weights.rows);
+    const auto denoiser_loss = branch_losses.sum();
+    check_finite(denoiser_loss, "dipole denoiser loss");
+
+    critic_->zero_grad();
+    denoiser_->zero_grad();
+    const auto total = critic.loss.requires_grad() ? critic.loss + denoiser_loss : denoiser_loss;
+    total.backward();
+
+    Metrics metrics;
+    if (with_metrics) {
+      metrics = critic.metrics;
+      metrics.insert(metrics.end(), weights.metrics.begin(), weights.metrics.end());
+      const auto unweighted = error.detach().mean(1);
+      metrics.emplace_back("loss/pos", branch_losses[0].item<double>());
+      metrics.emplace_back("loss/neg", branch_losses[1].item<double>());
+      metrics.emplace_back("loss/pos_unweighted", unweighted[0].item<double>());
+      metrics.emplace_back("loss/neg_unweighted", unweighted[1].item<double>());
+      for (const auto& m : critic_->grad_norms()) metrics.push_back(m);
+      metrics.emplace_back("grad_norm/denoiser", grad_norm(denoiser_->parameters()));
+    }
+
+    critic_->step();  // optimiser step, then Polyak
+    denoiser_->step();
+    return metrics;
+  }
+
+  at::Tensor act(const at::Tensor& observations, const ActOptions& options, at::Generator& generator) override {
+    at::NoGradGuard no_grad;
+    return sampler_->sample(observations, field_, critic_.get(), options, generator);
+  }
+
+  ActOptions act_defaults() const override { return sampler_->defaults(); }
+
+  StateDict state() const override {
+    StateDict out;
+    add_prefixed(out, "critic.", critic_->state());
+    add_prefixed(out, "denoiser.", denoiser_->state());
+    add_prefixed(out, "weighting.", weighting_->state());
+    return out;
+  }
+
+  void load_state(const StateDict& state) override {
+    critic_->load_state(strip_prefix(state, "critic."));
+    denoiser_->load_state(strip_prefix(state, "denoiser."));
+    weighting_->load_state(strip_prefix(state, "weighting."));
+  }
+
+ private:
+  /// (v⁺, v⁻) at the positive branch's (x_t, t) and the negative branch's → [2, B, d].
+  at::Tensor branch_velocities(const at::Tensor& observations, const FlowSample& positive,
+                               const FlowSample& negative) const {
+    if (config_.shared_network) {
+      // One label-conditioned network: both labels in one forward on 2B rows.
+      const auto batch = observations.size(0);
+      const auto long_options = at::TensorOptions().dtype(at::kLong).device(observations.device());
+      const auto labels =
+          at::cat({at::full({batch}, kPositiveLabel, long_options), at::full({batch}, kNegativeLabel, long_options)});
+      const auto v = denoiser_->forward_member(0, at::cat({observations, observations}),
+                                               at::cat({positive.x_t, negative.x_t}),
+                                               at::cat({positive.t, negative.t}), labels);  // [2B, d]
+      return v.view({2, batch, v.size(-1)});
+    }
+    if (config_.share_noise) return denoiser_->forward(observations, positive.x_t, positive.t, at::Tensor());
+    // Independent draws: member j sees its own (x_t, t), [2, B, ·] inputs.
+    return denoiser_->forward(observations, at::stack({positive.x_t, negative.x_t}),
+                              at::stack({positive.t, negative.t}), at::Tensor());
+  }
+
+  Config config_;
+  std::shared_ptr<Critic> critic_;
+  std::shared_ptr<Denoiser> denoiser_;
+  std::shared_ptr<WeightingFunction> weighting_;
+  std::shared_ptr<Sampler> sampler_;
+  VelocityField field_;  // refers to *denoiser_
+};
+
+}  // namespace
+}  // namespace dipole::plugins
+
+DIPOLE_PLUGIN(plugin) {
+  plugin.add<dipole::plugins::Dipole>(
+      "dipole", "DIPOLE: positive/negative flow policies, guided sampling with ω (algorithms.md §2)",
+      dipole::plugins::Dipole::schema());
+}

@@ -1,0 +1,98 @@
+// Algorithm `flow_bc` (algorithms.md §5.5): behaviour cloning with one flow denoiser. The control of
+// every learning comparison: its target is the behaviour policy μ itself.
+//
+//   update:  z ~ N(0, I), t ~ U[0, 1) (or the grid), x_t = (1 − t)z + t·a, u = a − z,
+//            L = mean_b mean_d (v_θ(s, x_t, t) − u)²          (w ≡ 1, §1.2)
+//   act:     the [sampler] (euler by default, §1.3) on v_θ.
+//
+// Sections it builds: [denoiser] (one member, no labels) and [sampler]. No critic.
+// Keys: README.md.
+#include <ATen/ATen.h>
+
+#include <dipole/algorithm.hpp>
+#include <dipole/core/flow.hpp>
+#include <dipole/core/rl_math.hpp>
+#include <dipole/core/sampling.hpp>
+#include <dipole/core/state_prefix.hpp>
+#include <dipole/denoiser.hpp>
+#include <dipole/plugin.hpp>
+#include <dipole/sampler.hpp>
+
+namespace dipole::plugins {
+namespace {
+
+class FlowBc final : public Algorithm {
+ public:
+  struct Config {
+    TimeSampling t_sampling = TimeSampling::Uniform;
+    std::int64_t time_grid = kDefaultTimeGrid;
+  };
+
+  static Schema schema() {
+    return {
+        param::text("t_sampling", "uniform",
+                    "flow time draw: uniform t ~ U[0, 1) or grid t = j/G, j uniform in {0..G} (§1.2)")
+            .one_of({"uniform", "grid"}),
+        param::integer("time_grid", kDefaultTimeGrid, "G of t_sampling = grid").range(1, 1000000),
+    };
+  }
+
+  static Config read_config(const Params& params) {
+    Config config;
+    config.t_sampling = parse_time_sampling(params.text("t_sampling"));
+    config.time_grid = params.integer("time_grid");
+    return config;
+  }
+
+  FlowBc(const Params& params, const BuildContext& ctx) : config_(read_config(params)) {
+    BuildContext denoiser_ctx = ctx;
+    denoiser_ctx.denoiser = DenoiserShape{};  // one member, no labels, with time input
+    denoiser_ = ctx.builder->make<Denoiser>("denoiser", denoiser_ctx);
+    sampler_ = ctx.builder->make<Sampler>("sampler", ctx);
+    field_ = ensemble_field(*denoiser_, ctx.spec.action_dim);
+  }
+
+  Metrics update(const Batch& batch, at::Generator& generator, bool with_metrics) override {
+    const FlowSample flow = flow_sample(batch.actions, generator, config_.t_sampling, config_.time_grid);
+    const auto velocity = denoiser_->forward(batch.observations, flow.x_t, flow.t, at::Tensor());  // [1, B, d]
+    const auto loss = weighted_flow_loss(flow_error(velocity, flow.target), at::Tensor()).sum();
+    check_finite(loss, "flow_bc loss");
+    denoiser_->zero_grad();
+    loss.backward();
+    Metrics metrics;
+    if (with_metrics) {
+      metrics.emplace_back("loss/flow", loss.item<double>());
+      metrics.emplace_back("grad_norm/denoiser", grad_norm(denoiser_->parameters()));
+    }
+    denoiser_->step();
+    return metrics;
+  }
+
+  at::Tensor act(const at::Tensor& observations, const ActOptions& options, at::Generator& generator) override {
+    at::NoGradGuard no_grad;
+    return sampler_->sample(observations, field_, nullptr, options, generator);
+  }
+
+  ActOptions act_defaults() const override { return sampler_->defaults(); }
+
+  StateDict state() const override {
+    StateDict out;
+    add_prefixed(out, "denoiser.", denoiser_->state());
+    return out;
+  }
+  void load_state(const StateDict& state) override { denoiser_->load_state(strip_prefix(state, "denoiser.")); }
+
+ private:
+  Config config_;
+  std::shared_ptr<Denoiser> denoiser_;
+  std::shared_ptr<Sampler> sampler_;
+  VelocityField field_;  // refers to *denoiser_
+};
+
+}  // namespace
+}  // namespace dipole::plugins
+
+DIPOLE_PLUGIN(plugin) {
+  plugin.add<dipole::plugins::FlowBc>("flow_bc", "flow-matching behaviour cloning (algorithms.md §5.5)",
+                                      dipole::plugins::FlowBc::schema());
+}

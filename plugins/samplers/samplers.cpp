@@ -1,0 +1,158 @@
+#include "samplers.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+
+#include <dipole/core/sampling.hpp>
+#include <dipole/critic.hpp>
+
+namespace dipole::plugins {
+
+namespace {
+
+/// z ~ noise_scale · N(0, I) of shape [n, d], drawn on the generator's device then moved.
+at::Tensor draw_noise(const at::Tensor& observations, const VelocityField& field, double noise_scale,
+                      at::Generator& generator) {
+  if (field.action_dim < 1)
+    throw ConfigError("sampler: the velocity field has no action_dim (set VelocityField::action_dim)");
+  auto z =
+      at::randn({observations.size(0), field.action_dim}, generator, at::TensorOptions().dtype(at::kFloat));
+  if (noise_scale != 1.0) z.mul_(noise_scale);
+  return z.to(observations.device());
+}
+
+std::int64_t checked_steps(std::int64_t steps) {
+  if (steps < 1) throw ConfigError("sampler: steps must be at least 1 (got " + std::to_string(steps) + ")");
+  return steps;
+}
+
+Schema euler_keys() {
+  return {param::integer("steps", 10, "number of Euler steps N (t_i = i/N, left endpoints)").range(1, 100000),
+          param::real("noise_scale", 1.0, "multiplier of the initial noise z (1 = N(0, I))").range(0.0, 1e3)};
+}
+
+}  // namespace
+
+// ---- euler -----------------------------------------------------------------------------------------
+
+Schema EulerSampler::schema() {
+  return euler_keys();
+}
+
+EulerSampler::EulerSampler(const Params& params, const BuildContext&)
+    : steps_(params.integer("steps")), noise_scale_(params.real("noise_scale")) {}
+
+at::Tensor EulerSampler::sample(const at::Tensor& observations, const VelocityField& field, const Critic*,
+                                const ActOptions& options, at::Generator& generator) const {
+  at::NoGradGuard no_grad;
+  auto z = draw_noise(observations, field, noise_scale_, generator);
+  return euler_sample(observations, field, checked_steps(options.steps.value_or(steps_)), z);
+}
+
+ActOptions EulerSampler::defaults() const {
+  ActOptions out;
+  out.steps = steps_;
+  return out;
+}
+
+// ---- guided_euler ----------------------------------------------------------------------------------
+
+Schema GuidedEulerSampler::schema() {
+  Schema schema = euler_keys();
+  schema.push_back(
+      param::real("omega", 1.0, "guidance weight ω in (1 + ω)·v⁺ − ω·v⁻ (ω = −1 samples v⁻ alone)")
+          .range(-1e6, 1e6));
+  schema.push_back(param::boolean("skip_negative_at_zero", true,
+                                  "at ω = 0 evaluate only v⁺ (field.positive_only); equal to the full "
+                                  "combination up to kernel rounding"));
+  return schema;
+}
+
+GuidedEulerSampler::GuidedEulerSampler(const Params& params, const BuildContext&)
+    : steps_(params.integer("steps")),
+      omega_(params.real("omega")),
+      noise_scale_(params.real("noise_scale")),
+      skip_negative_at_zero_(params.boolean("skip_negative_at_zero")) {}
+
+at::Tensor GuidedEulerSampler::sample(const at::Tensor& observations, const VelocityField& field,
+                                      const Critic*, const ActOptions& options,
+                                      at::Generator& generator) const {
+  at::NoGradGuard no_grad;
+  auto z = draw_noise(observations, field, noise_scale_, generator);
+  return guided_euler_sample(observations, field, checked_steps(options.steps.value_or(steps_)),
+                             options.omega.value_or(omega_), z, skip_negative_at_zero_);
+}
+
+ActOptions GuidedEulerSampler::defaults() const {
+  ActOptions out;
+  out.steps = steps_;
+  out.omega = omega_;
+  return out;
+}
+
+// ---- best_of_n -------------------------------------------------------------------------------------
+
+Schema BestOfNSampler::schema() {
+  return {param::integer("num_candidates", 32, "N_c candidates per observation (1 = no rejection sampling)")
+              .range(1, 1000000),
+          param::component(
+              "inner", "the sampler producing the candidates, e.g. [sampler.inner] type = \"guided_euler\"")};
+}
+
+BestOfNSampler::BestOfNSampler(const Params& params, const BuildContext& ctx)
+    : num_candidates_(params.integer("num_candidates")) {
+  if (!ctx.builder)
+    throw ConfigError(ctx.section + ": best_of_n needs a builder to create its inner sampler");
+  inner_ = ctx.builder->make<Sampler>(ctx.section + ".inner", ctx);
+}
+
+BestOfNSampler::BestOfNSampler(std::shared_ptr<Sampler> inner, std::int64_t num_candidates)
+    : inner_(std::move(inner)), num_candidates_(num_candidates) {}
+
+at::Tensor BestOfNSampler::sample(const at::Tensor& observations, const VelocityField& field,
+                                  const Critic* critic, const ActOptions& options,
+                                  at::Generator& generator) const {
+  if (!critic)
+    throw ConfigError(
+        "best_of_n scores candidates with a critic, but none was given (the algorithm has no critic)");
+  const std::int64_t candidates = options.num_candidates.value_or(num_candidates_);
+  if (candidates < 1) throw ConfigError("best_of_n: num_candidates must be at least 1");
+  at::NoGradGuard no_grad;
+  const auto n = observations.size(0);
+  // Rows n·N_c in observation-major order: the inner sampler's single randn([n·N_c, d]) is the
+  // [n, N_c, d] draw of §1.10, and with N_c = 1 it is exactly the plain sampler's draw.
+  auto repeated = candidates == 1 ? observations : observations.repeat_interleave(candidates, 0);
+  ActOptions inner_options = options;
+  inner_options.num_candidates.reset();
+  auto actions = inner_->sample(repeated, field, critic, inner_options, generator);  // [n·N_c, d]
+  auto scores = critic->score(repeated, actions).view({n, candidates});
+  return select_best(actions.view({n, candidates, actions.size(-1)}), scores);
+}
+
+ActOptions BestOfNSampler::defaults() const {
+  ActOptions out = inner_->defaults();
+  out.num_candidates = num_candidates_;
+  return out;
+}
+
+// ---- direct ----------------------------------------------------------------------------------------
+
+Schema DirectSampler::schema() {
+  return {
+      param::real("noise_scale", 1.0, "multiplier of the policy's noise input z (0 = deterministic f(s, 0))")
+          .range(0.0, 1e3)};
+}
+
+DirectSampler::DirectSampler(const Params& params, const BuildContext&)
+    : noise_scale_(params.real("noise_scale")) {}
+
+at::Tensor DirectSampler::sample(const at::Tensor& observations, const VelocityField& field, const Critic*,
+                                 const ActOptions&, at::Generator& generator) const {
+  at::NoGradGuard no_grad;
+  if (!field.positive_only)
+    throw ConfigError("direct sampler: the field has no positive_only (use direct_field())");
+  auto z = draw_noise(observations, field, noise_scale_, generator);
+  return field.positive_only(observations, z, at::Tensor()).clamp(-1.0, 1.0);
+}
+
+}  // namespace dipole::plugins

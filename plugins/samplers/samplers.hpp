@@ -1,0 +1,72 @@
+// Samplers (algorithms.md §1.3, §1.9, §1.10, §2.4). All noise comes from the generator passed to
+// sample(), drawn once per call as randn([n, d]) (best_of_n: one draw of [n·N_c, d] through its inner
+// sampler, i.e. [n, N_c, d] row-major). Keys: README.md.
+#pragma once
+
+#include <memory>
+
+#include <dipole/sampler.hpp>
+
+namespace dipole::plugins {
+
+/// `euler`: x ← z; x ← x + v⁺(s, x, i/N)/N for i < N; clip. Uses field.positive_only.
+class EulerSampler : public Sampler {
+ public:
+  static Schema schema();
+  EulerSampler(const Params& params, const BuildContext& ctx);
+  at::Tensor sample(const at::Tensor& observations, const VelocityField& field, const Critic* critic,
+                    const ActOptions& options, at::Generator& generator) const override;
+  ActOptions defaults() const override;
+
+ private:
+  std::int64_t steps_ = 10;
+  double noise_scale_ = 1.0;
+};
+
+/// `guided_euler`: as euler with v = (1 + ω)·v⁺ − ω·v⁻ from one field.velocity call per step.
+class GuidedEulerSampler : public Sampler {
+ public:
+  static Schema schema();
+  GuidedEulerSampler(const Params& params, const BuildContext& ctx);
+  at::Tensor sample(const at::Tensor& observations, const VelocityField& field, const Critic* critic,
+                    const ActOptions& options, at::Generator& generator) const override;
+  ActOptions defaults() const override;
+
+ private:
+  std::int64_t steps_ = 10;
+  double omega_ = 1.0;
+  double noise_scale_ = 1.0;
+  bool skip_negative_at_zero_ = true;
+};
+
+/// `best_of_n`: runs the inner sampler on every observation repeated N_c times (consecutive rows),
+/// scores the candidates with critic->score and returns the argmax per observation.
+class BestOfNSampler : public Sampler {
+ public:
+  static Schema schema();
+  BestOfNSampler(const Params& params, const BuildContext& ctx);
+  /// For tests and programmatic composition: wrap an existing inner sampler.
+  BestOfNSampler(std::shared_ptr<Sampler> inner, std::int64_t num_candidates);
+  at::Tensor sample(const at::Tensor& observations, const VelocityField& field, const Critic* critic,
+                    const ActOptions& options, at::Generator& generator) const override;
+  ActOptions defaults() const override;
+
+ private:
+  std::shared_ptr<Sampler> inner_;
+  std::int64_t num_candidates_ = 32;
+};
+
+/// `direct`: a = clip(field.positive_only(s, z, undefined t), −1, 1), z = noise_scale·randn([n, d]).
+class DirectSampler : public Sampler {
+ public:
+  static Schema schema();
+  DirectSampler(const Params& params, const BuildContext& ctx);
+  at::Tensor sample(const at::Tensor& observations, const VelocityField& field, const Critic* critic,
+                    const ActOptions& options, at::Generator& generator) const override;
+  ActOptions defaults() const override { return {}; }
+
+ private:
+  double noise_scale_ = 1.0;
+};
+
+}  // namespace dipole::plugins
