@@ -31,7 +31,7 @@ int plugins_command(const Args& args) {
       if (!type_filter.empty() && type_filter != type) continue;
       any = true;
       const ComponentInfo& info = registry.info(kind, type);
-      std::cout << fmt::format("\n{} {:<20} {}\n", to_string(kind), type, info.summary);
+      std::cout << fmt::format(fmt::runtime(brief ? "{:<12} {:<16} {}\n" : "\n{:<12} {:<16} {}\n"), to_string(kind), type, info.summary);
       if (brief) continue;
       for (const auto& p : info.schema) {
         std::string range;
