@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs Dipole's Debian dependencies (when run as root or with sudo) and builds into build/.
+# Usage: scripts/setup.sh        (BUILD_DIR, BUILD_TYPE and JOBS may be set in the environment)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake ninja-build ccache pkg-config libtorch-dev libmujoco-dev libboost-dev
+          libboost-program-options-dev libboost-filesystem-dev libtomlplusplus-dev libfmt-dev libgtest-dev
+          libzip-dev zlib1g-dev gnuplot)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[setup] installing: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+BUILD_DIR=${BUILD_DIR:-build}
+BUILD_TYPE=${BUILD_TYPE:-Release}
+JOBS=${JOBS:-$(nproc)}
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" ${CMAKE_ARGS:-}
+start=$(date +%s)
+cmake --build "$BUILD_DIR" -j "$JOBS"
+echo "[setup] build finished in $(( $(date +%s) - start )) s"
