@@ -36,6 +36,15 @@ std::string format_duration(double seconds) {
   return fmt::format("{}:{:02}", s / 60, s % 60);
 }
 
+/// The resolved pipeline without comment lines (they name the source path and --set spelling).
+std::string without_comments(const std::string& text) {
+  std::stringstream in(text);
+  std::string line, out;
+  while (std::getline(in, line))
+    if (line.rfind('#', 0) != 0) out += line + "\n";
+  return out;
+}
+
 std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : "null"; }
 
 /// <name>.jsonl (every key of every row) and <name>.csv (columns fixed by the first row).
@@ -172,7 +181,7 @@ TrainResult train(Run& run, const TrainOptions& options) {
   std::int64_t step = 0;
 
   if (options.resume && fs::exists(checkpoint)) {
-    if (fs::exists(resolved_path) && read_text(resolved_path.string()) != resolved)
+    if (fs::exists(resolved_path) && without_comments(read_text(resolved_path.string())) != without_comments(resolved))
       throw ConfigError(fmt::format(
           "{} holds a run of a different pipeline than {} (compare {}); use another --out directory, or "
           "--no-resume to overwrite",

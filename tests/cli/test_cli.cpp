@@ -1,0 +1,161 @@
+// End to end through the `dipole` executable: listing plugins, config errors with positions,
+// train → resume → eval, and the bring-your-own-data npz path with its validation errors.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "dipole/core/npz.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string output;
+};
+
+Result dipole_cli(const std::string& args) {
+  Result r{0, {}};
+  FILE* pipe = ::popen((std::string(DIPOLE_CLI) + " " + args + " 2>&1").c_str(), "r");
+  char buffer[4096];
+  while (pipe && std::fgets(buffer, sizeof buffer, pipe)) r.output += buffer;
+  const int status = pipe ? ::pclose(pipe) : -1;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("dipole_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+            std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+    return (dir_ / name).string();
+  }
+  fs::path dir_;
+};
+
+const char* kBandit =
+    "[trainer]\nsteps = 40\nbatch_size = 32\nlog_interval = 10\ncheckpoint_interval = 10\n"
+    "[dataset]\ntype = \"bandit\"\nsize = 2000\n"
+    "[environment]\ntype = \"bandit\"\n"
+    "[eval]\nepisodes = 8\n"
+    "[algorithm]\ntype = \"flow_bc\"\n"
+    "[denoiser]\ntype = \"flow_mlp\"\nhidden_dims = [32, 32]\n"
+    "[sampler]\ntype = \"euler\"\nsteps = 4\n";
+
+TEST_F(Cli, PluginsListsTypesWithDocumentedKeys) {
+  const Result r = dipole_cli("plugins --kind dataset");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("npz_transitions"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("action_clip_eps"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("(required)"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, HelpOnEverySubcommand) {
+  for (const char* command : {"plugins", "config", "train", "eval"}) {
+    const Result r = dipole_cli(std::string(command) + " --help");
+    EXPECT_EQ(r.code, 0) << command;
+    EXPECT_NE(r.output.find("usage: dipole " + std::string(command)), std::string::npos) << r.output;
+  }
+  EXPECT_EQ(dipole_cli("frobnicate").code, 2);
+}
+
+TEST_F(Cli, BadPipelineReportsFileLineColumn) {
+  const std::string file = write("bad.toml", std::string(kBandit) + "hidden_dimz = 3\n");  // last table: [sampler]
+  const Result r = dipole_cli("config " + file);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("bad.toml:21:1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("unknown key 'hidden_dimz'"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("terminate called"), std::string::npos) << r.output;
+
+  const Result range = dipole_cli("config " + write("ok.toml", kBandit) + " --set trainer.batch_size=0");
+  EXPECT_EQ(range.code, 1);
+  EXPECT_NE(range.output.find("--set trainer.batch_size=0"), std::string::npos) << range.output;
+}
+
+TEST_F(Cli, ConfigPrintsTheResolvedPipelineWithDefaults) {
+  const Result r = dipole_cli("config " + write("ok.toml", kBandit) + " --set sampler.steps=6");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("steps = 6"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("noise_scale = 1.0"), std::string::npos) << r.output;  // a default filled in
+}
+
+TEST_F(Cli, TrainResumesAndEvalWritesATable) {
+  const std::string file = write("bandit.toml", kBandit);
+  const std::string out = (dir_ / "run").string();
+  Result r = dipole_cli("train " + file + " --quiet --out " + out + " --stop-after 20");
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = dipole_cli("train " + file + " --out " + out);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("resuming"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("trained after 40 steps"), std::string::npos) << r.output;
+  for (const char* f : {"pipeline.resolved.toml", "metrics.csv", "metrics.jsonl", "eval.csv", "checkpoints/latest.npz"})
+    EXPECT_TRUE(fs::exists(fs::path(out) / f)) << f;
+
+  r = dipole_cli("eval " + out + " --omega 0,1 --episodes 8");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("| 40 | 0 |"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("| 40 | 1 |"), std::string::npos) << r.output;
+  std::ifstream csv(fs::path(out) / "eval_sweep.csv");
+  int lines = 0;
+  for (std::string line; std::getline(csv, line);) ++lines;
+  EXPECT_EQ(lines, 3);
+}
+
+TEST_F(Cli, NpzTransitionsTrainsAndRejectsBadData) {
+  using dipole::npz::from_tensor;
+  const std::int64_t n = 256;
+  at::Tensor terminals = at::zeros({n});
+  terminals.index_put_({at::arange(9, n, 10)}, 1.0);
+  terminals[n - 1] = 1.0;
+  std::map<std::string, dipole::npz::Array> arrays = {{"observations", from_tensor(at::randn({n, 3}))},
+                                                       {"actions", from_tensor(at::rand({n, 2}) * 2 - 1)},
+                                                       {"rewards", from_tensor(at::randn({n}))},
+                                                       {"terminals", from_tensor(terminals.to(at::kBool))}};
+  dipole::npz::write_npz((dir_ / "data.npz").string(), arrays, true);
+  const std::string pipeline = "[trainer]\nsteps = 10\nbatch_size = 16\n[dataset]\ntype = \"npz_transitions\"\n"
+                               "path = \"" + (dir_ / "data.npz").string() + "\"\n[algorithm]\ntype = \"flow_bc\"\n"
+                               "[denoiser]\ntype = \"flow_mlp\"\nhidden_dims = [16]\n[sampler]\ntype = \"euler\"\n";
+  const std::string file = write("npz.toml", pipeline);
+  Result r = dipole_cli("train " + file + " --quiet --out " + (dir_ / "run").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+
+  // A NaN reward: the error names the file, the array and the row.
+  at::Tensor rewards = at::randn({n});
+  rewards[17] = NAN;
+  arrays["rewards"] = from_tensor(rewards);
+  dipole::npz::write_npz((dir_ / "data.npz").string(), arrays, false);
+  r = dipole_cli("train " + file + " --quiet --no-resume --out " + (dir_ / "run2").string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("'rewards' has a non-finite value at row 17"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("data.npz"), std::string::npos) << r.output;
+
+  // Actions out of bounds and mismatched lengths.
+  arrays["rewards"] = from_tensor(at::randn({n}));
+  arrays["actions"] = from_tensor(at::full({n, 2}, 1.5));
+  dipole::npz::write_npz((dir_ / "data.npz").string(), arrays, false);
+  r = dipole_cli("train " + file + " --quiet --no-resume --out " + (dir_ / "run3").string());
+  EXPECT_NE(r.output.find("outside [-1, 1]"), std::string::npos) << r.output;
+  arrays["actions"] = from_tensor(at::zeros({n - 1, 2}));
+  dipole::npz::write_npz((dir_ / "data.npz").string(), arrays, false);
+  r = dipole_cli("train " + file + " --quiet --no-resume --out " + (dir_ / "run4").string());
+  EXPECT_NE(r.output.find("'actions' has shape [255, 2]"), std::string::npos) << r.output;
+  arrays.erase("terminals");
+  dipole::npz::write_npz((dir_ / "data.npz").string(), arrays, false);
+  r = dipole_cli("train " + file + " --quiet --no-resume --out " + (dir_ / "run5").string());
+  EXPECT_NE(r.output.find("missing array 'terminals'"), std::string::npos) << r.output;
+}
+
+}  // namespace
