@@ -24,6 +24,7 @@ expectile = 0.5
 type = "flow_mlp"
 hidden_dims = )" + (hd ? hd : "[128, 128, 128]") + R"(
 lr = )" + (lr ? lr : "1e-3") + R"(
+activation = ")" + (std::getenv("ACT") ? std::getenv("ACT") : "preset") + R"("
 [weighting]
 type = "dipole_sigmoid"
 beta = 3.0
@@ -47,6 +48,8 @@ steps = 32
       double ts = s2.seconds();
       auto oracle = bandit::oracle_guided_samples(T.positive, T.negative, grid, omega, 32, starts);
       auto h = bandit::histogram(a, 20);
+      if (std::getenv("HIST")) { auto q = bandit::density_histogram(T.optimal, grid, 20); auto o = bandit::histogram(oracle, 20);
+        for (int b = 0; b < 20; ++b) printf("   bin %2d  learned %.3f  oracle %.3f  pi* %.3f\n", b, h[b], o[b], q[b]); }
       printf("ctx %d omega %.1f TV(learned,pi*)=%.3f TV(learned,oracle)=%.3f TV(oracle,pi*)=%.3f R=%.3f Roracle=%.3f (sample %.2fs, total %.2fs)\n", c, omega,
         bandit::total_variation(h, bandit::density_histogram(T.optimal, grid, 20)),
         bandit::total_variation(h, bandit::histogram(oracle, 20)),
