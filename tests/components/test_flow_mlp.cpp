@@ -34,7 +34,7 @@ TEST(FlowMlp, FqlInputOrderIsStateLabelActionTime) {
   auto labels = at::tensor(std::vector<std::int64_t>{0, 2, 1, 2});
   auto out = d->forward(s, x, t, labels);
   ASSERT_EQ(out.sizes(), (at::IntArrayRef{2, 4, 2}));
-  const auto& table = d->parameters().back();  // the label table [M, n_labels, 32]
+  const at::Tensor table = d->parameters().back();  // the label table [M, n_labels, 32]
   for (std::int64_t j = 0; j < 2; ++j) {
     auto input = at::cat({s, table[j].index_select(0, labels), x, t}, -1);
     auto ref = d->network().forward_member(j, input);
@@ -54,7 +54,7 @@ TEST(FlowMlp, CfgrlExorlPresetUsesSin16AndItsOrder) {
   auto s = at::randn({5, 3}, gen), x = at::randn({5, 2}, gen);
   auto t = at::randint(0, 33, {5, 1}, gen).to(at::kFloat) / 32;
   auto labels = at::tensor(std::vector<std::int64_t>{0, 1, 1, 0, 1});
-  const auto& table = d->parameters().back();
+  const at::Tensor table = d->parameters().back();
   auto input = at::cat({s, x, sin16(t), table[0].index_select(0, labels)}, -1);
   EXPECT_LT(testing::max_abs_diff(d->forward(s, x, t, labels)[0], d->network().forward_member(0, input)),
             1e-5);
