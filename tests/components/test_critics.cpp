@@ -43,8 +43,11 @@ Batch batch(std::int64_t n, std::uint64_t seed, bool terminal_half = true) {
 }
 
 void expect_no_gradient(const std::vector<at::Tensor>& params, const char* what) {
-  for (const auto& p : params)
-    if (p.grad().defined()) EXPECT_EQ(p.grad().abs().max().item<float>(), 0.0f) << what;
+  for (const auto& p : params) {
+    if (p.grad().defined()) {
+      EXPECT_EQ(p.grad().abs().max().item<float>(), 0.0f) << what;
+    }
+  }
 }
 
 std::vector<at::Tensor> grads_of(const std::vector<at::Tensor>& params) {

@@ -95,7 +95,12 @@ INSTANTIATE_TEST_SUITE_P(Presets, EnsembleMatchesStandalone,
                                            Case{"fql", NetworkRole::Critic, false},
                                            Case{"cfgrl_exorl", NetworkRole::Actor, false},
                                            Case{"cfgrl_exorl", NetworkRole::Critic, false},
-                                           Case{"fql", NetworkRole::Critic, true}));
+                                           Case{"fql", NetworkRole::Critic, true}),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return std::string(info.param.preset) +
+                                  (info.param.role == NetworkRole::Actor ? "_actor" : "_critic") +
+                                  (info.param.activate_final ? "_activate_final" : "");
+                         });
 
 TEST(EnsembleMlp, LossOnMemberZeroLeavesMemberOneGradientsExactlyZero) {
   MlpConfig config = mlp_preset("fql", NetworkRole::Critic);
