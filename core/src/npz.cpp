@@ -29,7 +29,7 @@ std::string member_what(const std::string& path, const std::string& member) {
 }
 
 /// What a libzip error means for an npz file, followed by libzip's own wording.
-std::string describe(zip_error_t* error) {
+std::string describe(zip_error_t* error, bool reading = true) {
   const std::string text = zip_error_strerror(error);
   switch (zip_error_code_zip(error)) {
     case ZIP_ER_NOENT:
@@ -52,14 +52,14 @@ std::string describe(zip_error_t* error) {
     case ZIP_ER_NOPASSWD:
       return "encrypted members are not supported";
     default:
-      return text;
+      return reading ? "cannot read it as a zip archive: " + text : text;
   }
 }
 
 std::string describe_code(int code) {
   zip_error_t error;
   zip_error_init_with_code(&error, code);
-  std::string text = describe(&error);
+  std::string text = describe(&error, false);
   zip_error_fini(&error);
   return text;
 }
@@ -213,7 +213,7 @@ void write_npz(const std::string& path, const std::map<std::string, Array>& arra
       fail(path, "cannot write member '" + name + "': " + zip_strerror(archive.get()));
   }
   if (zip_close(archive.get()) != 0) {
-    const std::string problem = describe(zip_get_error(archive.get()));
+    const std::string problem = describe(zip_get_error(archive.get()), false);
     archive.reset();  // zip_discard; libzip removes its own temporary file
     std::remove(temp.c_str());
     fail(path, "cannot write: " + problem);
