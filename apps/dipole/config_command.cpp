@@ -16,8 +16,8 @@ int config_command(const Args& args) {
   po::positional_options_description positional;
   positional.add("pipeline", 1);
   po::variables_map vm;
-  if (!parse_options(args, "usage: dipole config <pipeline.toml> [--set section.key=value ...]", options, positional,
-                     vm))
+  if (!parse_options(args, "usage: dipole config <pipeline.toml> [--set section.key=value ...]", options,
+                     positional, vm))
     return 0;
   auto pipeline = config::Pipeline::load(file, overrides);
   if (vm.count("raw")) {

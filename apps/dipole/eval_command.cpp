@@ -36,8 +36,12 @@ std::vector<T> parse_list(const std::vector<std::string>& items, const std::stri
   return values;
 }
 
-std::string describe(const std::optional<double>& v) { return v ? fmt::format("{}", *v) : "-"; }
-std::string describe(const std::optional<std::int64_t>& v) { return v ? fmt::format("{}", *v) : "-"; }
+std::string describe(const std::optional<double>& v) {
+  return v ? fmt::format("{}", *v) : "-";
+}
+std::string describe(const std::optional<std::int64_t>& v) {
+  return v ? fmt::format("{}", *v) : "-";
+}
 
 }  // namespace
 
@@ -55,10 +59,11 @@ int eval_command(const Args& args) {
   po::positional_options_description positional;
   positional.add("run", 1);
   po::variables_map vm;
-  if (!parse_options(args,
-                     "usage: dipole eval <run-dir> [--omega 0,0.5,1] [--num-candidates 1,32] [--episodes N]\n"
-                     "Evaluates the run's latest checkpoint at every (ω, N_c) combination without retraining.",
-                     options, positional, vm))
+  if (!parse_options(
+          args,
+          "usage: dipole eval <run-dir> [--omega 0,0.5,1] [--num-candidates 1,32] [--episodes N]\n"
+          "Evaluates the run's latest checkpoint at every (ω, N_c) combination without retraining.",
+          options, positional, vm))
     return 0;
   const std::string resolved = (std::filesystem::path(dir) / "pipeline.resolved.toml").string();
   const std::string checkpoint = (std::filesystem::path(dir) / "checkpoints" / "latest.npz").string();
@@ -80,8 +85,9 @@ int eval_command(const Args& args) {
   if (episodes < 0) episodes = run.eval.episodes;
   const ActOptions configured = run.algorithm->act_defaults();
 
-  std::string table = "| step | omega | num_candidates | episodes | return_mean | return_std | success_rate |\n"
-                      "|---:|---:|---:|---:|---:|---:|---:|\n";
+  std::string table =
+      "| step | omega | num_candidates | episodes | return_mean | return_std | success_rate |\n"
+      "|---:|---:|---:|---:|---:|---:|---:|\n";
   std::string rows = "step,omega,num_candidates,episodes,return_mean,return_std,success_rate,length_mean\n";
   std::cout << fmt::format("evaluating {} at step {} ({} episodes per setting)\n", dir, state.step, episodes);
   for (const auto& nc : candidate_set) {
@@ -89,14 +95,16 @@ int eval_command(const Args& args) {
       ActOptions opts;
       opts.omega = omega;
       opts.num_candidates = nc;
-      const EvalResult r = evaluate(*run.algorithm, run.make_environment, episodes, run.eval.parallel, opts, run.eval.seed);
+      const EvalResult r =
+          evaluate(*run.algorithm, run.make_environment, episodes, run.eval.parallel, opts, run.eval.seed);
       const std::string w = describe(omega ? omega : configured.omega);
       const std::string n = describe(nc ? nc : configured.num_candidates);
       table += fmt::format("| {} | {} | {} | {} | {:.4f} | {:.4f} | {:.3f} |\n", state.step, w, n, r.episodes,
                            r.return_mean, r.return_std, r.success_rate);
-      rows += fmt::format("{},{},{},{},{},{},{},{}\n", state.step, w, n, r.episodes, r.return_mean, r.return_std,
-                          r.success_rate, r.length_mean);
-      std::cerr << fmt::format("[eval] omega {} N_c {}: return {:.4f} ± {:.4f}\n", w, n, r.return_mean, r.return_std);
+      rows += fmt::format("{},{},{},{},{},{},{},{}\n", state.step, w, n, r.episodes, r.return_mean,
+                          r.return_std, r.success_rate, r.length_mean);
+      std::cerr << fmt::format("[eval] omega {} N_c {}: return {:.4f} ± {:.4f}\n", w, n, r.return_mean,
+                               r.return_std);
     }
   }
   std::cout << table;

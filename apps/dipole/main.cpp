@@ -25,14 +25,18 @@ commands:
 (lib/dipole/plugins) and in DIPOLE_PLUGIN_PATH (colon-separated directories).
 )";
 
-void on_signal(int /*signal*/) { dipole::request_stop(); }
+void on_signal(int /*signal*/) {
+  dipole::request_stop();
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace dipole::cli;
-  const std::map<std::string, int (*)(const Args&)> commands = {
-      {"plugins", plugins_command}, {"config", config_command}, {"train", train_command}, {"eval", eval_command}};
+  const std::map<std::string, int (*)(const Args&)> commands = {{"plugins", plugins_command},
+                                                                {"config", config_command},
+                                                                {"train", train_command},
+                                                                {"eval", eval_command}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;

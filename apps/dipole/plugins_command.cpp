@@ -11,12 +11,15 @@ namespace dipole::cli {
 int plugins_command(const Args& args) {
   po::options_description options("options");
   std::string kind_filter, type_filter;
-  options.add_options()("kind", po::value(&kind_filter), "only this kind (dataset, environment, critic, denoiser, weighting, sampler, algorithm)")(
+  options.add_options()(
+      "kind", po::value(&kind_filter),
+      "only this kind (dataset, environment, critic, denoiser, weighting, sampler, algorithm)")(
       "type", po::value(&type_filter), "only this type name")("brief", "one line per type, without keys");
   po::positional_options_description positional;
   positional.add("type", 1);
   po::variables_map vm;
-  if (!parse_options(args, "usage: dipole plugins [type] [--kind K] [--brief]", options, positional, vm)) return 0;
+  if (!parse_options(args, "usage: dipole plugins [type] [--kind K] [--brief]", options, positional, vm))
+    return 0;
 
   const Registry registry = Registry::with_default_plugins();
   const bool brief = vm.count("brief") != 0;
@@ -24,25 +27,30 @@ int plugins_command(const Args& args) {
   for (const auto& dir : Registry::default_search_path()) std::cout << " " << dir;
   std::cout << "\n";
   bool any = false;
-  for (Kind kind : {Kind::Dataset, Kind::Environment, Kind::Algorithm, Kind::Critic, Kind::Denoiser, Kind::Weighting,
-                    Kind::Sampler}) {
+  for (Kind kind : {Kind::Dataset, Kind::Environment, Kind::Algorithm, Kind::Critic, Kind::Denoiser,
+                    Kind::Weighting, Kind::Sampler}) {
     if (!kind_filter.empty() && kind_filter != to_string(kind)) continue;
     for (const auto& type : registry.types(kind)) {
       if (!type_filter.empty() && type_filter != type) continue;
       any = true;
       const ComponentInfo& info = registry.info(kind, type);
-      std::cout << fmt::format(fmt::runtime(brief ? "{:<12} {:<16} {}\n" : "\n{:<12} {:<16} {}\n"), to_string(kind), type, info.summary);
+      std::cout << fmt::format(fmt::runtime(brief ? "{:<12} {:<16} {}\n" : "\n{:<12} {:<16} {}\n"),
+                               to_string(kind), type, info.summary);
       if (brief) continue;
       for (const auto& p : info.schema) {
         std::string range;
-        if (p.min && p.max) range = fmt::format(" in [{}, {}]", *p.min, *p.max);
-        else if (p.min) range = fmt::format(" >= {}", *p.min);
-        else if (p.max) range = fmt::format(" <= {}", *p.max);
+        if (p.min && p.max)
+          range = fmt::format(" in [{}, {}]", *p.min, *p.max);
+        else if (p.min)
+          range = fmt::format(" >= {}", *p.min);
+        else if (p.max)
+          range = fmt::format(" <= {}", *p.max);
         if (!p.choices.empty()) range = fmt::format(" one of {}", fmt::join(p.choices, "|"));
         const std::string def = p.type == ParamType::Component ? "(table)"
-                                : p.default_value         ? to_toml(*p.default_value)
-                                                          : "(required)";
-        std::cout << fmt::format("    {:<22} {:<11} = {:<12} {}{}\n", p.key, to_string(p.type), def, p.doc, range);
+                                : p.default_value              ? to_toml(*p.default_value)
+                                                               : "(required)";
+        std::cout << fmt::format("    {:<22} {:<11} = {:<12} {}{}\n", p.key, to_string(p.type), def, p.doc,
+                                 range);
       }
     }
   }

@@ -17,18 +17,20 @@ int train_command(const Args& args) {
   options.add_options()("pipeline", po::value(&file)->required(), "pipeline TOML file")(
       "set", po::value(&overrides)->composing(), "override a key: --set weighting.beta=10 (repeatable)")(
       "out", po::value(&out), "run directory (default: runs/<pipeline name>)")(
-      "no-resume", "start from scratch even if the run directory holds a checkpoint")(
-      "quiet", "no progress output")("stop-after", po::value(&stop_after),
-                                     "stop after this many steps, leaving a checkpoint (for testing resumption)");
+      "no-resume", "start from scratch even if the run directory holds a checkpoint")("quiet",
+                                                                                      "no progress output")(
+      "stop-after", po::value(&stop_after),
+      "stop after this many steps, leaving a checkpoint (for testing resumption)");
   po::positional_options_description positional;
   positional.add("pipeline", 1);
   po::variables_map vm;
-  if (!parse_options(args,
-                     "usage: dipole train <pipeline.toml> [--set section.key=value ...] [--out DIR] [--no-resume]\n"
-                     "Writes DIR/pipeline.resolved.toml, metrics.csv/.jsonl, eval.csv/.jsonl and\n"
-                     "checkpoints/latest.npz. Running the same command again resumes an interrupted run;\n"
-                     "Ctrl-C stops after the current step and writes a checkpoint.",
-                     options, positional, vm))
+  if (!parse_options(
+          args,
+          "usage: dipole train <pipeline.toml> [--set section.key=value ...] [--out DIR] [--no-resume]\n"
+          "Writes DIR/pipeline.resolved.toml, metrics.csv/.jsonl, eval.csv/.jsonl and\n"
+          "checkpoints/latest.npz. Running the same command again resumes an interrupted run;\n"
+          "Ctrl-C stops after the current step and writes a checkpoint.",
+          options, positional, vm))
     return 0;
   if (out.empty()) out = (std::filesystem::path("runs") / std::filesystem::path(file).stem()).string();
 

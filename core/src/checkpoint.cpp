@@ -22,7 +22,8 @@ void save_checkpoint(const std::string& path, const TrainingState& state) {
   arrays["rng.data"] = npz::from_tensor(state.data_generator);
   arrays["rng.algorithm"] = npz::from_tensor(state.algorithm_generator);
   for (const auto& [key, tensor] : state.algorithm) {
-    if (!tensor.defined()) throw DataError(fmt::format("checkpoint {}: state entry '{}' is undefined", path, key));
+    if (!tensor.defined())
+      throw DataError(fmt::format("checkpoint {}: state entry '{}' is undefined", path, key));
     arrays[kAlgorithmPrefix + key] = npz::from_tensor(tensor.detach());
   }
   const auto parent = std::filesystem::path(path).parent_path();
@@ -36,12 +37,14 @@ TrainingState load_checkpoint(const std::string& path) {
   auto take = [&](const std::string& key) {
     auto it = arrays.find(key);
     if (it == arrays.end())
-      throw DataError(fmt::format("checkpoint '{}' has no '{}' entry; it is not a Dipole checkpoint", path, key));
+      throw DataError(
+          fmt::format("checkpoint '{}' has no '{}' entry; it is not a Dipole checkpoint", path, key));
     return npz::to_tensor(it->second);
   };
   const std::int64_t version = take("format_version").item<std::int64_t>();
   if (version != kFormatVersion)
-    throw DataError(fmt::format("checkpoint '{}' has format version {}, expected {}", path, version, kFormatVersion));
+    throw DataError(
+        fmt::format("checkpoint '{}' has format version {}, expected {}", path, version, kFormatVersion));
   TrainingState state;
   state.step = take("step").item<std::int64_t>();
   state.data_generator = take("rng.data");

@@ -12,7 +12,8 @@
 namespace dipole {
 
 EvalResult evaluate(Algorithm& algorithm, const std::function<std::shared_ptr<Environment>()>& make_env,
-                    std::int64_t episodes, std::int64_t parallel, const ActOptions& options, std::uint64_t seed) {
+                    std::int64_t episodes, std::int64_t parallel, const ActOptions& options,
+                    std::uint64_t seed) {
   if (!make_env) throw ConfigError("evaluation needs an [environment] section in the pipeline");
   const std::int64_t slots = std::max<std::int64_t>(1, std::min(parallel, episodes));
   std::vector<std::shared_ptr<Environment>> envs;
@@ -55,7 +56,8 @@ EvalResult evaluate(Algorithm& algorithm, const std::function<std::shared_ptr<En
     for (auto i : active) obs.push_back(state[i].obs);
     // One batched policy call for every running instance.
     const at::Tensor batch = at::stack(obs).to(at::kFloat);
-    const at::Tensor actions = algorithm.act(batch, options, generator).to(at::kCPU).clamp(-1.0, 1.0).contiguous();
+    const at::Tensor actions =
+        algorithm.act(batch, options, generator).to(at::kCPU).clamp(-1.0, 1.0).contiguous();
     if (actions.size(0) != static_cast<std::int64_t>(active.size()) || actions.size(1) != spec.action_dim)
       throw Error(fmt::format("act() returned actions of shape [{}, {}], expected [{}, {}]", actions.size(0),
                               actions.size(1), active.size(), spec.action_dim));

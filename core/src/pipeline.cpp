@@ -14,7 +14,8 @@ Schema trainer_schema() {
       param::integer("steps", 1000, "number of gradient updates").at_least(0),
       param::integer("batch_size", 256, "transitions per update").at_least(1),
       param::integer("seed", 0, "seed of initialisation, data sampling and update noise").at_least(0),
-      param::integer("log_interval", 100, "steps between metric rows (metrics.csv / metrics.jsonl)").at_least(1),
+      param::integer("log_interval", 100, "steps between metric rows (metrics.csv / metrics.jsonl)")
+          .at_least(1),
       param::integer("eval_interval", 0, "steps between evaluations (0: only at the end)").at_least(0),
       param::integer("checkpoint_interval", 0, "steps between checkpoints (0: only at the end)").at_least(0),
       param::text("device", "cpu", "torch device of parameters and batches: cpu, cuda, cuda:1, mps, ..."),
@@ -25,7 +26,8 @@ Schema trainer_schema() {
 Schema eval_schema() {
   return {
       param::integer("episodes", 10, "episodes per evaluation").at_least(1),
-      param::integer("parallel", 8, "environment instances stepped together (one act() per step)").at_least(1),
+      param::integer("parallel", 8, "environment instances stepped together (one act() per step)")
+          .at_least(1),
       param::reals("omegas", {}, "guidance weights ω to evaluate (empty: the sampler's configured ω)"),
       param::integers("num_candidates", {}, "rejection-sampling N_c values to evaluate (empty: configured)"),
       param::integer("seed", 1000000, "episode i is reset with seed + i").at_least(0),
@@ -51,8 +53,8 @@ class PipelineBuilder final : public Builder {
 
   std::shared_ptr<Component> build(Kind kind, const std::string& section, BuildContext ctx) override {
     if (!pipeline_.has_section(section))
-      throw ConfigError(fmt::format("{}: the pipeline has no [{}] table, but a {} is needed there", pipeline_.source(),
-                                    section, to_string(kind)));
+      throw ConfigError(fmt::format("{}: the pipeline has no [{}] table, but a {} is needed there",
+                                    pipeline_.source(), section, to_string(kind)));
     const std::string type = pipeline_.type_of(section);
     const ComponentInfo* info = nullptr;
     try {
@@ -77,9 +79,10 @@ class PipelineBuilder final : public Builder {
 
 void check_same_spec(const Spec& data, const Spec& env, const std::string& where) {
   if (data.obs_dim != env.obs_dim || data.action_dim != env.action_dim)
-    throw ConfigError(fmt::format(
-        "{}: the environment has observations of size {} and actions of size {}, but the dataset has {} and {}",
-        where, env.obs_dim, env.action_dim, data.obs_dim, data.action_dim));
+    throw ConfigError(
+        fmt::format("{}: the environment has observations of size {} and actions of size {}, but the dataset "
+                    "has {} and {}",
+                    where, env.obs_dim, env.action_dim, data.obs_dim, data.action_dim));
 }
 
 }  // namespace
@@ -108,8 +111,9 @@ Run build_run(const Registry& registry, config::Pipeline pipeline) {
   try {
     run.device = c10::Device(run.trainer.device);
   } catch (const c10::Error&) {
-    throw ConfigError(fmt::format("{}: trainer.device = \"{}\" is not a torch device (expected cpu, cuda, cuda:N, ...)",
-                                  trainer.where("device"), run.trainer.device));
+    throw ConfigError(
+        fmt::format("{}: trainer.device = \"{}\" is not a torch device (expected cpu, cuda, cuda:N, ...)",
+                    trainer.where("device"), run.trainer.device));
   }
   if (run.trainer.threads > 0) at::set_num_threads(static_cast<int>(run.trainer.threads));
 
@@ -132,9 +136,11 @@ Run build_run(const Registry& registry, config::Pipeline pipeline) {
     env_ctx.seed = derive_seed(run.trainer.seed, "environment");
     env_ctx.builder = nullptr;  // the builder lives only during build_run
     Registry shared = registry;
-    run.make_environment = [shared, type, env_params, env_ctx, first]() mutable -> std::shared_ptr<Environment> {
+    run.make_environment = [shared, type, env_params, env_ctx,
+                            first]() mutable -> std::shared_ptr<Environment> {
       if (first) return std::exchange(first, nullptr);  // hand out the validated instance first
-      return std::dynamic_pointer_cast<Environment>(shared.create(Kind::Environment, type, env_params, env_ctx));
+      return std::dynamic_pointer_cast<Environment>(
+          shared.create(Kind::Environment, type, env_params, env_ctx));
     };
   }
 
@@ -142,9 +148,10 @@ Run build_run(const Registry& registry, config::Pipeline pipeline) {
 
   const auto unused = p.unused_sections();
   if (!unused.empty())
-    throw ConfigError(fmt::format("{}: no component uses {}; remove it or check its name (sections in use: trainer, "
-                                  "eval, dataset, environment, algorithm and those the algorithm builds)",
-                                  p.source(), fmt::format("{}", fmt::join(unused, "; "))));
+    throw ConfigError(
+        fmt::format("{}: no component uses {}; remove it or check its name (sections in use: trainer, "
+                    "eval, dataset, environment, algorithm and those the algorithm builds)",
+                    p.source(), fmt::format("{}", fmt::join(unused, "; "))));
   return run;
 }
 

@@ -18,14 +18,16 @@ namespace fs = std::filesystem;
 struct Registry::Data {
   std::vector<std::shared_ptr<LoadedPlugin>> plugins;
   /// (kind, type) → the library and the description it registered.
-  std::map<std::pair<Kind, std::string>, std::pair<std::shared_ptr<LoadedPlugin>, const ComponentInfo*>> types;
+  std::map<std::pair<Kind, std::string>, std::pair<std::shared_ptr<LoadedPlugin>, const ComponentInfo*>>
+      types;
 };
 
 Registry::Registry() : data_(std::make_shared<Data>()) {}
 
 std::vector<std::string> Registry::default_search_path() {
   std::vector<std::string> dirs;
-  // libdipole_core lives in <lib>/ of both the build tree and an installation; plugins in <lib>/dipole/plugins.
+  // libdipole_core lives in <lib>/ of both the build tree and an installation; plugins in
+  // <lib>/dipole/plugins.
   const fs::path core_dir = boost::dll::this_line_location().parent_path().string();
   dirs.push_back((core_dir / "dipole" / "plugins").string());
   if (const char* extra = std::getenv("DIPOLE_PLUGIN_PATH")) {
@@ -103,13 +105,15 @@ void Registry::load_library(const std::string& path) {
   for (const auto& info : loaded->components) {
     const auto key = std::make_pair(info.kind, info.type);
     if (auto it = data_->types.find(key); it != data_->types.end())
-      throw PluginError(fmt::format("{} type '{}' is provided by both '{}' and '{}'; remove one of them from the "
-                                    "plugin search path",
-                                    to_string(info.kind), info.type, it->second.first->path, canonical));
+      throw PluginError(
+          fmt::format("{} type '{}' is provided by both '{}' and '{}'; remove one of them from the "
+                      "plugin search path",
+                      to_string(info.kind), info.type, it->second.first->path, canonical));
     if (!added.emplace(key, &info).second)
-      throw PluginError(fmt::format("plugin '{}' registers {} type '{}' twice", canonical, to_string(info.kind),
-                                    info.type));
-    if (!info.create) throw PluginError(fmt::format("plugin '{}': type '{}' has no factory", canonical, info.type));
+      throw PluginError(fmt::format("plugin '{}' registers {} type '{}' twice", canonical,
+                                    to_string(info.kind), info.type));
+    if (!info.create)
+      throw PluginError(fmt::format("plugin '{}': type '{}' has no factory", canonical, info.type));
   }
   for (const auto& [key, info] : added) data_->types.emplace(key, std::make_pair(loaded, info));
   data_->plugins.push_back(std::move(loaded));
@@ -119,8 +123,9 @@ const ComponentInfo& Registry::info(Kind kind, const std::string& type) const {
   auto it = data_->types.find({kind, type});
   if (it == data_->types.end()) {
     const auto known = types(kind);
-    throw PluginError(fmt::format("unknown {} type '{}'; known {} types: {}", to_string(kind), type,
-                                  to_string(kind), known.empty() ? std::string("(none loaded)") : fmt::format("{}", fmt::join(known, ", "))));
+    throw PluginError(fmt::format(
+        "unknown {} type '{}'; known {} types: {}", to_string(kind), type, to_string(kind),
+        known.empty() ? std::string("(none loaded)") : fmt::format("{}", fmt::join(known, ", "))));
   }
   return *it->second.second;
 }
@@ -142,6 +147,8 @@ std::vector<std::string> Registry::types(Kind kind) const {
   return names;  // std::map order: already sorted
 }
 
-const std::vector<std::shared_ptr<LoadedPlugin>>& Registry::plugins() const { return data_->plugins; }
+const std::vector<std::shared_ptr<LoadedPlugin>>& Registry::plugins() const {
+  return data_->plugins;
+}
 
 }  // namespace dipole

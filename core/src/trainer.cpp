@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <unistd.h>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -13,7 +14,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <unistd.h>
 
 #include "dipole/core/checkpoint.hpp"
 #include "dipole/core/evaluator.hpp"
@@ -45,7 +45,9 @@ std::string without_comments(const std::string& text) {
   return out;
 }
 
-std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : "null"; }
+std::string json_number(double v) {
+  return std::isfinite(v) ? fmt::format("{}", v) : "null";
+}
 
 /// <name>.jsonl (every key of every row) and <name>.csv (columns fixed by the first row).
 class MetricsLog {
@@ -121,7 +123,11 @@ class MetricsLog {
 class Progress {
  public:
   Progress(bool enabled, std::int64_t start, std::int64_t total)
-      : enabled_(enabled), tty_(isatty(fileno(stderr)) != 0), total_(total), last_step_(start), last_(Clock::now()) {}
+      : enabled_(enabled),
+        tty_(isatty(fileno(stderr)) != 0),
+        total_(total),
+        last_step_(start),
+        last_(Clock::now()) {}
 
   double rate() const { return rate_; }
 
@@ -139,9 +145,10 @@ class Progress {
       shown += fmt::format(" {}={:.4g}", k, v);
     }
     const double eta = rate_ > 0 ? static_cast<double>(total_ - step) / rate_ : NAN;
-    const std::string line = fmt::format("[train] step {}/{} ({:.0f}%) {:.1f} steps/s ETA {}{}", step, total_,
-                                         100.0 * static_cast<double>(step) / static_cast<double>(std::max<std::int64_t>(total_, 1)),
-                                         rate_, format_duration(eta), shown);
+    const std::string line = fmt::format(
+        "[train] step {}/{} ({:.0f}%) {:.1f} steps/s ETA {}{}", step, total_,
+        100.0 * static_cast<double>(step) / static_cast<double>(std::max<std::int64_t>(total_, 1)), rate_,
+        format_duration(eta), shown);
     if (tty_)
       std::fprintf(stderr, "\r%-110s", line.c_str());
     else
@@ -162,10 +169,16 @@ class Progress {
 
 }  // namespace
 
-void request_stop() { g_stop_requested.store(true); }
+void request_stop() {
+  g_stop_requested.store(true);
+}
 
-std::uint64_t data_seed(std::uint64_t seed) { return (seed * 0x9E3779B97F4A7C15ULL + 1) & 0x7FFFFFFFFFFFFFFFULL; }
-std::uint64_t update_seed(std::uint64_t seed) { return (seed * 0xD1B54A32D192ED03ULL + 2) & 0x7FFFFFFFFFFFFFFFULL; }
+std::uint64_t data_seed(std::uint64_t seed) {
+  return (seed * 0x9E3779B97F4A7C15ULL + 1) & 0x7FFFFFFFFFFFFFFFULL;
+}
+std::uint64_t update_seed(std::uint64_t seed) {
+  return (seed * 0xD1B54A32D192ED03ULL + 2) & 0x7FFFFFFFFFFFFFFFULL;
+}
 
 TrainResult train(Run& run, const TrainOptions& options) {
   g_stop_requested.store(false);
@@ -181,7 +194,8 @@ TrainResult train(Run& run, const TrainOptions& options) {
   std::int64_t step = 0;
 
   if (options.resume && fs::exists(checkpoint)) {
-    if (fs::exists(resolved_path) && without_comments(read_text(resolved_path.string())) != without_comments(resolved))
+    if (fs::exists(resolved_path) &&
+        without_comments(read_text(resolved_path.string())) != without_comments(resolved))
       throw ConfigError(fmt::format(
           "{} holds a run of a different pipeline than {} (compare {}); use another --out directory, or "
           "--no-resume to overwrite",
@@ -192,9 +206,11 @@ TrainResult train(Run& run, const TrainOptions& options) {
     update_gen.set_state(state.algorithm_generator);
     step = state.step;
     result.resumed_from = step;
-    if (options.progress) std::fprintf(stderr, "[train] resuming %s at step %lld\n", dir.c_str(), static_cast<long long>(step));
+    if (options.progress)
+      std::fprintf(stderr, "[train] resuming %s at step %lld\n", dir.c_str(), static_cast<long long>(step));
   } else if (!options.resume) {
-    for (const char* name : {"metrics.csv", "metrics.jsonl", "eval.csv", "eval.jsonl"}) fs::remove(dir / name);
+    for (const char* name : {"metrics.csv", "metrics.jsonl", "eval.csv", "eval.jsonl"})
+      fs::remove(dir / name);
     fs::remove(checkpoint);
   }
   write_text_atomic(resolved_path.string(), resolved);
@@ -209,8 +225,8 @@ TrainResult train(Run& run, const TrainOptions& options) {
   };
   auto run_eval = [&](std::int64_t at_step, MetricsLog& log) {  // log: the eval log
     if (!run.make_environment) return;
-    const EvalResult r = evaluate(*run.algorithm, run.make_environment, run.eval.episodes, run.eval.parallel, {},
-                                  run.eval.seed);
+    const EvalResult r = evaluate(*run.algorithm, run.make_environment, run.eval.episodes, run.eval.parallel,
+                                  {}, run.eval.seed);
     log.write(at_step, {{"eval/return_mean", r.return_mean},
                         {"eval/return_std", r.return_std},
                         {"eval/success_rate", r.success_rate},
@@ -234,7 +250,9 @@ TrainResult train(Run& run, const TrainOptions& options) {
       result.interrupted = true;
       result.steps_done = step;
       result.checkpoint = checkpoint.string();
-      if (options.progress) std::fprintf(stderr, "[train] stopped at step %lld; checkpoint written, run again to resume\n", static_cast<long long>(step));
+      if (options.progress)
+        std::fprintf(stderr, "[train] stopped at step %lld; checkpoint written, run again to resume\n",
+                     static_cast<long long>(step));
       return result;
     }
     const bool log_row = (step + 1) % t.log_interval == 0 || step + 1 == t.steps;

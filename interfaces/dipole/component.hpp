@@ -18,13 +18,20 @@ enum class Kind { Dataset, Environment, Critic, Denoiser, Weighting, Sampler, Al
 
 inline const char* to_string(Kind kind) {
   switch (kind) {
-    case Kind::Dataset: return "dataset";
-    case Kind::Environment: return "environment";
-    case Kind::Critic: return "critic";
-    case Kind::Denoiser: return "denoiser";
-    case Kind::Weighting: return "weighting";
-    case Kind::Sampler: return "sampler";
-    case Kind::Algorithm: return "algorithm";
+    case Kind::Dataset:
+      return "dataset";
+    case Kind::Environment:
+      return "environment";
+    case Kind::Critic:
+      return "critic";
+    case Kind::Denoiser:
+      return "denoiser";
+    case Kind::Weighting:
+      return "weighting";
+    case Kind::Sampler:
+      return "sampler";
+    case Kind::Algorithm:
+      return "algorithm";
   }
   return "?";
 }
@@ -54,12 +61,12 @@ class Builder;
 
 /// Everything a factory needs besides its own Params.
 struct BuildContext {
-  Spec spec;                          ///< of the dataset (or environment) the run uses
-  c10::Device device = c10::kCPU;     ///< where parameters and batches live
-  std::uint64_t seed = 0;             ///< seed for this component's initialisation
-  std::string section;                ///< config path of this component, e.g. "sampler.inner"
-  DenoiserShape denoiser;             ///< only read by denoiser factories
-  Builder* builder = nullptr;         ///< builds sub-components; valid only inside the constructor
+  Spec spec;                       ///< of the dataset (or environment) the run uses
+  c10::Device device = c10::kCPU;  ///< where parameters and batches live
+  std::uint64_t seed = 0;          ///< seed for this component's initialisation
+  std::string section;             ///< config path of this component, e.g. "sampler.inner"
+  DenoiserShape denoiser;          ///< only read by denoiser factories
+  Builder* builder = nullptr;      ///< builds sub-components; valid only inside the constructor
 };
 
 /// Implemented by the runtime: builds the component configured at `section` of the pipeline.

@@ -21,9 +21,8 @@ class Denoiser : public Component {
   virtual at::Tensor forward(const at::Tensor& observations, const at::Tensor& x, const at::Tensor& t,
                              const at::Tensor& labels) const = 0;
   /// Like forward, but evaluates only `member` → [B, d] (used when ω = 0 needs only v⁺).
-  virtual at::Tensor forward_member(std::int64_t member, const at::Tensor& observations,
-                                    const at::Tensor& x, const at::Tensor& t,
-                                    const at::Tensor& labels) const = 0;
+  virtual at::Tensor forward_member(std::int64_t member, const at::Tensor& observations, const at::Tensor& x,
+                                    const at::Tensor& t, const at::Tensor& labels) const = 0;
   virtual std::vector<at::Tensor> parameters() const = 0;
   virtual void step() = 0;
   virtual void zero_grad() = 0;

@@ -31,14 +31,22 @@ enum class ParamType {
 
 inline const char* to_string(ParamType type) {
   switch (type) {
-    case ParamType::Bool: return "bool";
-    case ParamType::Int: return "int";
-    case ParamType::Float: return "float";
-    case ParamType::String: return "string";
-    case ParamType::FloatList: return "float list";
-    case ParamType::IntList: return "int list";
-    case ParamType::StringList: return "string list";
-    case ParamType::Component: return "table";
+    case ParamType::Bool:
+      return "bool";
+    case ParamType::Int:
+      return "int";
+    case ParamType::Float:
+      return "float";
+    case ParamType::String:
+      return "string";
+    case ParamType::FloatList:
+      return "float list";
+    case ParamType::IntList:
+      return "int list";
+    case ParamType::StringList:
+      return "string list";
+    case ParamType::Component:
+      return "table";
   }
   return "?";
 }

@@ -60,14 +60,16 @@ using PluginDescribeFn = void(PluginDescriptor&);
 
 }  // namespace dipole
 
-#define DIPOLE_PLUGIN(descriptor)                                                     \
-  static void dipole_plugin_register_components(::dipole::PluginDescriptor&);        \
-  namespace dipole_plugin_exports {                                                  \
-  inline int api_version() { return DIPOLE_PLUGIN_API_VERSION; }                     \
-  inline void describe(::dipole::PluginDescriptor& d) {                              \
-    dipole_plugin_register_components(d);                                            \
-  }                                                                                  \
-  }                                                                                  \
-  BOOST_DLL_ALIAS(dipole_plugin_exports::api_version, dipole_plugin_api_version)     \
-  BOOST_DLL_ALIAS(dipole_plugin_exports::describe, dipole_plugin_describe)           \
+#define DIPOLE_PLUGIN(descriptor)                                                \
+  static void dipole_plugin_register_components(::dipole::PluginDescriptor&);    \
+  namespace dipole_plugin_exports {                                              \
+  inline int api_version() {                                                     \
+    return DIPOLE_PLUGIN_API_VERSION;                                            \
+  }                                                                              \
+  inline void describe(::dipole::PluginDescriptor& d) {                          \
+    dipole_plugin_register_components(d);                                        \
+  }                                                                              \
+  }                                                                              \
+  BOOST_DLL_ALIAS(dipole_plugin_exports::api_version, dipole_plugin_api_version) \
+  BOOST_DLL_ALIAS(dipole_plugin_exports::describe, dipole_plugin_describe)       \
   static void dipole_plugin_register_components(::dipole::PluginDescriptor& descriptor)

@@ -43,9 +43,9 @@ using StateDict = std::map<std::string, at::Tensor>;
 
 /// Run-time options of `Algorithm::act` and samplers; unset fields use the configured value.
 struct ActOptions {
-  std::optional<double> omega;                  ///< guidance weight ω in (1+ω)·v⁺ − ω·v⁻
-  std::optional<std::int64_t> num_candidates;   ///< N_c of best-of-N rejection sampling
-  std::optional<std::int64_t> steps;            ///< number of Euler steps N
+  std::optional<double> omega;                 ///< guidance weight ω in (1+ω)·v⁺ − ω·v⁻
+  std::optional<std::int64_t> num_candidates;  ///< N_c of best-of-N rejection sampling
+  std::optional<std::int64_t> steps;           ///< number of Euler steps N
 };
 
 }  // namespace dipole

@@ -33,13 +33,15 @@ class NpzTransitions final : public dipole::Dataset {
   static dipole::Schema schema() {
     using namespace dipole::param;
     return {
-        text("path", "", "the .npz file (arrays observations, actions, rewards, terminals[, next_observations, masks])")
+        text("path", "",
+             "the .npz file (arrays observations, actions, rewards, terminals[, next_observations, masks])")
             .required(),
         real("action_low", -1.0, "lower action bound, every dimension"),
         real("action_high", 1.0, "upper action bound, every dimension"),
         real("action_clip_eps", 1e-5, "clip actions to [low + eps, high − eps] on load (FQL); 0 disables")
             .range(0, 0.5),
-        real("action_tolerance", 1e-6, "actions outside the bounds by more than this are an error").at_least(0),
+        real("action_tolerance", 1e-6, "actions outside the bounds by more than this are an error")
+            .at_least(0),
     };
   }
 
@@ -59,19 +61,22 @@ class NpzTransitions final : public dipole::Dataset {
       return dipole::npz::to_tensor(it->second).to(at::kFloat);
     };
     at::Tensor obs = get("observations", true), act = get("actions", true), rew = get("rewards", true),
-               term = get("terminals", true), next = get("next_observations", false), mask = get("masks", false);
+               term = get("terminals", true), next = get("next_observations", false),
+               mask = get("masks", false);
     const std::int64_t n = obs.size(0);
     auto check_rows = [&](const at::Tensor& t, const char* key, std::int64_t dims) {
       if (!t.defined()) return;
       if (t.dim() != dims || t.size(0) != n)
-        throw DataError(fmt::format("{}: '{}' has shape {}, expected {} dimension(s) with {} rows like 'observations'",
-                                    path, key, shape_string(t), dims, n));
+        throw DataError(
+            fmt::format("{}: '{}' has shape {}, expected {} dimension(s) with {} rows like 'observations'",
+                        path, key, shape_string(t), dims, n));
       if (!at::isfinite(t).all().item<bool>()) {
         const auto bad = at::nonzero(~at::isfinite(t).reshape({n, -1}).all(1))[0][0].item<std::int64_t>();
         throw DataError(fmt::format("{}: '{}' has a non-finite value at row {}", path, key, bad));
       }
     };
-    if (obs.dim() != 2) throw DataError(fmt::format("{}: 'observations' must be [N, obs_dim], got {} dims", path, obs.dim()));
+    if (obs.dim() != 2)
+      throw DataError(fmt::format("{}: 'observations' must be [N, obs_dim], got {} dims", path, obs.dim()));
     if (n == 0) throw DataError(fmt::format("{}: the dataset is empty", path));
     check_rows(obs, "observations", 2);
     check_rows(act, "actions", 2);
@@ -80,31 +85,35 @@ class NpzTransitions final : public dipole::Dataset {
     check_rows(next, "next_observations", 2);
     check_rows(mask, "masks", 1);
     if (next.defined() && next.size(1) != obs.size(1))
-      throw DataError(fmt::format("{}: 'next_observations' has {} columns, 'observations' {}", path, next.size(1), obs.size(1)));
+      throw DataError(fmt::format("{}: 'next_observations' has {} columns, 'observations' {}", path,
+                                  next.size(1), obs.size(1)));
 
     const double low = params.real("action_low"), high = params.real("action_high");
     const double tol = params.real("action_tolerance"), eps = params.real("action_clip_eps");
-    if (!(low < high)) throw DataError(fmt::format("{}: action_low must be < action_high", params.where("action_low")));
-    const auto outside = at::logical_or(act < low - tol, act > high + tol).any(1);
+    if (!(low < high))
+      throw DataError(fmt::format("{}: action_low must be < action_high", params.where("action_low")));
+    const auto outside = at::logical_or(act<low - tol, act> high + tol).any(1);
     if (outside.any().item<bool>()) {
       const auto row = at::nonzero(outside)[0][0].item<std::int64_t>();
-      throw DataError(fmt::format("{}: action at row {} lies outside [{}, {}] (set action_low/action_high)", path, row,
-                                  low, high));
+      throw DataError(fmt::format("{}: action at row {} lies outside [{}, {}] (set action_low/action_high)",
+                                  path, row, low, high));
     }
     act = act.clamp(low + eps, high - eps);
 
     if (!next.defined()) {
       if (term[n - 1].item<float>() < 0.5f)
-        throw DataError(fmt::format("{}: without 'next_observations' the last row must be terminal (terminals[{}] = 1), "
-                                    "otherwise its next observation is unknown",
-                                    path, n - 1));
-      // s′ of row i is row i+1; at a trajectory end the next row belongs to another trajectory, so keep s′ = s
-      // there (its value is irrelevant only if the mask is 0: a time-limit end needs next_observations).
+        throw DataError(
+            fmt::format("{}: without 'next_observations' the last row must be terminal (terminals[{}] = 1), "
+                        "otherwise its next observation is unknown",
+                        path, n - 1));
+      // s′ of row i is row i+1; at a trajectory end the next row belongs to another trajectory, so keep s′ =
+      // s there (its value is irrelevant only if the mask is 0: a time-limit end needs next_observations).
       next = at::cat({obs.slice(0, 1), obs.slice(0, n - 1, n)});
       const auto ends = term.to(at::kBool);
       next.index_put_({ends}, obs.index({ends}));
       if (mask.defined() && (mask.index({ends}) > 0.5).any().item<bool>())
-        throw DataError(fmt::format("{}: a trajectory end with mask 1 (time limit) needs 'next_observations'", path));
+        throw DataError(
+            fmt::format("{}: a trajectory end with mask 1 (time limit) needs 'next_observations'", path));
     }
     if (!mask.defined()) mask = 1.0 - term;
 
@@ -144,6 +153,7 @@ class NpzTransitions final : public dipole::Dataset {
 }  // namespace
 
 DIPOLE_PLUGIN(plugin) {
-  plugin.add<NpzTransitions>("npz_transitions", "flat transition arrays from one .npz file (bring your own data)",
+  plugin.add<NpzTransitions>("npz_transitions",
+                             "flat transition arrays from one .npz file (bring your own data)",
                              NpzTransitions::schema());
 }

@@ -33,8 +33,8 @@ class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           ("dipole_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-            std::to_string(::getpid()));
+           ("dipole_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+            "_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -73,7 +73,8 @@ TEST_F(Cli, HelpOnEverySubcommand) {
 }
 
 TEST_F(Cli, BadPipelineReportsFileLineColumn) {
-  const std::string file = write("bad.toml", std::string(kBandit) + "hidden_dimz = 3\n");  // last table: [sampler]
+  const std::string file =
+      write("bad.toml", std::string(kBandit) + "hidden_dimz = 3\n");  // last table: [sampler]
   const Result r = dipole_cli("config " + file);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("bad.toml:21:1"), std::string::npos) << r.output;
@@ -101,7 +102,8 @@ TEST_F(Cli, TrainResumesAndEvalWritesATable) {
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("resuming"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("trained after 40 steps"), std::string::npos) << r.output;
-  for (const char* f : {"pipeline.resolved.toml", "metrics.csv", "metrics.jsonl", "eval.csv", "checkpoints/latest.npz"})
+  for (const char* f :
+       {"pipeline.resolved.toml", "metrics.csv", "metrics.jsonl", "eval.csv", "checkpoints/latest.npz"})
     EXPECT_TRUE(fs::exists(fs::path(out) / f)) << f;
 
   r = dipole_cli("eval " + out + " --omega 0,1 --episodes 8");
@@ -121,13 +123,16 @@ TEST_F(Cli, NpzTransitionsTrainsAndRejectsBadData) {
   terminals.index_put_({at::arange(9, n, 10)}, 1.0);
   terminals[n - 1] = 1.0;
   std::map<std::string, dipole::npz::Array> arrays = {{"observations", from_tensor(at::randn({n, 3}))},
-                                                       {"actions", from_tensor(at::rand({n, 2}) * 2 - 1)},
-                                                       {"rewards", from_tensor(at::randn({n}))},
-                                                       {"terminals", from_tensor(terminals.to(at::kBool))}};
+                                                      {"actions", from_tensor(at::rand({n, 2}) * 2 - 1)},
+                                                      {"rewards", from_tensor(at::randn({n}))},
+                                                      {"terminals", from_tensor(terminals.to(at::kBool))}};
   dipole::npz::write_npz((dir_ / "data.npz").string(), arrays, true);
-  const std::string pipeline = "[trainer]\nsteps = 10\nbatch_size = 16\n[dataset]\ntype = \"npz_transitions\"\n"
-                               "path = \"" + (dir_ / "data.npz").string() + "\"\n[algorithm]\ntype = \"flow_bc\"\n"
-                               "[denoiser]\ntype = \"flow_mlp\"\nhidden_dims = [16]\n[sampler]\ntype = \"euler\"\n";
+  const std::string pipeline =
+      "[trainer]\nsteps = 10\nbatch_size = 16\n[dataset]\ntype = \"npz_transitions\"\n"
+      "path = \"" +
+      (dir_ / "data.npz").string() +
+      "\"\n[algorithm]\ntype = \"flow_bc\"\n"
+      "[denoiser]\ntype = \"flow_mlp\"\nhidden_dims = [16]\n[sampler]\ntype = \"euler\"\n";
   const std::string file = write("npz.toml", pipeline);
   Result r = dipole_cli("train " + file + " --quiet --out " + (dir_ / "run").string());
   ASSERT_EQ(r.code, 0) << r.output;

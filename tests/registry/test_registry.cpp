@@ -65,9 +65,13 @@ TEST(Registry, LibraryWithoutEntryPointIsNotAPlugin) {
 
 TEST(Registry, MissingLibraryAndDirectoryAreNamed) {
   Registry registry;
-  EXPECT_NE(error_of([&] { registry.load_library("/nonexistent/libx.so"); }).find("'/nonexistent/libx.so' does not exist"),
+  EXPECT_NE(error_of([&] {
+              registry.load_library("/nonexistent/libx.so");
+            }).find("'/nonexistent/libx.so' does not exist"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { registry.load_directory("/nonexistent/dir"); }).find("'/nonexistent/dir' does not exist"),
+  EXPECT_NE(error_of([&] {
+              registry.load_directory("/nonexistent/dir");
+            }).find("'/nonexistent/dir' does not exist"),
             std::string::npos);
 }
 

@@ -48,13 +48,15 @@ steps = 4
 )";
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("dipole_trainer_" + name + "_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("dipole_trainer_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   return dir;
 }
 
 dipole::Run make_run(const std::vector<std::string>& overrides = {}) {
-  return build_run(Registry::with_default_plugins(), config::Pipeline::parse(kPipeline, "tiny.toml", overrides));
+  return build_run(Registry::with_default_plugins(),
+                   config::Pipeline::parse(kPipeline, "tiny.toml", overrides));
 }
 
 TrainOptions options(const fs::path& dir, std::int64_t stop_after = -1) {
@@ -102,7 +104,8 @@ TEST(Checkpoint, RoundTripIsBitIdentical) {
   TrainingState again = saved;
   again.algorithm = other.algorithm->state();
   save_checkpoint((dir / "again.npz").string(), again);
-  EXPECT_EQ(read_text((dir / "again.npz").string()), read_text((dir / "checkpoints" / "latest.npz").string()));
+  EXPECT_EQ(read_text((dir / "again.npz").string()),
+            read_text((dir / "checkpoints" / "latest.npz").string()));
   fs::remove_all(dir);
 }
 

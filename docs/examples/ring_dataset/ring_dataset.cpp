@@ -44,8 +44,8 @@ class RingDataset final : public dipole::Dataset {
     const at::Tensor i = at::randint(size(), {batch_size}, generator, at::kLong).to(obs_.device());
     const at::Tensor o = obs_.index_select(0, i);
     // One-step episodes: s′ = s (unused, mask 0), terminal 1.
-    return {o, act_.index_select(0, i), rew_.index_select(0, i), o, ones_.index_select(0, i) * 0,
-            ones_.index_select(0, i)};
+    return {o, act_.index_select(0, i),      rew_.index_select(0, i),
+            o, ones_.index_select(0, i) * 0, ones_.index_select(0, i)};
   }
 
  private:
@@ -54,4 +54,6 @@ class RingDataset final : public dipole::Dataset {
 
 }  // namespace
 
-DIPOLE_PLUGIN(plugin) { plugin.add<RingDataset>("ring", "toy ring dataset (out-of-tree example)", RingDataset::schema()); }
+DIPOLE_PLUGIN(plugin) {
+  plugin.add<RingDataset>("ring", "toy ring dataset (out-of-tree example)", RingDataset::schema());
+}

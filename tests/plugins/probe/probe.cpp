@@ -26,4 +26,6 @@ class Probe final : public dipole::WeightingFunction {
 
 }  // namespace
 
-DIPOLE_PLUGIN(plugin) { plugin.add<Probe>(DIPOLE_PROBE_TYPE, "test probe", Probe::schema()); }
+DIPOLE_PLUGIN(plugin) {
+  plugin.add<Probe>(DIPOLE_PROBE_TYPE, "test probe", Probe::schema());
+}

@@ -24,17 +24,17 @@ struct TrainerConfig {
   std::int64_t eval_interval = 0;        ///< 0: evaluate only at the end
   std::int64_t checkpoint_interval = 0;  ///< 0: only at the end
   std::string device = "cpu";
-  std::int64_t threads = 0;              ///< intra-op threads; 0: leave LibTorch's choice
+  std::int64_t threads = 0;  ///< intra-op threads; 0: leave LibTorch's choice
 };
 Schema trainer_schema();
 
 /// [eval] section.
 struct EvalConfig {
   std::int64_t episodes = 10;
-  std::int64_t parallel = 8;             ///< environment instances stepped together
-  std::vector<double> omegas;            ///< ω values to evaluate (empty: the configured one)
+  std::int64_t parallel = 8;                 ///< environment instances stepped together
+  std::vector<double> omegas;                ///< ω values to evaluate (empty: the configured one)
   std::vector<std::int64_t> num_candidates;  ///< N_c values (empty: the configured one)
-  std::uint64_t seed = 1000000;          ///< episode i is reset with seed + i
+  std::uint64_t seed = 1000000;              ///< episode i is reset with seed + i
 };
 Schema eval_schema();
 

@@ -8,9 +8,9 @@
 namespace dipole {
 
 struct TrainOptions {
-  std::string out_dir;     ///< run directory: pipeline.resolved.toml, metrics.csv/.jsonl, checkpoints/
-  bool resume = true;      ///< continue from out_dir/checkpoints/latest.npz when it exists
-  bool progress = true;    ///< a progress line with steps/s and ETA on stderr
+  std::string out_dir;           ///< run directory: pipeline.resolved.toml, metrics.csv/.jsonl, checkpoints/
+  bool resume = true;            ///< continue from out_dir/checkpoints/latest.npz when it exists
+  bool progress = true;          ///< a progress line with steps/s and ETA on stderr
   std::int64_t stop_after = -1;  ///< testing aid: stop (without final eval) after this many steps
 };
 
