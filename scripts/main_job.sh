@@ -3,7 +3,7 @@
 # then evaluate the one checkpoint at several guidance weights ω, with and without rejection sampling.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+BUILD_TARGET=dipole scripts/setup.sh   # the CLI and every plugin; the tests are not needed here
 BUILD_DIR=${BUILD_DIR:-build}
 OUT=${OUT:-runs/main_bandit_dipole}
 "$BUILD_DIR/bin/dipole" train configs/bandit_dipole.toml --out "$OUT"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Dipole's Debian dependencies (when run as root or with sudo) and builds into build/.
-# Usage: scripts/setup.sh        (BUILD_DIR, BUILD_TYPE and JOBS may be set in the environment)
+# Usage: scripts/setup.sh   (BUILD_DIR, BUILD_TYPE, JOBS, BUILD_TARGET and CMAKE_ARGS may be set in the environment)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,5 +24,5 @@ BUILD_TYPE=${BUILD_TYPE:-Release}
 JOBS=${JOBS:-$(nproc)}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" ${CMAKE_ARGS:-}
 start=$(date +%s)
-cmake --build "$BUILD_DIR" -j "$JOBS"
+cmake --build "$BUILD_DIR" -j "$JOBS" ${BUILD_TARGET:+--target "$BUILD_TARGET"}
 echo "[setup] build finished in $(( $(date +%s) - start )) s"
