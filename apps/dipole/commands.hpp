@@ -13,5 +13,6 @@ int plugins_command(const Args& args);
 int config_command(const Args& args);
 int train_command(const Args& args);
 int eval_command(const Args& args);
+int bench_command(const Args& args);
 
 }  // namespace dipole::cli

@@ -20,6 +20,8 @@ commands:
   config    print a pipeline fully resolved (extends, --set overrides, defaults)
   train     train a pipeline; writes a run directory and resumes an interrupted one
   eval      evaluate a run's checkpoint at several ω / N_c values, as a table and CSV
+  bench     benchmarks that print figures: `dipole bench train-step` (updates/s, GFLOP/s, and their
+            ratio to this machine's float32 matmul GFLOP/s measured in the same run)
 
 `dipole <command> --help` describes each. Plugins are searched beside libdipole_core
 (lib/dipole/plugins) and in DIPOLE_PLUGIN_PATH (colon-separated directories).
@@ -36,7 +38,8 @@ int main(int argc, char** argv) {
   const std::map<std::string, int (*)(const Args&)> commands = {{"plugins", plugins_command},
                                                                 {"config", config_command},
                                                                 {"train", train_command},
-                                                                {"eval", eval_command}};
+                                                                {"eval", eval_command},
+                                                                {"bench", bench_command}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
