@@ -135,8 +135,7 @@ Run build_run(const Registry& registry, config::Pipeline pipeline) {
     env_ctx.section = "environment";
     env_ctx.seed = derive_seed(run.trainer.seed, "environment");
     env_ctx.builder = nullptr;  // the builder lives only during build_run
-    Registry shared = registry;
-    run.make_environment = [shared, type, env_params, env_ctx,
+    run.make_environment = [shared = registry, type, env_params, env_ctx,
                             first]() mutable -> std::shared_ptr<Environment> {
       if (first) return std::exchange(first, nullptr);  // hand out the validated instance first
       return std::dynamic_pointer_cast<Environment>(

@@ -60,6 +60,7 @@ using PluginDescribeFn = void(PluginDescriptor&);
 
 }  // namespace dipole
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `descriptor` names a parameter, it is not an expression
 #define DIPOLE_PLUGIN(descriptor)                                                \
   static void dipole_plugin_register_components(::dipole::PluginDescriptor&);    \
   namespace dipole_plugin_exports {                                              \
@@ -73,3 +74,4 @@ using PluginDescribeFn = void(PluginDescriptor&);
   BOOST_DLL_ALIAS(dipole_plugin_exports::api_version, dipole_plugin_api_version) \
   BOOST_DLL_ALIAS(dipole_plugin_exports::describe, dipole_plugin_describe)       \
   static void dipole_plugin_register_components(::dipole::PluginDescriptor& descriptor)
+// NOLINTEND(bugprone-macro-parentheses)

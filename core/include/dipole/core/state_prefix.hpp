@@ -16,8 +16,8 @@ inline void add_prefixed(StateDict& out, const std::string& prefix, const StateD
 /// The entries of `state` whose key starts with `prefix`, with the prefix removed.
 inline StateDict strip_prefix(const StateDict& state, const std::string& prefix) {
   StateDict out;
-  for (auto it = state.lower_bound(prefix); it != state.end() && it->first.compare(0, prefix.size(), prefix) == 0;
-       ++it)
+  for (auto it = state.lower_bound(prefix);
+       it != state.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
     out[it->first.substr(prefix.size())] = it->second;
   return out;
 }
