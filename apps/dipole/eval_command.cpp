@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -9,6 +10,7 @@
 #include "dipole/core/evaluator.hpp"
 #include "dipole/core/files.hpp"
 #include "dipole/core/pipeline.hpp"
+#include "dipole/core/plot.hpp"
 #include "options.hpp"
 
 namespace dipole::cli {
@@ -89,8 +91,10 @@ int eval_command(const Args& args) {
       "| step | omega | num_candidates | episodes | return_mean | return_std | success_rate |\n"
       "|---:|---:|---:|---:|---:|---:|---:|\n";
   std::string rows = "step,omega,num_candidates,episodes,return_mean,return_std,success_rate,length_mean\n";
+  std::vector<PlotSeries> series;
   std::cout << fmt::format("evaluating {} at step {} ({} episodes per setting)\n", dir, state.step, episodes);
   for (const auto& nc : candidate_set) {
+    series.push_back({"N_c = " + describe(nc ? nc : configured.num_candidates), {}, {}});
     for (const auto& omega : omega_set) {
       ActOptions opts;
       opts.omega = omega;
@@ -103,6 +107,11 @@ int eval_command(const Args& args) {
                            r.return_mean, r.return_std, r.success_rate);
       rows += fmt::format("{},{},{},{},{},{},{},{}\n", state.step, w, n, r.episodes, r.return_mean,
                           r.return_std, r.success_rate, r.length_mean);
+      if (const auto x = omega ? omega : configured.omega) {
+        series.back().points.emplace_back(*x, r.return_mean);
+        series.back().errors.push_back(r.return_std /
+                                       std::sqrt(static_cast<double>(std::max<std::int64_t>(r.episodes, 1))));
+      }
       std::cerr << fmt::format("[eval] omega {} N_c {}: return {:.4f} ± {:.4f}\n", w, n, r.return_mean,
                                r.return_std);
     }
@@ -111,6 +120,15 @@ int eval_command(const Args& args) {
   if (csv.empty()) csv = (std::filesystem::path(dir) / "eval_sweep.csv").string();
   write_text_atomic(csv, rows);
   std::cout << fmt::format("wrote {}\n", csv);
+  if (omega_set.size() > 1) {
+    const std::string png = (std::filesystem::path(csv).parent_path() / "return_vs_omega.png").string();
+    if (plot_lines(png, fmt::format("{} at step {}", dir, state.step), "omega",
+                   "mean return (± standard error)", series))
+      std::cout << fmt::format("wrote {}\n", png);
+    else
+      std::cout << fmt::format("gnuplot unavailable: the plot's data and script are {}.dat and {}.gp\n", png,
+                               png);
+  }
   return 0;
 }
 

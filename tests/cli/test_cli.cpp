@@ -114,6 +114,9 @@ TEST_F(Cli, TrainResumesAndEvalWritesATable) {
   int lines = 0;
   for (std::string line; std::getline(csv, line);) ++lines;
   EXPECT_EQ(lines, 3);
+  // Return against ω as a PNG (gnuplot is installed by scripts/setup.sh), with its data beside it.
+  EXPECT_TRUE(fs::exists(fs::path(out) / "return_vs_omega.png")) << r.output;
+  EXPECT_TRUE(fs::exists(fs::path(out) / "return_vs_omega.png.dat"));
 }
 
 TEST_F(Cli, NpzTransitionsTrainsAndRejectsBadData) {
