@@ -89,7 +89,9 @@ class BanditDataset final : public Dataset {
   }
 
   BanditDataset(const Params& params, const BuildContext& ctx)
-      : contexts_(read_contexts(params)), spec_(bandit_spec(params.integer("contexts"))), device_(ctx.device) {
+      : contexts_(read_contexts(params)),
+        spec_(bandit_spec(params.integer("contexts"))),
+        device_(ctx.device) {
     const std::int64_t n = params.integer("size");
     const double eps = params.real("action_clip_eps");
     const auto num_contexts = static_cast<std::int64_t>(contexts_.size());
@@ -168,7 +170,8 @@ class BanditEnvironment final : public Environment {
   StepResult step(const at::Tensor& action) override {
     if (context_ < 0) throw std::logic_error("bandit environment: step() before reset()");
     const auto& context = contexts_[static_cast<std::size_t>(context_)];
-    const double a = std::clamp(action.reshape({-1})[0].item<double>(), bandit::kActionLow, bandit::kActionHigh);
+    const double a =
+        std::clamp(action.reshape({-1})[0].item<double>(), bandit::kActionLow, bandit::kActionHigh);
     StepResult result;
     result.observation = observation();
     result.reward = context.reward(a);
@@ -207,10 +210,10 @@ class BanditOracleCritic final : public Critic {
   BanditOracleCritic(const Params& params, const BuildContext& ctx)
       : contexts_(read_contexts(params)), rewards_(contexts_) {
     if (ctx.spec.obs_dim != static_cast<std::int64_t>(contexts_.size()) || ctx.spec.action_dim != 1)
-      throw ConfigError(params.where("contexts") + ": the oracle describes " + std::to_string(contexts_.size()) +
-                        " contexts with 1-D actions, but the dataset has observations of size " +
-                        std::to_string(ctx.spec.obs_dim) + " and actions of size " +
-                        std::to_string(ctx.spec.action_dim));
+      throw ConfigError(
+          params.where("contexts") + ": the oracle describes " + std::to_string(contexts_.size()) +
+          " contexts with 1-D actions, but the dataset has observations of size " +
+          std::to_string(ctx.spec.obs_dim) + " and actions of size " + std::to_string(ctx.spec.action_dim));
     const auto grid = bandit::make_grid(params.integer("grid"));
     std::vector<float> values;
     for (const auto& c : contexts_)
@@ -257,10 +260,12 @@ class BanditOracleCritic final : public Critic {
 
 DIPOLE_PLUGIN(plugin) {
   using namespace dipole::plugins;
-  plugin.add<BanditDataset>("bandit", "contextual bandit with a known answer (algorithms.md §8.3): offline data",
+  plugin.add<BanditDataset>("bandit",
+                            "contextual bandit with a known answer (algorithms.md §8.3): offline data",
                             BanditDataset::schema());
   plugin.add<BanditEnvironment>("bandit", "contextual bandit with a known answer: one-step episodes",
                                 BanditEnvironment::schema());
-  plugin.add<BanditOracleCritic>("bandit_oracle", "analytic critic of the bandit: Q = r, V = V_τ, A = r − V_τ",
+  plugin.add<BanditOracleCritic>("bandit_oracle",
+                                 "analytic critic of the bandit: Q = r, V = V_τ, A = r − V_τ",
                                  BanditOracleCritic::schema());
 }

@@ -56,9 +56,7 @@ struct Context {
   RewardKind reward_kind = RewardKind::Linear;
   double peak = 0.6;  ///< for RewardKind::Peak
 
-  double reward(double a) const {
-    return reward_kind == RewardKind::Linear ? a : -2.0 * std::abs(a - peak);
-  }
+  double reward(double a) const { return reward_kind == RewardKind::Linear ? a : -2.0 * std::abs(a - peak); }
   /// Unnormalised behaviour density (mixture of Gaussian pdfs) at a, for a in [−1, 1].
   double behaviour_pdf(double a) const {
     double p = 0.0;
@@ -214,12 +212,14 @@ inline std::vector<double> advantages(const Context& context, const Grid& grid, 
   return r;
 }
 
-inline double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
+inline double sigmoid(double x) {
+  return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x));
+}
 
 /// μ·σ(sign·(βA + k))·e^{ωβA}, normalised (computed in log space: no overflow for large ωβA).
 /// sign = +1, ω = 0: π⁺;  sign = −1, ω = 0: π⁻;  sign = +1: π* of Thm 1 with the practical shift.
-inline Density tilted_density(const Density& behaviour, const std::vector<double>& advantage, const Grid& grid,
-                              double beta, double shift, double omega, double sign = 1.0) {
+inline Density tilted_density(const Density& behaviour, const std::vector<double>& advantage,
+                              const Grid& grid, double beta, double shift, double omega, double sign = 1.0) {
   std::vector<double> log_p(behaviour.size(), -std::numeric_limits<double>::infinity());
   double max_log = -std::numeric_limits<double>::infinity();
   for (std::size_t g = 0; g < behaviour.size(); ++g) {
@@ -298,10 +298,10 @@ inline double oracle_velocity(const Density& density, const Grid& grid, double x
 
 /// Φ⁻¹(p) for p in (0, 1): Acklam's rational approximation refined by one Halley step (≈1e−15).
 inline double normal_quantile(double p) {
-  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
                              1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
   static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-                             6.680131188771972e+01,  -1.328068155288572e+01};
+                             6.680131188771972e+01, -1.328068155288572e+01};
   static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
                              -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
   static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,

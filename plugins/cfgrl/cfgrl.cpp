@@ -61,8 +61,9 @@ class Cfgrl final : public Algorithm {
     Config config;
     config.variant = params.text("variant") == "ogbench" ? Variant::Ogbench : Variant::Exorl;
     const auto& t = params.text("t_sampling");
-    config.t_sampling = t == "variant" ? (config.variant == Variant::Exorl ? TimeSampling::Grid : TimeSampling::Uniform)
-                                       : parse_time_sampling(t);
+    config.t_sampling = t == "variant"
+                            ? (config.variant == Variant::Exorl ? TimeSampling::Grid : TimeSampling::Uniform)
+                            : parse_time_sampling(t);
     config.time_grid = params.integer("time_grid");
     return config;
   }
@@ -79,8 +80,10 @@ class Cfgrl final : public Algorithm {
     denoiser_ = ctx.builder->make<Denoiser>("denoiser", denoiser_ctx);
     weighting_ = ctx.builder->make<WeightingFunction>("weighting", ctx);
     if (exorl && weighting_->rows() != 2)
-      throw ConfigError(ctx.section + ": cfgrl variant exorl needs a weighting with two rows (indicator with "
-                        "mode = \"rows\"), but [weighting] produces " + std::to_string(weighting_->rows()));
+      throw ConfigError(ctx.section +
+                        ": cfgrl variant exorl needs a weighting with two rows (indicator with "
+                        "mode = \"rows\"), but [weighting] produces " +
+                        std::to_string(weighting_->rows()));
     sampler_ = ctx.builder->make<Sampler>("sampler", ctx);
     field_ = label_field(*denoiser_, ctx.spec.action_dim, positive_label_, unconditional_label_);
   }
@@ -88,6 +91,10 @@ class Cfgrl final : public Algorithm {
   Metrics update(const Batch& batch, at::Generator& generator, bool with_metrics) override {
     CriticLoss critic = critic_->compute_loss(batch, generator, with_metrics);
     check_finite(critic.loss, "cfgrl critic loss");
+    if (!critic.advantage.defined())
+      throw ConfigError(
+          "cfgrl weights samples by advantage, but the [critic] provides none (use a critic with a "
+          "value function: iql, bandit_oracle)");
     const Weights weights = weighting_->weights(critic.advantage.detach(), generator, with_metrics);
     const FlowSample flow = flow_sample(batch.actions, generator, config_.t_sampling, config_.time_grid);
     const auto& obs = batch.observations;
@@ -103,7 +110,7 @@ class Cfgrl final : public Algorithm {
       const auto v = denoiser_->forward_member(0, at::cat({obs, obs}), at::cat({flow.x_t, flow.x_t}),
                                                at::cat({flow.t, flow.t}), labels);
       const auto error = flow_error(v.view({2, batch_size, v.size(-1)}), flow.target);  // [2, B]
-      const auto branch_losses = weighted_flow_loss(error, weights.rows);                // [2]
+      const auto branch_losses = weighted_flow_loss(error, weights.rows);               // [2]
       loss = branch_losses.sum();
       if (with_metrics) {
         metrics.emplace_back("loss/pos", branch_losses[0].item<double>());
@@ -111,8 +118,9 @@ class Cfgrl final : public Algorithm {
       }
     } else {
       if (!weights.labels.defined())
-        throw ConfigError("cfgrl variant ogbench needs a weighting that produces labels (indicator with "
-                          "mode = \"labels\")");
+        throw ConfigError(
+            "cfgrl variant ogbench needs a weighting that produces labels (indicator with "
+            "mode = \"labels\")");
       const auto v = denoiser_->forward_member(0, obs, flow.x_t, flow.t, weights.labels.to(obs.device()));
       loss = flow_error(v, flow.target).mean();
       if (with_metrics) {
@@ -142,7 +150,8 @@ class Cfgrl final : public Algorithm {
     return metrics;
   }
 
-  at::Tensor act(const at::Tensor& observations, const ActOptions& options, at::Generator& generator) override {
+  at::Tensor act(const at::Tensor& observations, const ActOptions& options,
+                 at::Generator& generator) override {
     at::NoGradGuard no_grad;
     return sampler_->sample(observations, field_, critic_.get(), options, generator);
   }

@@ -86,8 +86,10 @@ class Dipole final : public Algorithm {
 
     weighting_ = ctx.builder->make<WeightingFunction>("weighting", ctx);
     if (weighting_->rows() != 2)
-      throw ConfigError(ctx.section + ": dipole needs a weighting with two rows (w⁺, w⁻), but [weighting] "
-                        "produces " + std::to_string(weighting_->rows()) +
+      throw ConfigError(ctx.section +
+                        ": dipole needs a weighting with two rows (w⁺, w⁻), but [weighting] "
+                        "produces " +
+                        std::to_string(weighting_->rows()) +
                         " (dipole_sigmoid, or exponential with neg = \"exponential\" or \"uniform\")");
 
     sampler_ = ctx.builder->make<Sampler>("sampler", ctx);
@@ -100,6 +102,10 @@ class Dipole final : public Algorithm {
     // 1–2. Critic losses and the advantage (no gradient), from the pre-update critic.
     CriticLoss critic = critic_->compute_loss(batch, generator, with_metrics);
     check_finite(critic.loss, "dipole critic loss");
+    if (!critic.advantage.defined())
+      throw ConfigError(
+          "dipole weights samples by advantage, but the [critic] provides none (use a critic with a "
+          "value function: iql, bandit_oracle)");
     // 3. w⁺, w⁻ (constants).
     const Weights weights = weighting_->weights(critic.advantage.detach(), generator, with_metrics);
 
@@ -140,7 +146,8 @@ class Dipole final : public Algorithm {
     return metrics;
   }
 
-  at::Tensor act(const at::Tensor& observations, const ActOptions& options, at::Generator& generator) override {
+  at::Tensor act(const at::Tensor& observations, const ActOptions& options,
+                 at::Generator& generator) override {
     at::NoGradGuard no_grad;
     return sampler_->sample(observations, field_, critic_.get(), options, generator);
   }
@@ -169,8 +176,8 @@ class Dipole final : public Algorithm {
       // One label-conditioned network: both labels in one forward on 2B rows.
       const auto batch = observations.size(0);
       const auto long_options = at::TensorOptions().dtype(at::kLong).device(observations.device());
-      const auto labels =
-          at::cat({at::full({batch}, kPositiveLabel, long_options), at::full({batch}, kNegativeLabel, long_options)});
+      const auto labels = at::cat(
+          {at::full({batch}, kPositiveLabel, long_options), at::full({batch}, kNegativeLabel, long_options)});
       const auto v = denoiser_->forward_member(0, at::cat({observations, observations}),
                                                at::cat({positive.x_t, negative.x_t}),
                                                at::cat({positive.t, negative.t}), labels);  // [2B, d]

@@ -54,7 +54,8 @@ class FlowBc final : public Algorithm {
 
   Metrics update(const Batch& batch, at::Generator& generator, bool with_metrics) override {
     const FlowSample flow = flow_sample(batch.actions, generator, config_.t_sampling, config_.time_grid);
-    const auto velocity = denoiser_->forward(batch.observations, flow.x_t, flow.t, at::Tensor());  // [1, B, d]
+    const auto velocity =
+        denoiser_->forward(batch.observations, flow.x_t, flow.t, at::Tensor());  // [1, B, d]
     const auto loss = weighted_flow_loss(flow_error(velocity, flow.target), at::Tensor()).sum();
     check_finite(loss, "flow_bc loss");
     denoiser_->zero_grad();
@@ -68,7 +69,8 @@ class FlowBc final : public Algorithm {
     return metrics;
   }
 
-  at::Tensor act(const at::Tensor& observations, const ActOptions& options, at::Generator& generator) override {
+  at::Tensor act(const at::Tensor& observations, const ActOptions& options,
+                 at::Generator& generator) override {
     at::NoGradGuard no_grad;
     return sampler_->sample(observations, field_, nullptr, options, generator);
   }
@@ -80,7 +82,9 @@ class FlowBc final : public Algorithm {
     add_prefixed(out, "denoiser.", denoiser_->state());
     return out;
   }
-  void load_state(const StateDict& state) override { denoiser_->load_state(strip_prefix(state, "denoiser.")); }
+  void load_state(const StateDict& state) override {
+    denoiser_->load_state(strip_prefix(state, "denoiser."));
+  }
 
  private:
   Config config_;

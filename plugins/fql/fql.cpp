@@ -59,7 +59,8 @@ class Fql final : public Algorithm {
     return config;
   }
 
-  Fql(const Params& params, const BuildContext& ctx) : config_(read_config(params)), action_dim_(ctx.spec.action_dim) {
+  Fql(const Params& params, const BuildContext& ctx)
+      : config_(read_config(params)), action_dim_(ctx.spec.action_dim) {
     critic_ = ctx.builder->make<Critic>("critic", ctx);
 
     BuildContext flow_ctx = ctx;
@@ -88,7 +89,8 @@ class Fql final : public Algorithm {
     Batch critic_batch = batch;
     {
       at::NoGradGuard no_grad;
-      const auto next_noise = at::randn({obs.size(0), action_dim_}, generator, float_options).to(obs.device());
+      const auto next_noise =
+          at::randn({obs.size(0), action_dim_}, generator, float_options).to(obs.device());
       critic_batch.next_actions = policy_action(batch.next_observations, next_noise).clamp(-1.0, 1.0);
     }
     CriticLoss critic = critic_->compute_loss(critic_batch, generator, with_metrics);
@@ -96,8 +98,8 @@ class Fql final : public Algorithm {
 
     // BC flow matching.
     const FlowSample flow = flow_sample(batch.actions, generator);
-    const auto flow_loss = flow_error(bc_flow_->forward_member(0, obs, flow.x_t, flow.t, at::Tensor()), flow.target)
-                               .mean();
+    const auto flow_loss =
+        flow_error(bc_flow_->forward_member(0, obs, flow.x_t, flow.t, at::Tensor()), flow.target).mean();
 
     // Distillation onto the BC flow's Euler map from the same z.
     const auto noise = at::randn({obs.size(0), action_dim_}, generator, float_options).to(obs.device());
@@ -142,7 +144,8 @@ class Fql final : public Algorithm {
     return metrics;
   }
 
-  at::Tensor act(const at::Tensor& observations, const ActOptions& options, at::Generator& generator) override {
+  at::Tensor act(const at::Tensor& observations, const ActOptions& options,
+                 at::Generator& generator) override {
     at::NoGradGuard no_grad;
     return sampler_->sample(observations, policy_field_, critic_.get(), options, generator);
   }
@@ -185,6 +188,7 @@ class Fql final : public Algorithm {
 
 DIPOLE_PLUGIN(plugin) {
   plugin.add<dipole::plugins::Fql>(
-      "fql", "flow Q-learning: BC flow + one-step policy distilled and pushed up a TD critic (algorithms.md §4)",
+      "fql",
+      "flow Q-learning: BC flow + one-step policy distilled and pushed up a TD critic (algorithms.md §4)",
       dipole::plugins::Fql::schema());
 }
