@@ -1,9 +1,11 @@
 #include "dipole/core/adam.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 
 #include <cmath>
+#include <cstdint>
 
 #include "state_util.hpp"
 
@@ -20,30 +22,95 @@ Adam::Adam(std::vector<at::Tensor> parameters, AdamConfig config)
   }
 }
 
+namespace {
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define DIPOLE_ADAM_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define DIPOLE_ADAM_CLONES
+#endif
+
+struct AdamScalars {
+  float beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps, step_size;
+};
+
+// One pass of the multi-tensor sequence below, element by element, in the same order of float
+// operations (scalars rounded to float as ATen does for float tensors). Multiply-adds may be fused
+// differently from ATen's vector kernels (the haswell clone contracts them), so results match the ATen
+// sequence except for an occasional one-ulp difference of θ (tests/components/test_adam.cpp).
+DIPOLE_ADAM_CLONES void fused_adam_kernel(float* __restrict param, const float* __restrict grad,
+                                          float* __restrict exp_avg, float* __restrict exp_avg_sq,
+                                          std::int64_t n, AdamScalars s) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float g = grad[i];
+    const float m = exp_avg[i] * s.beta1 + s.one_minus_beta1 * g;
+    const float v = exp_avg_sq[i] * s.beta2 + s.one_minus_beta2 * g * g;
+    exp_avg[i] = m;
+    exp_avg_sq[i] = v;
+    const float denom = std::sqrt(v) / s.bias_correction2_sqrt + s.eps;
+    param[i] = param[i] + s.step_size * m / denom;  // addcdiv: self + value · t1 / t2
+  }
+}
+
+bool fusable(const at::Tensor& p, const at::Tensor& g) {
+  return p.device().is_cpu() && p.scalar_type() == at::kFloat && p.is_contiguous() &&
+         p.layout() == at::kStrided && g.device().is_cpu() && g.scalar_type() == at::kFloat &&
+         g.is_contiguous() && g.layout() == at::kStrided && g.sizes() == p.sizes();
+}
+
+}  // namespace
+
 void Adam::step() {
   if (params_.empty()) return;
   at::NoGradGuard no_grad;
-  std::vector<at::Tensor> grads;
-  grads.reserve(params_.size());
-  for (auto& p : params_) {
-    if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);  // optax semantics: zero gradient
-    grads.push_back(p.grad());
-  }
   ++step_;
   const double b1 = config_.beta1, b2 = config_.beta2;
-  // Same operation sequence as PyTorch 1.13's _multi_tensor_adam (foreach path).
-  at::_foreach_mul_(exp_avg_, b1);
-  at::_foreach_add_(exp_avg_, grads, 1.0 - b1);
-  at::_foreach_mul_(exp_avg_sq_, b2);
-  at::_foreach_addcmul_(exp_avg_sq_, grads, grads, 1.0 - b2);
   const double bias_correction1 = 1.0 - std::pow(b1, static_cast<double>(step_));
   const double bias_correction2 = 1.0 - std::pow(b2, static_cast<double>(step_));
   const double step_size = -(config_.lr / bias_correction1);
   const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-  auto denom = at::_foreach_sqrt(exp_avg_sq_);
+  const AdamScalars scalars{static_cast<float>(b1),
+                            static_cast<float>(1.0 - b1),
+                            static_cast<float>(b2),
+                            static_cast<float>(1.0 - b2),
+                            static_cast<float>(bias_correction2_sqrt),
+                            static_cast<float>(config_.eps),
+                            static_cast<float>(step_size)};
+  // Contiguous float32 CPU tensors (all of them in practice): one fused pass per tensor instead of
+  // eight kernels. Anything else: the multi-tensor sequence of PyTorch 1.13's _multi_tensor_adam.
+  std::vector<at::Tensor> params, grads, exp_avg, exp_avg_sq;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    auto& p = params_[i];
+    if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);  // optax semantics: zero gradient
+    const auto& g = p.grad();
+    if (fusable(p, g)) {
+      float* pp = p.data_ptr<float>();
+      const float* pg = g.data_ptr<float>();
+      float* pm = exp_avg_[i].data_ptr<float>();
+      float* pv = exp_avg_sq_[i].data_ptr<float>();
+      at::parallel_for(0, p.numel(), 32768, [&](std::int64_t begin, std::int64_t end) {
+        fused_adam_kernel(pp + begin, pg + begin, pm + begin, pv + begin, end - begin, scalars);
+      });
+      // Written through raw pointers: bump the version counters as the in-place ops would.
+      p.unsafeGetTensorImpl()->bump_version();
+      exp_avg_[i].unsafeGetTensorImpl()->bump_version();
+      exp_avg_sq_[i].unsafeGetTensorImpl()->bump_version();
+    } else {
+      params.push_back(p);
+      grads.push_back(g);
+      exp_avg.push_back(exp_avg_[i]);
+      exp_avg_sq.push_back(exp_avg_sq_[i]);
+    }
+  }
+  if (params.empty()) return;
+  at::_foreach_mul_(exp_avg, b1);
+  at::_foreach_add_(exp_avg, grads, 1.0 - b1);
+  at::_foreach_mul_(exp_avg_sq, b2);
+  at::_foreach_addcmul_(exp_avg_sq, grads, grads, 1.0 - b2);
+  auto denom = at::_foreach_sqrt(exp_avg_sq);
   at::_foreach_div_(denom, bias_correction2_sqrt);
   at::_foreach_add_(denom, config_.eps);
-  at::_foreach_addcdiv_(params_, exp_avg_, denom, step_size);
+  at::_foreach_addcdiv_(params, exp_avg, denom, step_size);
 }
 
 void Adam::zero_grad() {
