@@ -13,6 +13,19 @@ TimeSampling parse_time_sampling(const std::string& name) {
   throw ConfigError("unknown t_sampling '" + name + "' (expected \"uniform\" or \"grid\")");
 }
 
+Schema flow_time_schema() {
+  return {
+      param::text("t_sampling", "uniform",
+                  "flow time draw: uniform t ~ U[0, 1) or grid t = j/G, j uniform in {0..G} (§1.2)")
+          .one_of({"uniform", "grid"}),
+      param::integer("time_grid", kDefaultTimeGrid, "G of t_sampling = grid").range(1, 1000000),
+  };
+}
+
+FlowTime flow_time(const Params& params) {
+  return {parse_time_sampling(params.text("t_sampling")), params.integer("time_grid")};
+}
+
 FlowSample flow_sample(const at::Tensor& actions, at::Generator& generator, TimeSampling sampling,
                        std::int64_t grid) {
   const auto batch = actions.size(0);

@@ -158,21 +158,14 @@ class Cfgrl final : public Algorithm {
 
   ActOptions act_defaults() const override { return sampler_->defaults(); }
 
-  StateDict state() const override {
-    StateDict out;
-    add_prefixed(out, "critic.", critic_->state());
-    add_prefixed(out, "denoiser.", denoiser_->state());
-    add_prefixed(out, "weighting.", weighting_->state());
-    return out;
-  }
-
-  void load_state(const StateDict& state) override {
-    critic_->load_state(strip_prefix(state, "critic."));
-    denoiser_->load_state(strip_prefix(state, "denoiser."));
-    weighting_->load_state(strip_prefix(state, "weighting."));
-  }
+  StateDict state() const override { return gather_state(parts()); }
+  void load_state(const StateDict& state) override { scatter_state(state, parts()); }
 
  private:
+  StateParts parts() const {
+    return {{"critic.", critic_.get()}, {"denoiser.", denoiser_.get()}, {"weighting.", weighting_.get()}};
+  }
+
   Config config_;
   std::int64_t positive_label_ = 1;
   std::int64_t unconditional_label_ = 0;

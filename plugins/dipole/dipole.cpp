@@ -48,26 +48,25 @@ class Dipole final : public Algorithm {
   };
 
   static Schema schema() {
-    return {
+    Schema schema = {
         param::boolean("shared_network", false,
                        "ablation (§2.9): one network with a 2-label embedding (1 = positive, 0 = negative) "
                        "instead of two independent ensemble members"),
         param::boolean("share_noise", true,
                        "draw (z, t) once per transition for both branches; false: an independent draw for "
                        "the negative branch"),
-        param::text("t_sampling", "uniform",
-                    "flow time draw: uniform t ~ U[0, 1) or grid t = j/G, j uniform in {0..G} (§1.2)")
-            .one_of({"uniform", "grid"}),
-        param::integer("time_grid", kDefaultTimeGrid, "G of t_sampling = grid").range(1, 1000000),
     };
+    for (auto& spec : flow_time_schema()) schema.push_back(std::move(spec));
+    return schema;
   }
 
   static Config read_config(const Params& params) {
     Config config;
     config.shared_network = params.boolean("shared_network");
     config.share_noise = params.boolean("share_noise");
-    config.t_sampling = parse_time_sampling(params.text("t_sampling"));
-    config.time_grid = params.integer("time_grid");
+    const FlowTime time = flow_time(params);
+    config.t_sampling = time.sampling;
+    config.time_grid = time.grid;
     return config;
   }
 
@@ -154,21 +153,14 @@ class Dipole final : public Algorithm {
 
   ActOptions act_defaults() const override { return sampler_->defaults(); }
 
-  StateDict state() const override {
-    StateDict out;
-    add_prefixed(out, "critic.", critic_->state());
-    add_prefixed(out, "denoiser.", denoiser_->state());
-    add_prefixed(out, "weighting.", weighting_->state());
-    return out;
-  }
-
-  void load_state(const StateDict& state) override {
-    critic_->load_state(strip_prefix(state, "critic."));
-    denoiser_->load_state(strip_prefix(state, "denoiser."));
-    weighting_->load_state(strip_prefix(state, "weighting."));
-  }
+  StateDict state() const override { return gather_state(parts()); }
+  void load_state(const StateDict& state) override { scatter_state(state, parts()); }
 
  private:
+  StateParts parts() const {
+    return {{"critic.", critic_.get()}, {"denoiser.", denoiser_.get()}, {"weighting.", weighting_.get()}};
+  }
+
   /// (v⁺, v⁻) at the positive branch's (x_t, t) and the negative branch's → [2, B, d].
   at::Tensor branch_velocities(const at::Tensor& observations, const FlowSample& positive,
                                const FlowSample& negative) const {

@@ -28,19 +28,13 @@ class FlowBc final : public Algorithm {
     std::int64_t time_grid = kDefaultTimeGrid;
   };
 
-  static Schema schema() {
-    return {
-        param::text("t_sampling", "uniform",
-                    "flow time draw: uniform t ~ U[0, 1) or grid t = j/G, j uniform in {0..G} (§1.2)")
-            .one_of({"uniform", "grid"}),
-        param::integer("time_grid", kDefaultTimeGrid, "G of t_sampling = grid").range(1, 1000000),
-    };
-  }
+  static Schema schema() { return flow_time_schema(); }
 
   static Config read_config(const Params& params) {
     Config config;
-    config.t_sampling = parse_time_sampling(params.text("t_sampling"));
-    config.time_grid = params.integer("time_grid");
+    const FlowTime time = flow_time(params);
+    config.t_sampling = time.sampling;
+    config.time_grid = time.grid;
     return config;
   }
 
@@ -77,16 +71,12 @@ class FlowBc final : public Algorithm {
 
   ActOptions act_defaults() const override { return sampler_->defaults(); }
 
-  StateDict state() const override {
-    StateDict out;
-    add_prefixed(out, "denoiser.", denoiser_->state());
-    return out;
-  }
-  void load_state(const StateDict& state) override {
-    denoiser_->load_state(strip_prefix(state, "denoiser."));
-  }
+  StateDict state() const override { return gather_state(parts()); }
+  void load_state(const StateDict& state) override { scatter_state(state, parts()); }
 
  private:
+  StateParts parts() const { return {{"denoiser.", denoiser_.get()}}; }
+
   Config config_;
   std::shared_ptr<Denoiser> denoiser_;
   std::shared_ptr<Sampler> sampler_;

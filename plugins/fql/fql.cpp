@@ -152,21 +152,16 @@ class Fql final : public Algorithm {
 
   ActOptions act_defaults() const override { return sampler_->defaults(); }
 
-  StateDict state() const override {
-    StateDict out;
-    add_prefixed(out, "critic.", critic_->state());
-    add_prefixed(out, "bc_flow.", bc_flow_->state());
-    add_prefixed(out, "one_step_policy.", one_step_policy_->state());
-    return out;
-  }
-
-  void load_state(const StateDict& state) override {
-    critic_->load_state(strip_prefix(state, "critic."));
-    bc_flow_->load_state(strip_prefix(state, "bc_flow."));
-    one_step_policy_->load_state(strip_prefix(state, "one_step_policy."));
-  }
+  StateDict state() const override { return gather_state(parts()); }
+  void load_state(const StateDict& state) override { scatter_state(state, parts()); }
 
  private:
+  StateParts parts() const {
+    return {{"critic.", critic_.get()},
+            {"bc_flow.", bc_flow_.get()},
+            {"one_step_policy.", one_step_policy_.get()}};
+  }
+
   /// μ_φ(s, z) → [B, d], unclipped.
   at::Tensor policy_action(const at::Tensor& observations, const at::Tensor& noise) const {
     return one_step_policy_->forward_member(0, observations, noise, at::Tensor(), at::Tensor());

@@ -8,6 +8,8 @@
 #include <functional>
 #include <string>
 
+#include "dipole/params.hpp"
+
 namespace dipole {
 
 /// `t_sampling`: uniform t ~ U[0, 1), or the grid t = j/G with j uniform in {0, …, G}.
@@ -15,6 +17,15 @@ enum class TimeSampling { Uniform, Grid };
 /// "uniform" | "grid"; throws ConfigError otherwise.
 TimeSampling parse_time_sampling(const std::string& name);
 inline constexpr std::int64_t kDefaultTimeGrid = 32;
+
+/// The keys `t_sampling` (uniform | grid, default uniform) and `time_grid` (G, default 32) of every
+/// algorithm that trains a flow, declared once.
+Schema flow_time_schema();
+struct FlowTime {
+  TimeSampling sampling = TimeSampling::Uniform;
+  std::int64_t grid = kDefaultTimeGrid;
+};
+FlowTime flow_time(const Params& params);
 
 /// One draw of the flow-matching quantities for a batch of actions a [B, d].
 struct FlowSample {
