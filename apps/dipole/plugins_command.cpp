@@ -28,7 +28,7 @@ int plugins_command(const Args& args) {
   std::cout << "\n";
   bool any = false;
   for (Kind kind : {Kind::Dataset, Kind::Environment, Kind::Algorithm, Kind::Critic, Kind::Denoiser,
-                    Kind::Weighting, Kind::Sampler}) {
+                    Kind::Weighting, Kind::Sampler, Kind::Recorder}) {
     if (!kind_filter.empty() && kind_filter != to_string(kind)) continue;
     for (const auto& type : registry.types(kind)) {
       if (!type_filter.empty() && type_filter != type) continue;

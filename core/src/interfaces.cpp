@@ -5,6 +5,7 @@
 #include "dipole/dataset.hpp"
 #include "dipole/denoiser.hpp"
 #include "dipole/environment.hpp"
+#include "dipole/recorder.hpp"
 #include "dipole/sampler.hpp"
 #include "dipole/weighting.hpp"
 
@@ -18,5 +19,6 @@ Denoiser::~Denoiser() = default;
 WeightingFunction::~WeightingFunction() = default;
 Sampler::~Sampler() = default;
 Algorithm::~Algorithm() = default;
+Recorder::~Recorder() = default;
 
 }  // namespace dipole

@@ -14,7 +14,7 @@
 namespace dipole {
 
 /// The kinds of component a plugin can provide. Each kind has its abstract class in interfaces/.
-enum class Kind { Dataset, Environment, Critic, Denoiser, Weighting, Sampler, Algorithm };
+enum class Kind { Dataset, Environment, Critic, Denoiser, Weighting, Sampler, Algorithm, Recorder };
 
 inline const char* to_string(Kind kind) {
   switch (kind) {
@@ -32,6 +32,8 @@ inline const char* to_string(Kind kind) {
       return "sampler";
     case Kind::Algorithm:
       return "algorithm";
+    case Kind::Recorder:
+      return "recorder";
   }
   return "?";
 }

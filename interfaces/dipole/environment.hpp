@@ -26,6 +26,10 @@ class Environment : public Component {
   virtual StepResult step(const at::Tensor& action) = 0;
   /// Time limit in steps.
   virtual std::int64_t max_episode_steps() const = 0;
+  /// [state_dim] float64: the complete simulator state after the last reset() or step() (for
+  /// MuJoCo: qpos, qvel, act, as dm_control's physics.get_state()). Recorders store it so rewards
+  /// can be recomputed later. An undefined tensor when the environment has no such state.
+  virtual at::Tensor simulator_state() const { return {}; }
 };
 
 }  // namespace dipole
