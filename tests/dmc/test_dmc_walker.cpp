@@ -1,5 +1,5 @@
 // DMC walker (plugins/dmc): the tolerance and reward formulas against the hand-computed values of
-// exorl_tasks.md §2.3 and §3.4, and the environment loaded through the registry.
+// exorl_tasks.md §2.3 and §3.4, and environment `dmc` with domain walker loaded through the registry.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -68,13 +68,13 @@ TEST(DmcWalkerReward, WorkedExampleOfTheSpec) {
 
 std::shared_ptr<Environment> make_walker(const std::string& task) {
   static const Registry registry = Registry::with_default_plugins();
-  Params params("environment", "dmc_walker");
+  Params params("environment", "dmc");
+  params.set("domain", std::string("walker"));
   params.set("task", task);
   BuildContext ctx;
   ctx.section = "environment";
-  auto env =
-      std::dynamic_pointer_cast<Environment>(registry.create(Kind::Environment, "dmc_walker", params, ctx));
-  if (!env) throw std::runtime_error("dmc_walker is not an Environment");
+  auto env = std::dynamic_pointer_cast<Environment>(registry.create(Kind::Environment, "dmc", params, ctx));
+  if (!env) throw std::runtime_error("dmc is not an Environment");
   return env;
 }
 
@@ -278,7 +278,8 @@ TEST(DmcWalker, MissingAssetsGiveADataErrorNamingDipoleAssets) {
   const char* old_env = std::getenv("DIPOLE_ASSETS");
   const std::string saved = old_env != nullptr ? old_env : "";
   ::setenv("DIPOLE_ASSETS", "/nonexistent/dipole_assets", 1);
-  std::filesystem::current_path("/");  // no shared/assets above the root (unlike /tmp, where a checkout may sit)
+  std::filesystem::current_path(
+      "/");  // no shared/assets above the root (unlike /tmp, where a checkout may sit)
   std::string msg = "(no error)";
   try {
     make_walker("stand");

@@ -1,0 +1,224 @@
+// The shared DMC task layer (plugins/dmc/dmc_task.hpp, library dipole_dmc_tasks) and environment
+// `dmc` for every task of exorl_tasks.md: sizes, reward range, determinism, truncation, the spec's
+// worked reward examples through reward_from_state, and the relabelling identity of §7 (rewards
+// recomputed from the recorded simulator_state() equal the online rewards).
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dipole/core/registry.hpp"
+#include "dipole/environment.hpp"
+#include "dipole/errors.hpp"
+
+#ifdef DIPOLE_HAVE_MUJOCO
+#include "dmc_task.hpp"
+#define DIPOLE_REQUIRE_MUJOCO()
+#else
+#define DIPOLE_REQUIRE_MUJOCO() GTEST_SKIP() << "built without MuJoCo: dipole_dmc_tasks not available"
+#endif
+
+namespace dipole {
+namespace {
+
+/// One task with the figures of exorl_tasks.md §1 and §10.2 it must reproduce.
+struct TaskCase {
+  const char* domain;
+  const char* task;
+  std::int64_t obs_dim, action_dim, episode_steps, state_dim;
+  double relabel_tolerance;                   // §7: 0 (bit-identical) or ≤ 1e-12
+  double random_return_lo, random_return_hi;  // wide band around §10.2 (uniform random actions)
+};
+
+// §10.2 random-action returns: walker stand 130.7 ± 13.9, walk 32.9 ± 4.5, run 23.2 ± 2.2.
+const std::vector<TaskCase>& cases() {
+  static const std::vector<TaskCase> kCases = {
+      {"walker", "stand", 24, 6, 1000, 18, 0.0, 90.0, 200.0},
+      {"walker", "walk", 24, 6, 1000, 18, 0.0, 20.0, 60.0},
+      {"walker", "run", 24, 6, 1000, 18, 0.0, 14.0, 40.0},
+  };
+  return kCases;
+}
+
+std::string label(const TaskCase& c) {
+  return std::string(c.domain) + "/" + c.task;
+}
+
+std::shared_ptr<Environment> make_env(const std::string& domain, const std::string& task) {
+  static const Registry registry = Registry::with_default_plugins();
+  Params params("environment", "dmc");
+  params.set("domain", domain);
+  params.set("task", task);
+  BuildContext ctx;
+  ctx.section = "environment";
+  auto env = std::dynamic_pointer_cast<Environment>(registry.create(Kind::Environment, "dmc", params, ctx));
+  if (!env) throw std::runtime_error("dmc is not an Environment");
+  return env;
+}
+
+/// Uniform actions in [−1, 1]: [steps][action_dim].
+std::vector<at::Tensor> random_actions(std::int64_t steps, std::int64_t action_dim, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> uniform(-1.0F, 1.0F);
+  std::vector<at::Tensor> actions;
+  for (std::int64_t i = 0; i < steps; ++i) {
+    auto a = at::empty({action_dim}, at::kFloat);
+    float* p = a.data_ptr<float>();
+    for (std::int64_t j = 0; j < action_dim; ++j) p[j] = uniform(rng);
+    actions.push_back(a);
+  }
+  return actions;
+}
+
+#ifdef DIPOLE_HAVE_MUJOCO
+
+TEST(DmcTasks, TaskTableAndErrors) {
+  const auto names = dmc::task_names();
+  for (const TaskCase& c : cases()) {
+    EXPECT_NE(
+        std::find(names.begin(), names.end(), std::make_pair(std::string(c.domain), std::string(c.task))),
+        names.end())
+        << label(c);
+    const auto task = dmc::make_task(c.domain, c.task);
+    EXPECT_EQ(task->domain(), c.domain);
+    EXPECT_EQ(task->name(), c.task);
+    EXPECT_EQ(task->obs_dim(), c.obs_dim);
+    EXPECT_EQ(task->action_dim(), c.action_dim);
+    EXPECT_EQ(task->episode_steps(), c.episode_steps);
+  }
+  std::string msg;
+  try {
+    dmc::make_task("walker", "jump");
+  } catch (const ConfigError& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("'jump'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("walker/stand"), std::string::npos) << msg;  // lists the valid pairs
+  EXPECT_THROW(dmc::make_task("pendulum", "swingup"), ConfigError);
+}
+
+TEST(DmcTasks, EnvironmentRejectsAPairOutsideTheTableNamingTheKey) {
+  std::string msg;
+  try {
+    make_env("cheetah", "stand");
+  } catch (const ConfigError& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("environment.task"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("walker/run"), std::string::npos) << msg;
+  EXPECT_THROW(make_env("pendulum", "swingup"), ConfigError);  // not one of the four domains
+}
+
+TEST(DmcTasks, WalkerWorkedExampleThroughRewardFromState) {
+  // §3.4: qpos rootz = −0.2, rooty = 0.3; qvel rootx = 2 → stand = walk 0.947948461, run 0.355480673,
+  // torso orientation entries (cos 0.3, sin 0.3), height 1.1.
+  for (const auto& [name, expected] :
+       {std::pair<const char*, double>{"stand", 0.947948461}, {"walk", 0.947948461}, {"run", 0.355480673}}) {
+    const auto task = dmc::make_task("walker", name);
+    dmc::Physics physics = task->make_physics();
+    ASSERT_EQ(physics.state_dim(), 18);
+    std::vector<double> state(18, 0.0);
+    state[0] = -0.2;     // rootz
+    state[2] = 0.3;      // rooty
+    state[9 + 1] = 2.0;  // qvel rootx
+    EXPECT_NEAR(dmc::reward_from_state(*task, physics, state.data()), expected, 1e-9) << name;
+    std::vector<float> obs(24);
+    task->observation(physics, obs.data());
+    EXPECT_NEAR(obs[0], 0.955336489, 1e-7);
+    EXPECT_NEAR(obs[1], 0.295520207, 1e-7);
+    EXPECT_NEAR(obs[14], 1.1, 1e-7);
+    EXPECT_EQ(obs[16], 2.0F);
+  }
+}
+
+TEST(DmcTasks, SetStateGetStateRoundTrip) {
+  const auto task = dmc::make_task("walker", "stand");
+  dmc::Physics physics = task->make_physics();
+  std::vector<double> state(static_cast<std::size_t>(physics.state_dim()));
+  for (std::size_t i = 0; i < state.size(); ++i) state[i] = 0.01 * static_cast<double>(i) - 0.05;
+  physics.set_state(state.data());
+  std::vector<double> back(state.size(), -1.0);
+  physics.get_state(back.data());
+  EXPECT_EQ(back, state);
+  EXPECT_EQ(physics.data()->qvel[0], state[9]);  // qpos (9) first, then qvel
+}
+
+TEST(DmcTasks, SetActionClipsAndMapsOntoTheControlRange) {
+  const auto task = dmc::make_task("walker", "stand");
+  dmc::Physics physics = task->make_physics();
+  const std::vector<float> action = {0.5F, -2.0F, 3.0F, 0.0F, -0.25F, 1.0F};
+  physics.set_action(action.data(), 6);
+  const std::vector<double> expected = {0.5, -1.0, 1.0, 0.0, -0.25, 1.0};  // ctrlrange [−1, 1]
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(physics.data()->ctrl[i], expected[static_cast<std::size_t>(i)]) << i;
+  const std::vector<float> bad = {0.0F, NAN, 0.0F, 0.0F, 0.0F, 0.0F};
+  EXPECT_THROW(physics.set_action(bad.data(), 6), NumericError);
+  EXPECT_THROW(physics.set_action(action.data(), 5), std::invalid_argument);
+}
+
+class DmcTaskEpisodes : public ::testing::TestWithParam<TaskCase> {};
+
+TEST_P(DmcTaskEpisodes, FullEpisodeSizesRangeTruncationAndRelabellingIdentity) {
+  const TaskCase& c = GetParam();
+  auto env = make_env(c.domain, c.task);
+  EXPECT_EQ(env->spec().obs_dim, c.obs_dim);
+  EXPECT_EQ(env->spec().action_dim, c.action_dim);
+  EXPECT_EQ(env->max_episode_steps(), c.episode_steps);
+  const auto task = dmc::make_task(c.domain, c.task);
+  dmc::Physics relabel = task->make_physics();
+
+  const auto obs0 = env->reset(3);
+  ASSERT_EQ(obs0.numel(), c.obs_dim);
+  ASSERT_EQ(env->simulator_state().numel(), c.state_dim);
+  ASSERT_EQ(env->simulator_state().scalar_type(), at::kDouble);
+  double max_relabel_error = 0.0;
+  double ret = 0.0;
+  const auto actions = random_actions(c.episode_steps, c.action_dim, 5);
+  for (std::int64_t t = 1; t <= c.episode_steps; ++t) {
+    const StepResult r = env->step(actions[static_cast<std::size_t>(t - 1)]);
+    ASSERT_EQ(r.observation.numel(), c.obs_dim);
+    ASSERT_TRUE(at::isfinite(r.observation).all().item<bool>()) << label(c) << " step " << t;
+    ASSERT_GE(r.reward, 0.0) << label(c) << " step " << t;
+    ASSERT_LE(r.reward, 1.0) << label(c) << " step " << t;
+    ASSERT_EQ(r.truncated, t == c.episode_steps) << label(c) << " step " << t;
+    ASSERT_FALSE(r.terminated);
+    const at::Tensor state = env->simulator_state();  // [state_dim] float64
+    ASSERT_EQ(state.numel(), c.state_dim);
+    const double relabelled = dmc::reward_from_state(*task, relabel, state.data_ptr<double>());
+    max_relabel_error = std::max(max_relabel_error, std::abs(relabelled - r.reward));
+    ret += r.reward;
+  }
+  EXPECT_LE(max_relabel_error, c.relabel_tolerance) << label(c);
+  EXPECT_GE(ret, c.random_return_lo) << label(c);
+  EXPECT_LE(ret, c.random_return_hi) << label(c);
+  EXPECT_THROW(env->step(actions[0]), std::logic_error);
+}
+
+TEST_P(DmcTaskEpisodes, SameSeedSameEpisodeOtherSeedOtherStart) {
+  const TaskCase& c = GetParam();
+  auto a = make_env(c.domain, c.task), b = make_env(c.domain, c.task);
+  ASSERT_TRUE(at::equal(a->reset(7), b->reset(7)));
+  ASSERT_TRUE(at::equal(a->simulator_state(), b->simulator_state()));
+  for (const auto& act : random_actions(100, c.action_dim, 9)) {
+    const StepResult ra = a->step(act), rb = b->step(act);  // interleaved: no shared state
+    ASSERT_TRUE(at::equal(ra.observation, rb.observation)) << label(c);
+    ASSERT_EQ(ra.reward, rb.reward) << label(c);
+  }
+  EXPECT_FALSE(at::equal(a->reset(7), b->reset(8))) << label(c);
+}
+
+std::string case_name(const ::testing::TestParamInfo<TaskCase>& info) {
+  return std::string(info.param.domain) + "_" + info.param.task;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTasks, DmcTaskEpisodes, ::testing::ValuesIn(cases()), case_name);
+
+#endif  // DIPOLE_HAVE_MUJOCO
+
+}  // namespace
+}  // namespace dipole
