@@ -20,6 +20,8 @@ commands:
   config    print a pipeline fully resolved (extends, --set overrides, defaults)
   train     train a pipeline; writes a run directory and resumes an interrupted one
   eval      evaluate a run's checkpoint at several ω / N_c values, as a table and CSV
+  report    aggregate run directories (seeds × methods × tasks) into a mean ± std table (Markdown,
+            CSV) with learning-curve and return-vs-ω plots
   bench     benchmarks that print figures: `dipole bench train-step` (updates/s, GFLOP/s, and their
             ratio to this machine's float32 matmul GFLOP/s measured in the same run)
 
@@ -39,7 +41,8 @@ int main(int argc, char** argv) {
                                                                 {"config", config_command},
                                                                 {"train", train_command},
                                                                 {"eval", eval_command},
-                                                                {"bench", bench_command}};
+                                                                {"bench", bench_command},
+                                                                {"report", report_command}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;

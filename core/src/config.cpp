@@ -585,6 +585,18 @@ bool Pipeline::has_section(const std::string& section) const {
   return node != nullptr && node->is_table();
 }
 
+std::optional<std::string> Pipeline::value_text(const std::string& key) const {
+  const Node* node = impl_->find(split_section(key));
+  if (node == nullptr || node->is_table()) return std::nullopt;
+  if (const auto* text = node->value->as_string()) return text->get();
+  std::ostringstream out;
+  if (const auto* array = node->value->as_array())
+    out << toml::toml_formatter(*array, toml::format_flags::none);
+  else
+    node->value->visit([&out](const auto& v) { out << v; });
+  return out.str();
+}
+
 std::vector<std::string> Pipeline::top_level_sections() const {
   std::vector<std::string> sections;
   for (const auto& [key, child] : impl_->root.children) {

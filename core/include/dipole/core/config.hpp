@@ -16,6 +16,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ class Pipeline {
 
   /// Whether the dotted section path (e.g. "sampler.inner") names a table.
   bool has_section(const std::string& section) const;
+
+  /// The value at a dotted key path ("trainer.seed", "dataset.task") as text: strings without quotes,
+  /// numbers and booleans as TOML writes them, arrays as "[a, b]". nullopt if absent or a table.
+  std::optional<std::string> value_text(const std::string& key) const;
 
   /// Names of the top-level tables, sorted.
   std::vector<std::string> top_level_sections() const;
