@@ -125,6 +125,8 @@ at::Tensor BestOfNSampler::sample(const at::Tensor& observations, const Velocity
   ActOptions inner_options = options;
   inner_options.num_candidates.reset();
   auto actions = inner_->sample(repeated, field, critic, inner_options, generator);  // [n·N_c, d]
+  // One candidate is its own argmax: no critic evaluation (same result, one network pass less).
+  if (candidates == 1) return actions;
   auto scores = critic->score(repeated, actions).view({n, candidates});
   return select_best(actions.view({n, candidates, actions.size(-1)}), scores);
 }

@@ -1,0 +1,163 @@
+// `dipole bench act` (issue 5, item 4): latency of Algorithm::act for one observation with the
+// paper-scale DIPOLE pipeline (ω-guided Euler, --steps 10), without rejection (N_c = 1) and with
+// best-of-N_c (default 32), each compared with two lower bounds measured in the same run:
+//   memory bound = weight bytes read per call / streaming read bandwidth, where a call reads both
+//                  denoiser members once per Euler step (v⁺ and v⁻ in one ensemble forward) and, with
+//                  N_c > 1, both online Q members once for the scores;
+//   FLOP bound   = matrix-multiply FLOPs per call / the machine's at::mm GFLOP/s (rows = N_c).
+// The figure is latency / max(bounds) (target ≤ 1.5). Also timed: the same calls inside
+// c10::InferenceMode (the plugins use NoGradGuard).
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/InferenceMode.h>
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "bench_common.hpp"
+#include "dipole/core/config.hpp"
+#include "options.hpp"
+
+namespace dipole::cli::bench {
+
+namespace {
+
+/// Parameters and matrix-multiply multiply-adds per row (Σ over members) of the EnsembleMlp under
+/// `prefix` in `state`.
+struct NetCost {
+  double parameters = 0;
+  double macs_per_row = 0;  ///< Σ_members Σ_l n_{l−1}·n_l
+};
+
+NetCost net_cost(const StateDict& state, const std::string& prefix) {
+  NetCost cost;
+  for (const auto& [key, value] : state)
+    if (key.compare(0, prefix.size(), prefix) == 0) {
+      cost.parameters += static_cast<double>(value.numel());
+      if (value.dim() == 3 && key.size() > 7 && key.compare(key.size() - 7, 7, ".weight") == 0)
+        cost.macs_per_row += static_cast<double>(value.numel());
+    }
+  return cost;
+}
+
+/// Median seconds per call of `fn` over samples of >= 20 ms after a warm-up, for >= `seconds`.
+template <class Fn>
+std::vector<double> time_calls(Fn&& fn, double seconds) {
+  for (int i = 0; i < 5; ++i) fn();
+  std::vector<double> per_call;
+  double total = 0;
+  while (total < seconds || per_call.size() < 5) {
+    int reps = 0;
+    const auto t0 = Clock::now();
+    double elapsed = 0;
+    do {
+      fn();
+      ++reps;
+      elapsed = seconds_between(t0, Clock::now());
+    } while (elapsed < 0.02);
+    per_call.push_back(elapsed / reps);
+    total += elapsed;
+  }
+  return per_call;
+}
+
+}  // namespace
+
+int act_latency(const Args& args) {
+  po::options_description options("options");
+  std::string hidden_text = "512,512,512,512", csv;
+  std::int64_t steps = 10, candidates = 32;
+  double omega = 1.0, seconds = 3.0;
+  int threads = 0, blas_threads = 0;
+  options.add_options()("hidden", po::value(&hidden_text), "hidden widths (default 512,512,512,512)")(
+      "steps", po::value(&steps)->default_value(10), "Euler steps N")(
+      "omega", po::value(&omega)->default_value(1.0), "guidance ω (≠ 0: both members every step)")(
+      "candidates", po::value(&candidates)->default_value(32), "N_c of the rejection-sampling case")(
+      "seconds", po::value(&seconds)->default_value(3.0), "time per measured case")(
+      "threads", po::value(&threads), "at::set_num_threads(N)")("blas-threads", po::value(&blas_threads),
+                                                                "openblas_set_num_threads(N)")(
+      "csv", po::value(&csv), "also write the figures to this CSV file");
+  po::positional_options_description positional;
+  po::variables_map vm;
+  if (!parse_options(
+          args,
+          "usage: dipole bench act [--hidden 512,512,512,512] [--steps 10] [--omega 1]\n"
+          "         [--candidates 32] [--seconds 3] [--threads N] [--blas-threads N] [--csv FILE]\n"
+          "Action latency for one observation against the memory-bandwidth and FLOP bounds.",
+          options, positional, vm))
+    return 0;
+  if (steps < 1 || candidates < 1) throw ConfigError("--steps and --candidates must be at least 1");
+  apply_threads(threads, blas_threads, std::cout);
+  const double load_start = load_average();
+
+  TempFile data(synthetic_data_path("act"));
+  Run run = build_run(
+      Registry::with_default_plugins(),
+      config::Pipeline::parse(default_pipeline("dipole", data.path.string(), 256, parse_widths(hidden_text)),
+                              "<bench act pipeline>", {}));
+  const StateDict state = run.algorithm->state();
+  const NetCost denoiser = net_cost(state, "denoiser.net."), q = net_cost(state, "critic.q.");
+
+  std::vector<MatmulFigure> matmuls;
+  const double peak = machine_peak(&matmuls);
+  const double bandwidth = read_bandwidth();
+
+  auto generator = at::detail::createCPUGenerator(5);
+  const auto observation = at::randn({1, run.spec.obs_dim}, generator, at::kFloat);
+  Rows rows;
+  rows.emplace_back("hidden", hidden_text);
+  rows.emplace_back("steps", std::to_string(steps));
+  rows.emplace_back("omega", fmt::format("{}", omega));
+  rows.emplace_back("machine_peak_gflops", fmt::format("{:.2f}", peak));
+  rows.emplace_back("read_bandwidth_gb_per_s (512 MiB sum, one thread)",
+                    fmt::format("{:.2f}", bandwidth / 1e9));
+  rows.emplace_back("denoiser_parameters (2 members)", fmt::format("{:.0f}", denoiser.parameters));
+  rows.emplace_back("q_parameters (2 members)", fmt::format("{:.0f}", q.parameters));
+  std::vector<double> figures;
+  for (const std::int64_t nc : {std::int64_t{1}, candidates}) {
+    ActOptions act;
+    act.omega = omega;
+    act.steps = steps;
+    act.num_candidates = nc;
+    const auto latency =
+        spread(time_calls([&] { run.algorithm->act(observation, act, generator); }, seconds));
+    const auto inference = spread(time_calls(
+        [&] {
+          c10::InferenceMode guard;
+          run.algorithm->act(observation, act, generator);
+        },
+        seconds));
+    const double members_per_step = omega == 0.0 ? 0.5 : 1.0;  // skip_negative_at_zero: v⁺ only at ω = 0
+    const double bytes = 4.0 * (static_cast<double>(steps) * members_per_step * denoiser.parameters +
+                                (nc > 1 ? q.parameters : 0.0));
+    const double flop = 2.0 * static_cast<double>(nc) *
+                        (static_cast<double>(steps) * members_per_step * denoiser.macs_per_row +
+                         (nc > 1 ? q.macs_per_row : 0.0));
+    const double memory_bound = bytes / bandwidth, flop_bound = flop / (peak * 1e9);
+    const double bound = std::max(memory_bound, flop_bound);
+    const std::string tag = nc == 1 ? "no_rejection" : fmt::format("best_of_{}", nc);
+    rows.emplace_back(tag + "_latency_ms", format_spread(Spread{1e3 * latency.median, 1e3 * latency.min,
+                                                                1e3 * latency.max, latency.n},
+                                                         "{:.3f}"));
+    rows.emplace_back(
+        tag + "_latency_inference_mode_ms",
+        format_spread(Spread{1e3 * inference.median, 1e3 * inference.min, 1e3 * inference.max, inference.n},
+                      "{:.3f}"));
+    rows.emplace_back(tag + "_weight_mb_read", fmt::format("{:.2f}", bytes / 1e6));
+    rows.emplace_back(tag + "_memory_bound_ms", fmt::format("{:.3f}", 1e3 * memory_bound));
+    rows.emplace_back(tag + "_gflop", fmt::format("{:.4f}", flop / 1e9));
+    rows.emplace_back(tag + "_flop_bound_ms", fmt::format("{:.3f}", 1e3 * flop_bound));
+    rows.emplace_back(tag + "_ratio_to_larger_bound", fmt::format("{:.3f}", latency.median / bound));
+    figures.push_back(latency.median / bound);
+  }
+  rows.emplace_back("load_average (start, end)", fmt::format("{:.2f}, {:.2f}", load_start, load_average()));
+  std::cout << "\n";
+  print_rows(rows, std::cout);
+  std::cout << fmt::format(
+      "latency / larger bound: {:.3f} without rejection, {:.3f} with best-of-{} (target ≤ 1.5)\n", figures[0],
+      figures[1], candidates);
+  if (!csv.empty()) write_csv(csv, rows);
+  return 0;
+}
+
+}  // namespace dipole::cli::bench
