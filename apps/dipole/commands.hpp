@@ -14,6 +14,7 @@ int config_command(const Args& args);
 int train_command(const Args& args);
 int eval_command(const Args& args);
 int bench_command(const Args& args);
+int collect_command(const Args& args);
 int report_command(const Args& args);
 
 }  // namespace dipole::cli

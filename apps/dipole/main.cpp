@@ -20,6 +20,8 @@ commands:
   config    print a pipeline fully resolved (extends, --set overrides, defaults)
   train     train a pipeline; writes a run directory and resumes an interrupted one
   eval      evaluate a run's checkpoint at several ω / N_c values, as a table and CSV
+  collect   run a policy (random or a checkpoint) in an environment and write the episodes with a
+            recorder (e.g. ExORL's per-episode files); extends an existing destination
   report    aggregate run directories (seeds × methods × tasks) into a mean ± std table (Markdown,
             CSV) with learning-curve and return-vs-ω plots
   bench     benchmarks that print figures: `dipole bench train-step` (updates/s, GFLOP/s, and their
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
                                                                 {"config", config_command},
                                                                 {"train", train_command},
                                                                 {"eval", eval_command},
+                                                                {"collect", collect_command},
                                                                 {"bench", bench_command},
                                                                 {"report", report_command}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {

@@ -211,6 +211,10 @@ void write_npz(const std::string& path, const std::map<std::string, Array>& arra
     if (zip_set_file_compression(archive.get(), static_cast<zip_uint64_t>(index),
                                  compressed ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0) != 0)
       fail(path, "cannot write member '" + name + "': " + zip_strerror(archive.get()));
+    // A fixed member time (1980-01-01 00:00, the first DOS date) instead of "now": the same arrays
+    // give the same bytes, so written datasets and checkpoints can be compared byte for byte.
+    if (zip_file_set_dostime(archive.get(), static_cast<zip_uint64_t>(index), 0, (1 << 5) | 1, 0) != 0)
+      fail(path, "cannot write member '" + name + "': " + zip_strerror(archive.get()));
   }
   if (zip_close(archive.get()) != 0) {
     const std::string problem = describe(zip_get_error(archive.get()), false);
