@@ -2,8 +2,9 @@
 // environment instances and one batched Algorithm::act per step, vs one environment at a time
 // (parallel = 1), with the same untrained DIPOLE policy (best_of_n(guided_euler)), in one run.
 //   --env bandit: the built-in contextual bandit (one-step episodes; networks as configs/bandit_dipole.toml)
-//   --env walker: dmc_walker (task stand, 1000-step episodes) with walker-sized synthetic data
+//   --env walker: dmc domain walker (task stand, 1000-step episodes) with walker-sized synthetic data
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 
 #include <iostream>
@@ -70,7 +71,7 @@ int eval_rate(const Args& args) {
       "episodes of the batched run (default: bandit 2000, walker 8)")(
       "single-episodes", po::value(&single_episodes),
       "episodes of the one-at-a-time run (default: bandit 200, walker 2)")(
-      "candidates", po::value(&candidates)->default_value(32), "N_c of best_of_n")(
+      "candidates", po::value(&candidates)->default_value(32), "N_c of best_of_n (walker: 1 unless given)")(
       "steps", po::value(&steps)->default_value(10), "Euler steps")(
       "repeat", po::value(&repeat)->default_value(3), "alternate both runs N times; report the median")(
       "threads", po::value(&threads), "at::set_num_threads(N)")("blas-threads", po::value(&blas_threads),
@@ -88,6 +89,7 @@ int eval_rate(const Args& args) {
   const bool walker = env == "walker";
   if (!walker && env != "bandit") throw ConfigError("--env: expected bandit or walker, got '" + env + "'");
   if (hidden_text.empty()) hidden_text = walker ? "512,512,512,512" : "128,128";
+  if (vm["candidates"].defaulted() && walker) candidates = 1;  // 1000-step episodes: keep the run short
   if (parallel <= 0) parallel = walker ? 8 : 500;
   if (batched_episodes <= 0) batched_episodes = walker ? 8 : 2000;
   if (single_episodes <= 0) single_episodes = walker ? 2 : 200;
@@ -100,7 +102,7 @@ int eval_rate(const Args& args) {
   if (walker) {
     data.path = synthetic_data_path("eval");
     text = default_pipeline("dipole", data.path.string(), 256, parse_widths(hidden_text),
-                            "\n[environment]\ntype = \"dmc_walker\"\ntask = \"stand\"\n");
+                            "\n[environment]\ntype = \"dmc\"\ndomain = \"walker\"\ntask = \"stand\"\n");
   } else {
     text = bandit_pipeline(parse_widths(hidden_text), candidates, steps);
   }
@@ -120,6 +122,24 @@ int eval_rate(const Args& args) {
     return static_cast<double>(episodes) / s;
   };
   timed(std::min<std::int64_t>(parallel, batched_episodes), parallel);  // warm-up
+  // The environment alone (one instance, uniform random actions in [−1, 1]): an upper bound on
+  // episodes/s whatever the policy costs.
+  double env_steps_per_s = 0;
+  {
+    auto instance = run.make_environment();
+    auto gen = at::detail::createCPUGenerator(3);
+    std::int64_t steps_done = 0;
+    const auto t0 = Clock::now();
+    for (std::uint64_t episode = 0; seconds_between(t0, Clock::now()) < 1.0 || steps_done < 10; ++episode) {
+      instance->reset(episode);
+      for (std::int64_t t = 0; t < length; ++t) {
+        ++steps_done;
+        const auto step = instance->step(at::rand({run.spec.action_dim}, gen, at::kFloat) * 2 - 1);
+        if (step.terminated || step.truncated) break;
+      }
+    }
+    env_steps_per_s = static_cast<double>(steps_done) / seconds_between(t0, Clock::now());
+  }
   std::vector<double> batched, single, speedups;
   for (int r = 0; r < repeat; ++r) {
     batched.push_back(timed(batched_episodes, parallel));
@@ -131,13 +151,16 @@ int eval_rate(const Args& args) {
               << std::flush;
   }
   Rows rows;
-  rows.emplace_back("environment", walker ? "dmc_walker (stand)" : "bandit");
+  rows.emplace_back("environment", walker ? "dmc walker (stand)" : "bandit");
   rows.emplace_back("episode_length", std::to_string(length));
   rows.emplace_back("hidden", hidden_text);
   rows.emplace_back("policy", fmt::format("best_of_{}(guided_euler, {} steps, ω = 1)", candidates, steps));
   rows.emplace_back("batched (parallel, episodes)", fmt::format("{}, {}", parallel, batched_episodes));
   rows.emplace_back("batched_episodes_per_s", format_spread(spread(batched), "{:.3f}"));
   rows.emplace_back("single_episodes_per_s", format_spread(spread(single), "{:.3f}"));
+  rows.emplace_back("environment_alone_steps_per_s (random actions)", fmt::format("{:.0f}", env_steps_per_s));
+  rows.emplace_back("environment_alone_episodes_per_s",
+                    fmt::format("{:.2f}", env_steps_per_s / static_cast<double>(length)));
   rows.emplace_back("speedup", format_spread(spread(speedups), "{:.2f}"));
   rows.emplace_back("load_average (start, end)", fmt::format("{:.2f}, {:.2f}", load_start, load_average()));
   std::cout << "\n";
