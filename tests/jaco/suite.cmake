@@ -5,3 +5,7 @@ if(TARGET dipole_dmc_tasks)
   target_link_libraries(${name} PRIVATE dipole_dmc_tasks)
   target_compile_definitions(${name} PRIVATE DIPOLE_HAVE_MUJOCO=1)
 endif()
+# test_jaco_environment.cpp loads the dmc environment plugin through the registry.
+if(TARGET dipole_dmc)
+  add_dependencies(${name} dipole_dmc)
+endif()

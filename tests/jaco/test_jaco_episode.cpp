@@ -61,6 +61,7 @@ TEST(JacoReset, PinchSiteInTheSpawnBoxAtRestWithEqualFingers) {
     }
     for (int i = 0; i < m->nu; ++i) EXPECT_EQ(d->ctrl[i], 0.0);
     EXPECT_EQ(d->time, 0.0);
+    for (int w = 0; w < mjNWARNING; ++w) EXPECT_EQ(d->warning[w].number, 0) << "MuJoCo warning " << w;
   }
 }
 
@@ -233,6 +234,8 @@ TEST(JacoEpisode, RandomPolicyReturnNearTheSpec) {
         ret += step_episode(*task, physics, random_action(random));
       EXPECT_GE(ret, 0.0);
       EXPECT_LE(ret, 250.0);
+      for (int w = 0; w < mjNWARNING; ++w)
+        EXPECT_EQ(physics.data()->warning[w].number, 0) << "MuJoCo warning " << w;
       total += ret;
       largest = std::max(largest, ret);
     }
