@@ -33,6 +33,9 @@ class Physics {
   Physics(mjModel* model, std::string source);
   /// Loads an MJCF file; DataError naming the path and MuJoCo's message on failure.
   static Physics load_xml(const std::string& path);
+  /// Compiles MJCF text held in memory (through MuJoCo's VFS; the text must not include other files);
+  /// `source` names it in error messages. DataError with MuJoCo's message on failure.
+  static Physics load_xml_text(const std::string& xml, const std::string& source);
 
   const mjModel* model() const { return model_.get(); }
   mjModel* model() { return model_.get(); }

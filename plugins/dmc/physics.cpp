@@ -8,6 +8,8 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -42,6 +44,21 @@ Physics Physics::load_xml(const std::string& path) {
   mjModel* model = mj_loadXML(path.c_str(), nullptr, error.data(), static_cast<int>(error.size()));
   if (model == nullptr) throw DataError(path + ": MuJoCo could not load the model: " + error.data());
   return Physics(model, path);
+}
+
+Physics Physics::load_xml_text(const std::string& xml, const std::string& source) {
+  constexpr const char* kVfsName = "model.xml";
+  auto vfs = std::make_unique<mjVFS>();  // ~2 MB: not on the stack
+  mj_defaultVFS(vfs.get());
+  if (mj_makeEmptyFileVFS(vfs.get(), kVfsName, static_cast<int>(xml.size())) != 0)
+    throw std::runtime_error(source + ": MuJoCo could not allocate a VFS file for the model text");
+  const int file = mj_findFileVFS(vfs.get(), kVfsName);
+  std::memcpy(vfs->filedata[file], xml.data(), xml.size());
+  std::array<char, 1000> error{};
+  mjModel* model = mj_loadXML(kVfsName, vfs.get(), error.data(), static_cast<int>(error.size()));
+  mj_deleteVFS(vfs.get());
+  if (model == nullptr) throw DataError(source + ": MuJoCo could not load the model: " + error.data());
+  return Physics(model, source);
 }
 
 void Physics::reset_data() {

@@ -23,7 +23,9 @@ struct Domain {
 const std::vector<Domain>& domains() {
   static const std::vector<Domain> kDomains = {
       {"walker", {"stand", "walk", "run"}, &make_walker_task},
-      // {"jaco", {"reach_top_left", "reach_top_right"}, &make_jaco_task},  // jaco.cpp
+      {"cheetah", {"run", "run_backward"}, &make_cheetah_task},
+      {"quadruped", {"walk", "run"}, &make_quadruped_task},
+      {"jaco", {"reach_top_left", "reach_top_right"}, &make_jaco_task},  // jaco.cpp
   };
   return kDomains;
 }

@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "dipole/errors.hpp"
 
 #ifdef DIPOLE_HAVE_MUJOCO
+#include "dipole/core/assets.hpp"
 #include "dmc_task.hpp"
 #define DIPOLE_REQUIRE_MUJOCO()
 #else
@@ -34,14 +36,21 @@ struct TaskCase {
   std::int64_t obs_dim, action_dim, episode_steps, state_dim;
   double relabel_tolerance;                   // §7: 0 (bit-identical) or ≤ 1e-12
   double random_return_lo, random_return_hi;  // wide band around §10.2 (uniform random actions)
+  bool acceleration_stage_obs;  // quadruped: obs 48–50 and 54–77 come from the last sub-step (§2.1)
 };
 
-// §10.2 random-action returns: walker stand 130.7 ± 13.9, walk 32.9 ± 4.5, run 23.2 ± 2.2.
+// §10.2, uniform random actions (mean ± sd, range seen): walker stand 130.7 ± 13.9, walk 32.9 ± 4.5,
+// run 23.2 ± 2.2; cheetah run 3.9 ± 1.3 (1.4–7.3), run_backward 20.0 ± 2.7 (14.5–26.7); quadruped
+// walk / run 112.8 ± 201 (1–528, bimodal: on its back near 0–20, upright near 500).
 const std::vector<TaskCase>& cases() {
   static const std::vector<TaskCase> kCases = {
-      {"walker", "stand", 24, 6, 1000, 18, 0.0, 90.0, 200.0},
-      {"walker", "walk", 24, 6, 1000, 18, 0.0, 20.0, 60.0},
-      {"walker", "run", 24, 6, 1000, 18, 0.0, 14.0, 40.0},
+      {"walker", "stand", 24, 6, 1000, 18, 0.0, 90.0, 200.0, false},
+      {"walker", "walk", 24, 6, 1000, 18, 0.0, 20.0, 60.0, false},
+      {"walker", "run", 24, 6, 1000, 18, 0.0, 14.0, 40.0, false},
+      {"cheetah", "run", 17, 6, 1000, 18, 0.0, 0.5, 12.0, false},
+      {"cheetah", "run_backward", 17, 6, 1000, 18, 0.0, 8.0, 35.0, false},
+      {"quadruped", "walk", 78, 12, 1000, 57, 1e-12, 0.0, 600.0, true},
+      {"quadruped", "run", 78, 12, 1000, 57, 1e-12, 0.0, 600.0, true},
   };
   return kCases;
 }
@@ -137,6 +146,136 @@ TEST(DmcTasks, WalkerWorkedExampleThroughRewardFromState) {
   }
 }
 
+/// reward_from_state on the state (qpos0 with `edits` applied) of a fresh model of domain/task.
+double reward_at(const std::string& domain, const std::string& task_name,
+                 const std::vector<std::pair<int, double>>& edits) {
+  const auto task = dmc::make_task(domain, task_name);
+  dmc::Physics physics = task->make_physics();
+  const mjModel* m = physics.model();
+  std::vector<double> state(static_cast<std::size_t>(physics.state_dim()), 0.0);
+  for (int i = 0; i < m->nq; ++i) state[static_cast<std::size_t>(i)] = m->qpos0[i];
+  for (const auto& [index, value] : edits) state[static_cast<std::size_t>(index)] = value;
+  return dmc::reward_from_state(*task, physics, state.data());
+}
+
+TEST(DmcTasks, CheetahWorkedExamplesThroughRewardFromState) {
+  // §4.4: qvel rootx = 5 → run 0.5, run_backward 0; rootx = −12 → run 0, run_backward 1 (qvel at 9).
+  EXPECT_NEAR(reward_at("cheetah", "run", {{9, 5.0}}), 0.5, 1e-12);
+  EXPECT_EQ(reward_at("cheetah", "run_backward", {{9, 5.0}}), 0.0);
+  EXPECT_EQ(reward_at("cheetah", "run", {{9, -12.0}}), 0.0);
+  EXPECT_EQ(reward_at("cheetah", "run_backward", {{9, -12.0}}), 1.0);
+  EXPECT_NEAR(reward_at("cheetah", "run_backward", {{9, -2.5}}), 0.25, 1e-12);  // clip(2.5/10, 0, 1)
+}
+
+TEST(DmcTasks, QuadrupedWorkedExamplesThroughRewardFromState) {
+  // §5.5: qpos0 (upright, at rest): walk 0.5, run 0.5. Torso rolled 90° about x (z_z = 0, root
+  // quaternion (cos 45°, sin 45°, 0, 0) at qpos 3–6) with world-x velocity 0.25 (qvel 0 = state 23):
+  // upright 0.5, walk 0.375, run 0.2625.
+  EXPECT_NEAR(reward_at("quadruped", "walk", {}), 0.5, 1e-12);
+  EXPECT_NEAR(reward_at("quadruped", "run", {}), 0.5, 1e-12);
+  const double h = std::sqrt(0.5);
+  const std::vector<std::pair<int, double>> rolled = {{3, h}, {4, h}, {5, 0.0}, {6, 0.0}, {23, 0.25}};
+  EXPECT_NEAR(reward_at("quadruped", "walk", rolled), 0.375, 1e-12);
+  EXPECT_NEAR(reward_at("quadruped", "run", rolled), 0.2625, 1e-12);
+  // upright and walking forward at 0.5 m/s saturates walk (1) but gives run 0.5 + 0.5/10 = 0.55
+  EXPECT_NEAR(reward_at("quadruped", "walk", {{23, 0.5}}), 1.0, 1e-12);
+  EXPECT_NEAR(reward_at("quadruped", "run", {{23, 0.5}}), 0.55, 1e-12);
+}
+
+TEST(DmcTasks, QuadrupedModelIsEditedAsTheSpecSays) {
+  // §5.1 compiled sizes; the unedited file (ball joint present) gives nq 30, nv 28.
+  for (const char* name : {"walk", "run"}) {
+    const auto task = dmc::make_task("quadruped", name);
+    const dmc::Physics physics = task->make_physics();
+    const mjModel* m = physics.model();
+    EXPECT_EQ(m->nq, 23);
+    EXPECT_EQ(m->nv, 22);
+    EXPECT_EQ(m->na, 12);
+    EXPECT_EQ(m->nu, 12);
+    EXPECT_EQ(m->nbody, 18);
+    EXPECT_EQ(m->njnt, 17);
+    EXPECT_EQ(m->nsensor, 12);
+    EXPECT_EQ(m->nsensordata, 36);
+    EXPECT_EQ(physics.state_dim(), 57);
+    for (const char* gone : {"wall_px", "wall_py", "wall_nx", "wall_ny", "terrain"})
+      EXPECT_LT(mj_name2id(m, mjOBJ_GEOM, gone), 0) << gone;
+    EXPECT_LT(mj_name2id(m, mjOBJ_BODY, "ball"), 0);
+    EXPECT_LT(mj_name2id(m, mjOBJ_SITE, "target"), 0);
+    const int floor = mj_name2id(m, mjOBJ_GEOM, "floor");
+    ASSERT_GE(floor, 0);
+    EXPECT_EQ(m->geom_size[3 * floor], std::string(name) == "run" ? 100.0 : 10.0);  // 20 × 5 / 20 × 0.5
+    const int force = mj_name2id(m, mjOBJ_SENSOR, "force_toe_back_left");
+    ASSERT_GE(force, 0);
+    EXPECT_EQ(m->sensor_adr[force], 18);
+    EXPECT_EQ(m->sensor_adr[mj_name2id(m, mjOBJ_SENSOR, "torque_toe_front_left")], 21);
+  }
+  const dmc::Physics raw = dmc::Physics::load_xml(find_asset("dm_control/suite/quadruped.xml"));
+  EXPECT_EQ(raw.model()->nq, 30);
+  EXPECT_EQ(raw.model()->nv, 28);
+}
+
+/// The environment's reset sequence (§2.2) on a Task and Physics, without the plugin.
+void reset_like_the_environment(const dmc::Task& task, dmc::Physics& physics, std::uint64_t seed) {
+  physics.reset_data();
+  physics.forward_without_actuation();
+  dmc::Random random(seed);
+  task.initialize_episode(physics, random);
+  physics.forward_without_actuation();
+}
+
+TEST(DmcTasks, QuadrupedResetIsUprightFreeOfContactsAtTheLowestCentimetre) {
+  // §5.3: root at (0, 0, z) with z a multiple of 0.01 where nothing touches, z − 0.01 touching; a
+  // unit quaternion; hinges, velocities and act 0.
+  const auto task = dmc::make_task("quadruped", "walk");
+  dmc::Physics physics = task->make_physics();
+  double mean_height = 0.0;
+  for (std::uint64_t seed = 0; seed < 5; ++seed) {
+    reset_like_the_environment(*task, physics, seed);
+    const mjData* d = physics.data();
+    EXPECT_EQ(d->ncon, 0);
+    EXPECT_EQ(d->qpos[0], 0.0);
+    EXPECT_EQ(d->qpos[1], 0.0);
+    const double z = d->qpos[2];
+    EXPECT_NEAR(z / 0.01, std::round(z / 0.01), 1e-6) << z;
+    EXPECT_GT(z, 0.1);
+    const double norm2 =
+        d->qpos[3] * d->qpos[3] + d->qpos[4] * d->qpos[4] + d->qpos[5] * d->qpos[5] + d->qpos[6] * d->qpos[6];
+    EXPECT_NEAR(norm2, 1.0, 1e-12);
+    for (int i = 7; i < 23; ++i) EXPECT_EQ(d->qpos[i], 0.0);
+    for (int i = 0; i < 22; ++i) EXPECT_EQ(d->qvel[i], 0.0);
+    for (int i = 0; i < 12; ++i) EXPECT_EQ(d->act[i], 0.0);
+    // one centimetre lower, the body touches the floor
+    std::vector<double> state(57);
+    physics.get_state(state.data());
+    state[2] = z - 0.01;
+    physics.set_state(state.data());
+    physics.forward_without_actuation();
+    EXPECT_GT(physics.data()->ncon, 0) << "seed " << seed;
+    mean_height += z / 5.0;
+  }
+  EXPECT_LT(mean_height, 1.2);  // §5.3: about 0.8 m on average
+}
+
+TEST(DmcTasks, CheetahResetSettlesAndRestartsTheClock) {
+  // §4.2: 200 passive steps (2 s) after the draw, then time = 0; the legs have moved under gravity
+  // and springs, so qpos differs from the drawn pose, and every entry stays finite.
+  const auto task = dmc::make_task("cheetah", "run");
+  dmc::Physics physics = task->make_physics();
+  reset_like_the_environment(*task, physics, 4);
+  const mjData* d = physics.data();
+  EXPECT_EQ(d->time, 0.0);
+  dmc::Random random(4);
+  const mjModel* m = physics.model();
+  double moved = 0.0;
+  for (int j = 3; j < 9; ++j) {
+    const double drawn = random.uniform(m->jnt_range[2 * j], m->jnt_range[2 * j + 1]);
+    moved = std::max(moved, std::abs(d->qpos[j] - drawn));
+  }
+  EXPECT_GT(moved, 1e-3);
+  for (int i = 0; i < 9; ++i) EXPECT_TRUE(std::isfinite(d->qvel[i]));
+  EXPECT_LT(std::abs(d->qvel[0]), 1.0);  // settled near rest, not thrown
+}
+
 TEST(DmcTasks, SetStateGetStateRoundTrip) {
   const auto task = dmc::make_task("walker", "stand");
   dmc::Physics physics = task->make_physics();
@@ -178,6 +317,7 @@ TEST_P(DmcTaskEpisodes, FullEpisodeSizesRangeTruncationAndRelabellingIdentity) {
   ASSERT_EQ(env->simulator_state().scalar_type(), at::kDouble);
   double max_relabel_error = 0.0;
   double ret = 0.0;
+  std::vector<float> recomputed(static_cast<std::size_t>(c.obs_dim));
   const auto actions = random_actions(c.episode_steps, c.action_dim, 5);
   for (std::int64_t t = 1; t <= c.episode_steps; ++t) {
     const StepResult r = env->step(actions[static_cast<std::size_t>(t - 1)]);
@@ -191,6 +331,16 @@ TEST_P(DmcTaskEpisodes, FullEpisodeSizesRangeTruncationAndRelabellingIdentity) {
     ASSERT_EQ(state.numel(), c.state_dim);
     const double relabelled = dmc::reward_from_state(*task, relabel, state.data_ptr<double>());
     max_relabel_error = std::max(max_relabel_error, std::abs(relabelled - r.reward));
+    // §10.3.2: the observation recomputed from the state equals the online one, except the
+    // acceleration-stage entries, which online come from the last sub-step with actuation.
+    task->observation(relabel, recomputed.data());
+    const float* online = r.observation.data_ptr<float>();
+    for (std::int64_t i = 0; i < c.obs_dim; ++i) {
+      const bool acceleration_stage = c.acceleration_stage_obs && ((i >= 48 && i <= 50) || i >= 54);
+      if (!acceleration_stage) {
+        ASSERT_EQ(recomputed[static_cast<std::size_t>(i)], online[i]) << label(c) << " obs " << i;
+      }
+    }
     ret += r.reward;
   }
   EXPECT_LE(max_relabel_error, c.relabel_tolerance) << label(c);
