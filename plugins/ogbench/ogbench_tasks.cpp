@@ -25,6 +25,7 @@ const std::vector<CategoryInfo>& categories() {
   static const std::vector<CategoryInfo> table = {
       {Category::CubeSingle, "cube-single", Family::Cube, 28, 5, 21, 20, 200, 2, 1, 0, manipulation_types()},
       {Category::CubeDouble, "cube-double", Family::Cube, 37, 5, 28, 26, 500, 2, 2, 0, manipulation_types()},
+      {Category::CubeTriple, "cube-triple", Family::Cube, 46, 5, 35, 32, 1000, 2, 3, 0, manipulation_types()},
       {Category::Scene, "scene", Family::Scene, 40, 5, 25, 24, 750, 2, 1, 2, manipulation_types()},
       {Category::Puzzle3x3, "puzzle-3x3", Family::Puzzle, 55, 5, 23, 23, 500, 4, 0, 9, manipulation_types()},
       {Category::PointMazeMedium,
@@ -355,6 +356,27 @@ TaskSpec cube_double(int task) {
   }
 }
 
+TaskSpec cube_triple(int task) {
+  const Category c = Category::CubeTriple;
+  switch (task) {
+    case 1:
+      return cube_task(c, 1, "single_pnp", {{0.35, -0.1, 0.02}, {0.35, 0.1, 0.02}, {0.50, -0.1, 0.02}},
+                       {{0.35, -0.1, 0.02}, {0.35, 0.1, 0.02}, {0.50, 0.1, 0.02}});
+    case 2:
+      return cube_task(c, 2, "triple_pnp", {{0.35, -0.2, 0.02}, {0.35, 0.0, 0.02}, {0.35, 0.2, 0.02}},
+                       {{0.50, 0.0, 0.02}, {0.50, 0.2, 0.02}, {0.50, -0.2, 0.02}});
+    case 3:
+      return cube_task(c, 3, "cycle", {{0.35, 0.0, 0.02}, {0.50, -0.1, 0.02}, {0.50, 0.1, 0.02}},
+                       {{0.50, -0.1, 0.02}, {0.50, 0.1, 0.02}, {0.35, 0.0, 0.02}});
+    case 4:
+      return cube_task(c, 4, "pnp_from_stack", {{0.425, 0.2, 0.02}, {0.425, 0.2, 0.06}, {0.425, 0.2, 0.10}},
+                       {{0.35, -0.1, 0.02}, {0.50, -0.2, 0.02}, {0.50, 0.0, 0.02}});
+    default:
+      return cube_task(c, 5, "stack", {{0.35, -0.1, 0.02}, {0.50, -0.2, 0.02}, {0.50, 0.0, 0.02}},
+                       {{0.425, 0.2, 0.02}, {0.425, 0.2, 0.06}, {0.425, 0.2, 0.10}});
+  }
+}
+
 struct SceneState {
   Vec3 cube;
   std::int64_t b0, b1;
@@ -506,6 +528,8 @@ TaskSpec task_spec(Category category, int task) {
       return cube_single(task);
     case Category::CubeDouble:
       return cube_double(task);
+    case Category::CubeTriple:
+      return cube_triple(task);
     case Category::Scene:
       return scene(task);
     case Category::Puzzle3x3:

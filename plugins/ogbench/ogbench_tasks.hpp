@@ -7,7 +7,9 @@
 //
 // Sources: /work/shared/docs/ogbench_manipulation.md (§0 dimensions and default tasks, §1.6 qpos
 // layout, §4.2 task tables, §4.3 success checks, §4.4 reward) and, for the locomotion categories,
-// seohongpark/ogbench `ogbench/locomaze/maze.py` (maze maps, task cells, goal tolerance) [src].
+// seohongpark/ogbench `ogbench/locomaze/maze.py` (maze maps, task cells, goal tolerance) [src]; the
+// cube-triple table from a copy of ogbench's `manipspace/envs/cube_env.py` whose cube-single/double
+// tables equal the spec's [src, copy].
 #pragma once
 
 #include <array>
@@ -30,6 +32,7 @@ enum class Family {
 enum class Category {
   CubeSingle,
   CubeDouble,
+  CubeTriple,
   Scene,
   Puzzle3x3,
   PointMazeMedium,

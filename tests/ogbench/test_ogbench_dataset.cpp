@@ -108,6 +108,8 @@ int initial_reward(Category c) {
       return -1;  // task2
     case Category::CubeDouble:
       return -2;  // task2: both cubes off
+    case Category::CubeTriple:
+      return -3;  // task2: three cubes off
     case Category::Scene:
       return -2;  // task2: drawer and window
     case Category::Puzzle3x3:

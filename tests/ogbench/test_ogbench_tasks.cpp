@@ -128,6 +128,7 @@ TEST(OgbenchCategories, DimensionsAndLimitsOfTheSpec) {
   }
   // The qpos layout of §1.6 fits inside nq: last cube ends at nq (cube-N), window is the last entry (scene).
   EXPECT_EQ(og::kCubeQposBegin + og::kCubeQposStride * 2, og::info(Category::CubeDouble).nq);
+  EXPECT_EQ(og::kCubeQposBegin + og::kCubeQposStride * 3, og::info(Category::CubeTriple).nq);
   EXPECT_EQ(og::kSceneWindowQpos + 1, og::info(Category::Scene).nq);
   EXPECT_EQ(og::kPuzzleButtonQposBegin + 9, og::info(Category::Puzzle3x3).nq);
   for (std::size_t k = 0; k < og::categories().size(); ++k)
@@ -144,6 +145,8 @@ TEST(OgbenchTasks, TablesMatchTheSpec) {
   EXPECT_EQ(stack.name, "stack");
   EXPECT_EQ(stack.cube_goal[1], (og::Vec3{0.425, 0.0, 0.06}));
   EXPECT_EQ(og::task_spec(Category::CubeDouble, 3).cube_goal[0], (og::Vec3{0.425, -0.2, 0.02}));
+  EXPECT_EQ(og::task_spec(Category::CubeTriple, 4).cube_init[2], (og::Vec3{0.425, 0.2, 0.10}));
+  EXPECT_EQ(og::task_spec(Category::CubeTriple, 4).name, "pnp_from_stack");
   const og::TaskSpec drawer = og::task_spec(Category::Scene, 4);
   EXPECT_EQ(drawer.name, "put_in_drawer");
   EXPECT_EQ(drawer.cube_goal[0], (og::Vec3{0.33, -0.356, 0.065986}));
@@ -182,9 +185,8 @@ TEST(OgbenchSuccess, GoalStateIsSuccessAndInitialRewardIsKnown) {
     int init_reward[5];
   };
   const Row rows[] = {
-      {Category::CubeSingle, {-1, -1, -1, -1, -1}},
-      {Category::CubeDouble, {-1, -2, -2, -2, -2}},
-      {Category::Scene, {-2, -2, -4, -2, -2}},
+      {Category::CubeSingle, {-1, -1, -1, -1, -1}}, {Category::CubeDouble, {-1, -2, -2, -2, -2}},
+      {Category::CubeTriple, {-1, -3, -3, -3, -3}}, {Category::Scene, {-2, -2, -4, -2, -2}},
       {Category::Puzzle3x3, {-6, -1, -8, -5, -3}},
   };
   for (const Row& r : rows) {
