@@ -273,54 +273,67 @@ bool solve_linear(Mat6 a, Vec6 b, Vec6& x) {
   return true;
 }
 
-/// Minimum-norm least-squares solution of S x = b for a symmetric S (NumPy's lstsq with rcond = −1):
-/// S = V diag(s) Vᵀ by cyclic Jacobi rotations, then x = Σ over |s_i| > ε·max|s| of v_i (v_iᵀ b)/s_i.
-Vec6 solve_min_norm_symmetric(Mat6 s, const Vec6& b) {
+}  // namespace
+
+std::array<double, 6> min_norm_least_squares(const std::array<double, 36>& matrix,
+                                             const std::array<double, 6>& rhs) {
+  // One-sided Jacobi (Hestenes): rotate column pairs of A = J·V until all columns are orthogonal;
+  // then A = U·Σ with σ_i = ‖a_i‖ and x = Σ over σ_i > ε·σ_max of v_i (a_iᵀ b) / σ_i². Working on J
+  // itself, not on JᵀJ, keeps singular values down to ε·σ_max meaningful, as LAPACK's gelsd does.
   constexpr int n = 6;
+  Mat6 a = matrix;
   Mat6 v{};
   for (int i = 0; i < n; ++i) v[i * n + i] = 1.0;
-  for (int sweep = 0; sweep < 100; ++sweep) {
-    double off = 0.0, diag = 0.0;
-    for (int i = 0; i < n; ++i)
-      for (int j = 0; j < n; ++j) (i == j ? diag : off) += s[i * n + j] * s[i * n + j];
-    if (off <= 1e-32 * diag || off == 0.0) break;
+  const auto rotate = [](Mat6& m, int p, int q, double c, double sn) {
+    for (int k = 0; k < n; ++k) {
+      const double mp = m[k * n + p], mq = m[k * n + q];
+      m[k * n + p] = c * mp - sn * mq;
+      m[k * n + q] = sn * mp + c * mq;
+    }
+  };
+  for (int sweep = 0; sweep < 60; ++sweep) {
+    bool rotated = false;
     for (int p = 0; p < n - 1; ++p)
       for (int q = p + 1; q < n; ++q) {
-        const double apq = s[p * n + q];
-        if (apq == 0.0) continue;
-        const double theta = (s[q * n + q] - s[p * n + p]) / (2.0 * apq);
-        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1.0));
-        const double c = 1.0 / std::sqrt(t * t + 1.0), sn = t * c;
-        for (int k = 0; k < n; ++k) {  // S ← S·G
-          const double skp = s[k * n + p], skq = s[k * n + q];
-          s[k * n + p] = c * skp - sn * skq;
-          s[k * n + q] = sn * skp + c * skq;
+        double alpha = 0.0, beta = 0.0, gamma = 0.0;
+        for (int k = 0; k < n; ++k) {
+          alpha += a[k * n + p] * a[k * n + p];
+          beta += a[k * n + q] * a[k * n + q];
+          gamma += a[k * n + p] * a[k * n + q];
         }
-        for (int k = 0; k < n; ++k) {  // S ← Gᵀ·S
-          const double spk = s[p * n + k], sqk = s[q * n + k];
-          s[p * n + k] = c * spk - sn * sqk;
-          s[q * n + k] = sn * spk + c * sqk;
-        }
-        for (int k = 0; k < n; ++k) {  // V ← V·G
-          const double vkp = v[k * n + p], vkq = v[k * n + q];
-          v[k * n + p] = c * vkp - sn * vkq;
-          v[k * n + q] = sn * vkp + c * vkq;
-        }
+        if (gamma == 0.0 ||
+            std::abs(gamma) <= std::numeric_limits<double>::epsilon() * std::sqrt(alpha * beta))
+          continue;
+        rotated = true;
+        const double zeta = (beta - alpha) / (2.0 * gamma);
+        const double t = (zeta >= 0 ? 1.0 : -1.0) / (std::abs(zeta) + std::sqrt(1.0 + zeta * zeta));
+        const double c = 1.0 / std::sqrt(1.0 + t * t);
+        rotate(a, p, q, c, c * t);
+        rotate(v, p, q, c, c * t);
       }
+    if (!rotated) break;
   }
+  std::array<double, n> sigma{};
   double largest = 0.0;
-  for (int i = 0; i < n; ++i) largest = std::max(largest, std::abs(s[i * n + i]));
-  const double cutoff = std::numeric_limits<double>::epsilon() * largest;
+  for (int i = 0; i < n; ++i) {
+    double norm2 = 0.0;
+    for (int k = 0; k < n; ++k) norm2 += a[k * n + i] * a[k * n + i];
+    sigma[static_cast<std::size_t>(i)] = std::sqrt(norm2);
+    largest = std::max(largest, sigma[static_cast<std::size_t>(i)]);
+  }
+  const double cutoff = std::numeric_limits<double>::epsilon() * largest;  // NumPy rcond = −1
   Vec6 x{};
   for (int i = 0; i < n; ++i) {
-    const double sigma = s[i * n + i];
-    if (std::abs(sigma) <= cutoff || sigma == 0.0) continue;
+    const double s_i = sigma[static_cast<std::size_t>(i)];
+    if (s_i <= cutoff || s_i == 0.0) continue;
     double proj = 0.0;
-    for (int k = 0; k < n; ++k) proj += v[k * n + i] * b[k];
-    for (int k = 0; k < n; ++k) x[k] += v[k * n + i] * proj / sigma;
+    for (int k = 0; k < n; ++k) proj += a[k * n + i] * rhs[static_cast<std::size_t>(k)];
+    for (int k = 0; k < n; ++k) x[static_cast<std::size_t>(k)] += v[k * n + i] * proj / (s_i * s_i);
   }
   return x;
 }
+
+namespace {
 
 /// Position-stage kinematics the IK needs: site poses (mj_kinematics) and what mj_jacSite reads
 /// (subtree centres and cdof, mj_comPos).
@@ -529,25 +542,23 @@ IkResult jaco_pinch_site_ik(Physics& physics, const std::array<double, 3>& posit
         jac[r * 6 + c] = jacp[static_cast<std::size_t>(r) * nv + static_cast<std::size_t>(c)];
         jac[(r + 3) * 6 + c] = jacr[static_cast<std::size_t>(r) * nv + static_cast<std::size_t>(c)];
       }
-    const double lambda = err_norm > kRegularizationThreshold ? kRegularizationStrength : 0.0;
-    Mat6 hess{};
-    Vec6 grad{};
-    for (int i = 0; i < 6; ++i) {
-      for (int j = 0; j < 6; ++j) {
-        double s = 0.0;
-        for (int k = 0; k < 6; ++k) s += jac[k * 6 + i] * jac[k * 6 + j];
-        hess[i * 6 + j] = s;
-      }
-      double g = 0.0;
-      for (int k = 0; k < 6; ++k) g += jac[k * 6 + i] * err[k];
-      grad[i] = g;
-    }
     Vec6 delta{};
-    if (lambda > 0.0) {
-      for (int i = 0; i < 6; ++i) hess[i * 6 + i] += lambda;
+    if (err_norm > kRegularizationThreshold) {  // damped least squares: (JᵀJ + λI) Δ = Jᵀe
+      Mat6 hess{};
+      Vec6 grad{};
+      for (int i = 0; i < 6; ++i) {
+        for (int j = 0; j < 6; ++j) {
+          double s = 0.0;
+          for (int k = 0; k < 6; ++k) s += jac[k * 6 + i] * jac[k * 6 + j];
+          hess[i * 6 + j] = s + (i == j ? kRegularizationStrength : 0.0);
+        }
+        double g = 0.0;
+        for (int k = 0; k < 6; ++k) g += jac[k * 6 + i] * err[k];
+        grad[i] = g;
+      }
       if (!solve_linear(hess, grad, delta)) return result;  // cannot happen: JᵀJ + λI is positive definite
     } else {
-      delta = solve_min_norm_symmetric(hess, grad);
+      delta = min_norm_least_squares(jac, err);  // dm_control: lstsq(J, e, rcond=-1)
     }
     double update_norm = 0.0;
     for (const double x : delta) update_norm += x * x;

@@ -41,6 +41,12 @@ struct IkResult {
 IkResult jaco_pinch_site_ik(Physics& physics, const std::array<double, 3>& position,
                             const std::array<double, 4>& quat);
 
+/// The minimum-norm least-squares solution of A x = b for a 6 × 6 `matrix` A (row-major), singular
+/// values below ε·σ_max treated as zero (NumPy's `lstsq(A, b, rcond=-1)`): the IK's step once the
+/// error is below the regularization threshold. Exposed for tests.
+std::array<double, 6> min_norm_least_squares(const std::array<double, 36>& matrix,
+                                             const std::array<double, 6>& rhs);
+
 /// What one reset did (§6.5 step 2): for the measured figures of the tests.
 struct JacoResetStats {
   int samples = 0;             ///< TCP positions drawn

@@ -197,6 +197,34 @@ TEST(JacoModel, WrongMassIsADataErrorNamingTheBody) {
 
 // ---- inverse kinematics -------------------------------------------------------------------------
 
+TEST(JacoIk, MinimumNormLeastSquaresHandValues) {
+  // full rank: the unique solution of A x = b (A upper triangular, back substitution by hand)
+  std::array<double, 36> a{};
+  for (int i = 0; i < 6; ++i) {
+    a[i * 6 + i] = 2.0;
+    if (i < 5) a[i * 6 + i + 1] = 1.0;
+  }
+  const std::array<double, 6> x = min_norm_least_squares(a, {3, 3, 3, 3, 3, 2});  // x = 1
+  for (int i = 0; i < 6; ++i) EXPECT_NEAR(x[i], 1.0, 1e-14) << i;
+  // rank 1: rows (1, 1, 0, …) twice with right-hand sides 1 and 3 → least squares x0 + x1 = 2,
+  // minimum norm x0 = x1 = 1, every other entry 0
+  std::array<double, 36> b{};
+  b[0] = b[1] = b[6] = b[7] = 1.0;
+  const std::array<double, 6> y = min_norm_least_squares(b, {1, 3, 0, 0, 0, 0});
+  EXPECT_NEAR(y[0], 1.0, 1e-14);
+  EXPECT_NEAR(y[1], 1.0, 1e-14);
+  for (int i = 2; i < 6; ++i) EXPECT_EQ(y[i], 0.0) << i;
+  // a singular value below ε·σ_max counts as zero (NumPy rcond = −1): diag(1, 1e-17, …) ignores entry 1
+  std::array<double, 36> c{};
+  c[0] = 1.0;
+  c[7] = 1e-17;
+  const std::array<double, 6> z = min_norm_least_squares(c, {2, 1, 0, 0, 0, 0});
+  EXPECT_EQ(z[0], 2.0);
+  EXPECT_EQ(z[1], 0.0);
+  c[7] = 1e-10;  // above the cut-off: kept
+  EXPECT_NEAR(min_norm_least_squares(c, {2, 1, 0, 0, 0, 0})[1], 1e10, 1e-4);
+}
+
 /// The rotation of the "down" quaternion (0, 1/√2, 1/√2, 0): 180° about (1, 1, 0)/√2, i.e. 2uuᵀ − I.
 constexpr std::array<double, 9> kDownMatrix = {0, 1, 0, 1, 0, 0, 0, 0, -1};
 
