@@ -17,7 +17,6 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -155,7 +154,8 @@ std::optional<Element> find_element(const std::string& text, const std::string& 
   return std::nullopt;
 }
 
-/// The content of the first top-level-most element `tag` of the file at `path` (DataError if absent).
+/// The content of the first element `tag` (outermost, if nested) of `text`, read from `path`;
+/// DataError naming the file if there is none.
 std::string inner(const std::string& text, const std::string& tag, const std::string& path) {
   const auto element = find_element(text, tag);
   if (!element) throw DataError(path + ": no <" + tag + "> element (needed to compose the jaco model)");
@@ -486,20 +486,7 @@ std::string jaco_model_xml(const std::string& kinova_dir, const std::array<doubl
 
 Physics load_jaco_physics(const std::string& kinova_dir, const std::array<double, 3>& target) {
   const std::string source = kinova_dir + "/{common,jaco_arm,jaco_hand}.xml";
-  const std::string xml = jaco_model_xml(kinova_dir, target);
-  constexpr const char* kVfsName = "jaco_reach.xml";
-  auto vfs = std::make_unique<mjVFS>();
-  mj_defaultVFS(vfs.get());
-  if (mj_makeEmptyFileVFS(vfs.get(), kVfsName, static_cast<int>(xml.size())) != 0)
-    throw DataError(source + ": MuJoCo could not allocate the composed model in memory");
-  const int file = mj_findFileVFS(vfs.get(), kVfsName);
-  std::memcpy(vfs->filedata[file], xml.data(), xml.size());
-  std::array<char, 1000> error{};
-  mjModel* model = mj_loadXML(kVfsName, vfs.get(), error.data(), static_cast<int>(error.size()));
-  mj_deleteVFS(vfs.get());
-  if (model == nullptr)
-    throw DataError(source + ": MuJoCo could not compile the composed jaco model: " + error.data());
-  Physics physics(model, source);
+  Physics physics = Physics::load_xml_text(jaco_model_xml(kinova_dir, target), source);
   check_compiled(physics.model(), source);
   return physics;
 }

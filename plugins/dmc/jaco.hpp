@@ -22,7 +22,7 @@ inline constexpr const char* kJacoAssetDir = "dm_control/third_party/kinova";
 /// DataError naming the file when one is missing or lacks an element the composition needs.
 std::string jaco_model_xml(const std::string& kinova_dir, const std::array<double, 3>& target);
 
-/// Compiles jaco_model_xml(kinova_dir, target) from memory (MuJoCo VFS) and checks the compiled facts
+/// Compiles jaco_model_xml(kinova_dir, target) from memory (Physics::load_xml_text) and checks the facts
 /// of §6.2 (sizes, qpos order, body masses): DataError naming the files otherwise.
 Physics load_jaco_physics(const std::string& kinova_dir, const std::array<double, 3>& target);
 
