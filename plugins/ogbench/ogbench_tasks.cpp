@@ -28,6 +28,9 @@ const std::vector<CategoryInfo>& categories() {
       {Category::CubeTriple, "cube-triple", Family::Cube, 46, 5, 35, 32, 1000, 2, 3, 0, manipulation_types()},
       {Category::Scene, "scene", Family::Scene, 40, 5, 25, 24, 750, 2, 1, 2, manipulation_types()},
       {Category::Puzzle3x3, "puzzle-3x3", Family::Puzzle, 55, 5, 23, 23, 500, 4, 0, 9, manipulation_types()},
+      {Category::Puzzle4x4, "puzzle-4x4", Family::Puzzle, 83, 5, 30, 30, 500, 4, 0, 16, manipulation_types()},
+      {Category::Puzzle4x6, "puzzle-4x6", Family::Puzzle, 115, 5, 38, 38, 1000, 4, 0, 24,
+       manipulation_types()},
       {Category::PointMazeMedium,
        "pointmaze-medium",
        Family::Maze,
@@ -419,7 +422,7 @@ TaskSpec scene(int task) {
   }
 }
 
-// "110 101 011" → {1,1,0,1,0,1,0,1,1}: row-major, index 3·row + col.
+// "110 101 011" → {1,1,0,1,0,1,0,1,1}: row-major, index C·row + col.
 std::vector<std::int64_t> lights(const char* pattern) {
   std::vector<std::int64_t> states;
   for (const char* p = pattern; *p; ++p)
@@ -427,13 +430,29 @@ std::vector<std::int64_t> lights(const char* pattern) {
   return states;
 }
 
-TaskSpec puzzle_3x3(int task) {
-  static const char* const table[kNumTasks][2] = {
+TaskSpec puzzle(Category category, int task) {
+  // (init, goal) per task, rows separated by spaces, row-major [§4.2; 4x4/4x6: puzzle_env.py, copy].
+  static const char* const p3x3[kNumTasks][2] = {
       {"000 000 000", "110 101 011"}, {"111 111 111", "011 111 111"}, {"010 111 010", "101 010 101"},
       {"010 101 010", "111 111 111"}, {"111 111 111", "101 101 101"},
   };
+  static const char* const p4x4[kNumTasks][2] = {
+      {"0000 0000 0000 0000", "1111 1111 1111 1111"}, {"1111 1111 1111 1111", "1111 1001 1001 1111"},
+      {"1000 0000 0000 0001", "0101 1010 0101 1010"}, {"1001 1001 1001 1001", "0000 0000 0000 0000"},
+      {"0101 0010 0001 1000", "0000 0000 0000 0000"},
+  };
+  static const char* const p4x6[kNumTasks][2] = {
+      {"110111 001010 010100 111011", "000000 000000 000000 000000"},
+      {"111111 111111 111111 111111", "000000 000000 000000 000000"},
+      {"000000 000000 000000 000000", "111110 110101 101011 011111"},
+      {"010101 101010 010101 101010", "100001 000000 000000 100001"},
+      {"000000 000000 000000 000000", "100001 011110 011110 100001"},
+  };
+  const char* const(*table)[2] = category == Category::Puzzle4x4   ? p4x4
+                                 : category == Category::Puzzle4x6 ? p4x6
+                                                                   : p3x3;
   TaskSpec s;
-  s.category = Category::Puzzle3x3;
+  s.category = category;
   s.task = task;
   s.name = "task" + std::to_string(task);
   s.button_init = lights(table[task - 1][0]);
@@ -533,7 +552,9 @@ TaskSpec task_spec(Category category, int task) {
     case Category::Scene:
       return scene(task);
     case Category::Puzzle3x3:
-      return puzzle_3x3(task);
+    case Category::Puzzle4x4:
+    case Category::Puzzle4x6:
+      return puzzle(category, task);
     default:
       break;
   }

@@ -8,8 +8,8 @@
 // Sources: /work/shared/docs/ogbench_manipulation.md (§0 dimensions and default tasks, §1.6 qpos
 // layout, §4.2 task tables, §4.3 success checks, §4.4 reward) and, for the locomotion categories,
 // seohongpark/ogbench `ogbench/locomaze/maze.py` (maze maps, task cells, goal tolerance) [src]; the
-// cube-triple table from a copy of ogbench's `manipspace/envs/cube_env.py` whose cube-single/double
-// tables equal the spec's [src, copy].
+// cube-triple and puzzle-4x4/4x6 tables from copies of ogbench's `manipspace/envs/{cube,puzzle}_env.py`
+// whose cube-single/double and puzzle-3x3 tables equal the spec's [src, copy].
 #pragma once
 
 #include <array>
@@ -35,6 +35,8 @@ enum class Category {
   CubeTriple,
   Scene,
   Puzzle3x3,
+  Puzzle4x4,
+  Puzzle4x6,
   PointMazeMedium,
   PointMazeLarge,
   PointMazeGiant,
@@ -62,7 +64,7 @@ struct CategoryInfo {
   int max_episode_steps;  ///< evaluation time limit of the single-task env
   int default_task;       ///< task used when a name has no `taskN`
   int num_cubes;          ///< cubes in the scene (cube-N, scene)
-  int num_buttons;        ///< 2 (scene), 9 (puzzle-3x3), else 0; also the width of `button_states`
+  int num_buttons;        ///< 2 (scene), rows·cols (puzzle), else 0; also the width of `button_states`
   std::vector<std::string> dataset_types;  ///< official dataset kinds: "play", "noisy", "navigate", ...
 };
 

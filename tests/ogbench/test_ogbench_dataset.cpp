@@ -114,6 +114,10 @@ int initial_reward(Category c) {
       return -2;  // task2: drawer and window
     case Category::Puzzle3x3:
       return -5;  // task4: 010 101 010 → 111 111 111
+    case Category::Puzzle4x4:
+      return -8;  // task4: 1001 ×4 → all 0
+    case Category::Puzzle4x6:
+      return -12;  // task4: 010101 101010 010101 101010 → 100001 000000 000000 100001
     default:
       return -1;
   }

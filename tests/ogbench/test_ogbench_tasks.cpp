@@ -131,6 +131,7 @@ TEST(OgbenchCategories, DimensionsAndLimitsOfTheSpec) {
   EXPECT_EQ(og::kCubeQposBegin + og::kCubeQposStride * 3, og::info(Category::CubeTriple).nq);
   EXPECT_EQ(og::kSceneWindowQpos + 1, og::info(Category::Scene).nq);
   EXPECT_EQ(og::kPuzzleButtonQposBegin + 9, og::info(Category::Puzzle3x3).nq);
+  EXPECT_EQ(og::kPuzzleButtonQposBegin + 24, og::info(Category::Puzzle4x6).nq);
   for (std::size_t k = 0; k < og::categories().size(); ++k)
     EXPECT_EQ(static_cast<std::size_t>(og::categories()[k].category), k);
 }
@@ -159,6 +160,11 @@ TEST(OgbenchTasks, TablesMatchTheSpec) {
             (std::vector<std::int64_t>{1, 1, 0, 1, 0, 1, 0, 1, 1}));
   EXPECT_EQ(og::task_spec(Category::Puzzle3x3, 3).button_init,
             (std::vector<std::int64_t>{0, 1, 0, 1, 1, 1, 0, 1, 0}));
+  EXPECT_EQ(
+      og::task_spec(Category::Puzzle4x6, 4).button_goal,
+      (std::vector<std::int64_t>{1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}));
+  EXPECT_EQ(og::task_spec(Category::Puzzle4x4, 5).button_init,
+            (std::vector<std::int64_t>{0, 1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0}));
   EXPECT_THROW(og::task_spec(Category::CubeSingle, 0), dipole::ConfigError);
   EXPECT_THROW(og::task_spec(Category::Scene, 6), dipole::ConfigError);
 }
@@ -185,9 +191,10 @@ TEST(OgbenchSuccess, GoalStateIsSuccessAndInitialRewardIsKnown) {
     int init_reward[5];
   };
   const Row rows[] = {
-      {Category::CubeSingle, {-1, -1, -1, -1, -1}}, {Category::CubeDouble, {-1, -2, -2, -2, -2}},
-      {Category::CubeTriple, {-1, -3, -3, -3, -3}}, {Category::Scene, {-2, -2, -4, -2, -2}},
-      {Category::Puzzle3x3, {-6, -1, -8, -5, -3}},
+      {Category::CubeSingle, {-1, -1, -1, -1, -1}},     {Category::CubeDouble, {-1, -2, -2, -2, -2}},
+      {Category::CubeTriple, {-1, -3, -3, -3, -3}},     {Category::Scene, {-2, -2, -4, -2, -2}},
+      {Category::Puzzle3x3, {-6, -1, -8, -5, -3}},      {Category::Puzzle4x4, {-16, -4, -10, -8, -5}},
+      {Category::Puzzle4x6, {-14, -24, -18, -12, -12}},
   };
   for (const Row& r : rows) {
     for (int t = 1; t <= 5; ++t) {
