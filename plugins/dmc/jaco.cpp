@@ -223,7 +223,7 @@ void check_compiled(const mjModel* m, const std::string& source) {
     const int joint = id_of(m, mjOBJ_JOINT, joint_name(i), source);
     if (joint != i || m->jnt_qposadr[i] != i || m->jnt_dofadr[i] != i || m->jnt_type[i] != mjJNT_HINGE)
       fail("joint '" + joint_name(i) + "' is not hinge number " + std::to_string(i) + " in qpos order");
-    if (m->actuator_trntype[i] != mjTRN_JOINT || m->actuator_trnid[2 * i] != i)
+    if (m->actuator_trntype[i] != mjTRN_JOINT || m->actuator_trnid[2 * static_cast<std::ptrdiff_t>(i)] != i)
       fail("actuator " + std::to_string(i) + " does not drive '" + joint_name(i) + "'");
   }
   for (int i = 0; i < kArmJoints; ++i) {
@@ -404,7 +404,7 @@ bool has_relevant_collisions(const mjData* d, const RobotParts& parts) {
 }
 
 /// Sampling interval of arm joint i: its range if limited, else [0, 2π] (dm_control's RobotArm).
-std::pair<double, double> sampling_interval(const mjModel* m, int joint) {
+std::pair<double, double> sampling_interval(const mjModel* m, std::ptrdiff_t joint) {
   if (m->jnt_limited[joint]) return {m->jnt_range[2 * joint], m->jnt_range[2 * joint + 1]};
   return {0.0, kTwoPi};
 }
@@ -438,7 +438,7 @@ std::string jaco_model_xml(const std::string& kinova_dir, const std::array<doubl
     const std::string joint = "joint_" + std::to_string(i);
     const std::size_t joint_at = find_named(arm_body, "joint", joint, arm_path);
     if (joint_at < open_end || joint_at > arm_body.find("<body", open_end))
-      throw DataError(arm_path + ": '" + joint + "' is not a joint of body '" + body + "'");
+      throw DataError(arm_path + ": joint '" + joint + "' is not in body '" + body + "'");
     arm_body.insert(open_end, "<site name=\"" + joint + "_site\" size=\"0.001\" group=\"4\"/>");
   }
 
@@ -511,7 +511,7 @@ IkResult jaco_pinch_site_ik(Physics& physics, const std::array<double, 3>& posit
     Vec6 err{};
     for (int k = 0; k < 3; ++k) err[k] = position[k] - d->site_xpos[3 * site + k];
     mjtNum site_quat[4], neg_site_quat[4], err_quat[4], target_quat[4] = {quat[0], quat[1], quat[2], quat[3]};
-    mju_mat2Quat(site_quat, d->site_xmat + 9 * site);
+    mju_mat2Quat(site_quat, d->site_xmat + 9 * static_cast<std::ptrdiff_t>(site));
     mju_negQuat(neg_site_quat, site_quat);
     mju_mulQuat(err_quat, target_quat, neg_site_quat);
     mju_quat2Vel(err.data() + 3, err_quat, 1.0);
@@ -585,7 +585,7 @@ JacoResetStats JacoTask::initialize_episode_with_stats(Physics& physics, Random&
 
   // 1. Grasp: one close factor for all fingers, qpos = lo + (hi − lo)·c; finger targets 0.
   const double close = random.uniform();
-  for (int f = kArmJoints; f < kArmJoints + kFingers; ++f)
+  for (std::ptrdiff_t f = kArmJoints; f < kArmJoints + kFingers; ++f)
     d->qpos[f] = m->jnt_range[2 * f] + (m->jnt_range[2 * f + 1] - m->jnt_range[2 * f]) * close;
   physics.forward_without_actuation();
   for (int f = kArmJoints; f < kArmJoints + kFingers; ++f) d->ctrl[f] = 0.0;
@@ -647,7 +647,7 @@ void JacoTask::observation(const Physics& physics, float* out) const {
   }
   for (int j = 0; j < kArmJoints; ++j) {  // arm joints_torque: symlog1p of the torque about the axis
     const mjtNum* sensor = d->sensordata + m->sensor_adr[j];
-    const mjtNum* axis = m->jnt_axis + 3 * j;
+    const mjtNum* axis = m->jnt_axis + 3 * static_cast<std::ptrdiff_t>(j);
     const double torque = sensor[0] * axis[0] + sensor[1] * axis[1] + sensor[2] * axis[2];
     const double sign = static_cast<double>((torque > 0) - (torque < 0));
     *out++ = static_cast<float>(sign * std::log1p(std::abs(torque)));
@@ -661,7 +661,8 @@ void JacoTask::observation(const Physics& physics, float* out) const {
 
 double JacoTask::reward(const Physics& physics) const {
   const mjData* d = physics.data();
-  const mjtNum* tcp = d->site_xpos + 3 * mj_name2id(physics.model(), mjOBJ_SITE, kPinchSite);
+  const std::ptrdiff_t site = mj_name2id(physics.model(), mjOBJ_SITE, kPinchSite);
+  const mjtNum* tcp = d->site_xpos + 3 * site;
   const double delta[3] = {tcp[0] - target_[0], tcp[1] - target_[1], tcp[2] - target_[2]};
   return jaco_reach_reward(norm3(delta));
 }
@@ -680,6 +681,7 @@ std::unique_ptr<Task> make_jaco_task(const std::string& task) {
 
 std::vector<std::string> jaco_task_names() {
   std::vector<std::string> names;
+  names.reserve(kTargets.size());
   for (const auto& target : kTargets) names.emplace_back(target.name);
   return names;
 }
