@@ -4,10 +4,15 @@
 // recomputed from the recorded simulator_state() equal the online rewards).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
@@ -213,6 +218,85 @@ TEST(DmcTasks, QuadrupedModelIsEditedAsTheSpecSays) {
   const dmc::Physics raw = dmc::Physics::load_xml(find_asset("dm_control/suite/quadruped.xml"));
   EXPECT_EQ(raw.model()->nq, 30);
   EXPECT_EQ(raw.model()->nv, 28);
+}
+
+/// A temporary asset root holding suite/common/ and a quadruped.xml edited by `edit`, used through
+/// $DIPOLE_ASSETS; both are restored and removed on destruction.
+class EditedQuadrupedAssets {
+ public:
+  template <class Edit>
+  explicit EditedQuadrupedAssets(Edit edit) {
+    namespace fs = std::filesystem;
+    const fs::path original = find_asset("dm_control/suite/quadruped.xml");
+    root_ = fs::temp_directory_path() / ("dipole_dmc_test_assets_" + std::to_string(::getpid()));
+    const fs::path suite = root_ / "dm_control" / "suite";
+    fs::create_directories(suite);
+    fs::copy(original.parent_path() / "common", suite / "common", fs::copy_options::recursive);
+    std::ifstream in(original);
+    std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    edit(xml);
+    std::ofstream(suite / "quadruped.xml") << xml;
+    path_ = (suite / "quadruped.xml").string();
+    if (const char* old = std::getenv("DIPOLE_ASSETS")) old_ = old;
+    had_old_ = std::getenv("DIPOLE_ASSETS") != nullptr;
+    ::setenv("DIPOLE_ASSETS", root_.string().c_str(), 1);
+  }
+  ~EditedQuadrupedAssets() {
+    if (had_old_)
+      ::setenv("DIPOLE_ASSETS", old_.c_str(), 1);
+    else
+      ::unsetenv("DIPOLE_ASSETS");
+    std::error_code ignored;
+    std::filesystem::remove_all(root_, ignored);
+  }
+  EditedQuadrupedAssets(const EditedQuadrupedAssets&) = delete;
+  EditedQuadrupedAssets& operator=(const EditedQuadrupedAssets&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::filesystem::path root_;
+  std::string path_, old_;
+  bool had_old_ = false;
+};
+
+std::string quadruped_model_error() {
+  try {
+    dmc::make_task("quadruped", "walk")->make_physics();
+  } catch (const DataError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(DmcTasks, QuadrupedModelErrorsNameTheFileAndWhatIsWrong) {
+  {  // an element §5.1 deletes is missing
+    EditedQuadrupedAssets assets([](std::string& xml) {
+      const std::size_t at = xml.find("<site name=\"target\"");
+      xml.erase(at, xml.find("/>", at) + 2 - at);
+    });
+    const std::string msg = quadruped_model_error();
+    EXPECT_NE(msg.find(assets.path()), std::string::npos) << msg;
+    EXPECT_NE(msg.find("<site name=\"target\">"), std::string::npos) << msg;
+  }
+  {  // an extra hinge body: compiles, but with nq 24
+    EditedQuadrupedAssets assets([](std::string& xml) {
+      const std::string extra =
+          "<body name=\"extra\" pos=\"5 5 1\"><joint type=\"hinge\"/><geom size=\".1\"/></body>\n";
+      xml.insert(xml.find("<body name=\"ball\""), extra);
+    });
+    const std::string msg = quadruped_model_error();
+    EXPECT_NE(msg.find(assets.path()), std::string::npos) << msg;
+    EXPECT_NE(msg.find("compiled sizes differ"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("nq 24"), std::string::npos) << msg;
+  }
+  {  // unloadable text: MuJoCo's message is passed on
+    EditedQuadrupedAssets assets(
+        [](std::string& xml) { xml.replace(xml.find("<tendon>"), 8, "<tendon><bogus/>"); });
+    const std::string msg = quadruped_model_error();
+    EXPECT_NE(msg.find(assets.path()), std::string::npos) << msg;
+    EXPECT_NE(msg.find("could not load"), std::string::npos) << msg;
+  }
+  EXPECT_NO_THROW(dmc::make_task("quadruped", "walk")->make_physics());  // the real assets again
 }
 
 /// The environment's reset sequence (§2.2) on a Task and Physics, without the plugin.
