@@ -195,6 +195,26 @@ TEST(JacoModel, WrongMassIsADataErrorNamingTheBody) {
   EXPECT_NE(msg.find("jaco_arm"), std::string::npos) << msg;
 }
 
+TEST(JacoReset, EveryPlacementFailingIsANumericError) {
+  // A pinch site 3 m from the hand cannot be brought into the spawn box: 10 samples × 10 IK
+  // attempts all fail, and the reset says so instead of starting an episode from a wrong pose.
+  const ScratchKinova scratch;
+  std::string hand = read_text(scratch.dir() / "jaco_hand.xml");
+  const std::size_t pinch = hand.find("pos=\"0.015 0.0024 -0.193\"");
+  ASSERT_NE(pinch, std::string::npos);
+  hand.replace(pinch, 26, "pos=\"3 0 0\"");
+  write_text(scratch.dir() / "jaco_hand.xml", hand);
+  Physics physics = load_jaco_physics(scratch.dir().string(), {0.0, 0.0, 0.0});
+  const auto task = make_jaco_task("reach_top_left");
+  Random random(1);
+  try {
+    test::reset_episode(static_cast<const JacoTask&>(*task), physics, random);
+    ADD_FAILURE() << "expected NumericError";
+  } catch (const NumericError& e) {
+    EXPECT_NE(std::string(e.what()).find("10 samples"), std::string::npos) << e.what();
+  }
+}
+
 // ---- inverse kinematics -------------------------------------------------------------------------
 
 TEST(JacoIk, MinimumNormLeastSquaresHandValues) {
