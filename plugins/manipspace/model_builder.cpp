@@ -9,7 +9,8 @@
 #include <array>
 #include <cstring>
 #include <filesystem>
-#include <functional>
+#include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -383,7 +384,19 @@ std::string descriptions_directory() {
 }
 
 ModelPtr load_scene_model(const SceneLayout& layout) {
-  return compile_mjcf(build_flat_mjcf(layout, descriptions_directory()), layout.label());
+  // Parsing the meshes takes about 0.45 s per model, so each (descriptions, layout) is compiled once
+  // per process and every caller gets its own copy (instances edit their model at run time, §1.3).
+  static std::mutex mutex;
+  static std::map<std::string, ModelPtr> compiled;
+  const std::string dir = descriptions_directory();
+  const std::string key = dir + "|" + layout.label();
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto it = compiled.find(key);
+  if (it == compiled.end())
+    it = compiled.emplace(key, compile_mjcf(build_flat_mjcf(layout, dir), layout.label())).first;
+  ModelPtr copy(mj_copyModel(nullptr, it->second.get()));
+  if (!copy) throw DataError(layout.label() + ": MuJoCo could not copy the compiled model");
+  return copy;
 }
 
 }  // namespace dipole::manipspace

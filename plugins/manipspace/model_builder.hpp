@@ -46,7 +46,9 @@ std::string build_flat_mjcf(const SceneLayout& layout, const std::string& descri
 ModelPtr compile_mjcf(const std::string& xml, const std::string& label);
 
 /// build_flat_mjcf + compile_mjcf, with the descriptions located by dipole::find_asset
-/// ("ogbench/manipspace/descriptions/floor_wall.xml"). Applies none of the run-time edits of §1.3.
+/// ("ogbench/manipspace/descriptions/floor_wall.xml"). Each layout is compiled once per process
+/// (thread-safe); every call returns a fresh copy (mj_copyModel) that the caller may edit. Applies
+/// none of the run-time edits of §1.3.
 ModelPtr load_scene_model(const SceneLayout& layout);
 
 /// The located descriptions directory (DataError listing the places searched when absent).

@@ -109,6 +109,20 @@ TEST(ManipspaceScene, ResetLayoutLocksAndTargets) {
   EXPECT_EQ(m->dof_damping[window_dof], 1e6);
 }
 
+TEST(ManipspaceScene, InstancesShareNoModelState) {
+  ManipEnv a(SceneLayout::scene()), b(SceneLayout::scene());  // the second is a copy of the cached model
+  ASSERT_NE(a.model(), b.model());
+  const mjModel* ma = a.model();
+  const int dof = ma->jnt_dofadr[mj_name2id(ma, mjOBJ_JOINT, "drawer_slide")];
+  a.set_button_states({1, 1});
+  a.set_drawer_target(-0.16);
+  EXPECT_EQ(a.model()->dof_damping[dof], 2.0);
+  EXPECT_EQ(b.model()->dof_damping[dof], 1e6);
+  const int site = b.site_id("drawer_handle_center_target");
+  EXPECT_EQ(a.model()->site_pos[3 * site + 1], -0.16);
+  EXPECT_EQ(b.model()->site_pos[3 * site + 1], 0.0);
+}
+
 TEST(ManipspaceScene, ButtonPressTogglesOnceAndTheLockFollows) {
   SingleTaskEnv task("scene-singletask-task4-v0", RewardTiming::Pre);  // buttons (0, 0), drawer closed
   task.reset(2);
