@@ -418,7 +418,7 @@ std::string jaco_model_xml(const std::string& kinova_dir, const std::array<doubl
   const std::string arm_path = kinova_dir + "/jaco_arm.xml";
   const std::string hand_path = kinova_dir + "/jaco_hand.xml";
   const std::string common = strip_comments(read_text(common_path));
-  std::string arm = strip_comments(read_text(arm_path));
+  const std::string arm = strip_comments(read_text(arm_path));
   const std::string hand = strip_comments(read_text(hand_path));
 
   // Arm worldbody: a torque site in each joint's body (b_1 … b_6), and the hand at the wrist site.
