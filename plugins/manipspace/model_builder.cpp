@@ -362,7 +362,7 @@ ModelPtr compile_mjcf(const std::string& xml, const std::string& label) {
   const std::string file = label + ".xml";
   auto vfs = std::make_unique<mjVFS>();  // about 2 MB on MuJoCo 2.x: keep it off the stack
   mj_defaultVFS(vfs.get());
-#if mjVERSION_HEADER >= 310
+#if mjVERSION_HEADER >= 300  // mj_makeEmptyFileVFS is gone in MuJoCo 3.x
   if (mj_addBufferVFS(vfs.get(), file.c_str(), xml.data(), static_cast<int>(xml.size())) != 0)
     throw DataError(file + ": could not add the model text to MuJoCo's virtual file system");
 #else
