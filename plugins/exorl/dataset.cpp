@@ -70,9 +70,13 @@ class ExorlDataset final : public Dataset {
     DomainSizes sizes;
     try {
       sizes = dmc_domain_sizes(domain);
+    } catch (const ConfigError& e) {
+      throw ConfigError(fmt::format("{}: {}", params.where("domain"), e.what()));
+    }
+    try {
       check_task(domain, task);
     } catch (const ConfigError& e) {
-      throw ConfigError(fmt::format("{}: {}", params.where(task.empty() ? "domain" : "task"), e.what()));
+      throw ConfigError(fmt::format("{}: {}", params.where("task"), e.what()));
     }
     const std::string buffer = buffer_directory(root, domain, algorithm);
     if (!fs::is_directory(buffer)) throw DataError(missing_message(params, buffer, root, domain, algorithm));
@@ -238,13 +242,13 @@ class ExorlDataset final : public Dataset {
     return fmt::format(
         "{}: no ExORL episodes in '{}' (expected files <prefix>_<index>_<length>.npz there).\n"
         "  Official data (needs internet): download https://dl.fbaipublicfiles.com/exorl/{}/{}.zip and unzip "
-        "it "
-        "in '{}' (it holds buffer/ with one file per episode).\n"
-        "  Local data: `dipole collect configs/collect_walker_random.toml --set recorder.root={} --set "
-        "recorder.domain={} --set recorder.algorithm={}` (with an [environment] of that domain) writes "
-        "the same layout, e.g. algorithm 'random' = uniform random actions.",
-        params.where("root"), buffer, domain, algorithm, (fs::path(root) / domain / algorithm).string(), root,
-        domain, algorithm);
+        "it in '{}' (it holds buffer/ with one file per episode).\n"
+        "  Local data (uniform random actions, ExORL's 'random' collector): `dipole collect "
+        "configs/collect_walker_random.toml --episodes 1000 --set environment.domain={} --set "
+        "environment.task={} --set recorder.domain={} --set recorder.algorithm={} --set recorder.root={}` "
+        "writes the same layout.",
+        params.where("root"), buffer, domain, algorithm, (fs::path(root) / domain / algorithm).string(),
+        domain, params.text("task"), domain, algorithm, root);
   }
 
   c10::Device device_;
