@@ -175,14 +175,17 @@ Array read_npz_member(const std::string& path, const std::string& key) {
                  (available.empty() ? "none (the archive holds no .npy members)" : available));
 }
 
-void write_npz(const std::string& path, const std::map<std::string, Array>& arrays, bool compressed) {
+namespace {
+
+void write_members(const std::string& path, const std::vector<std::pair<std::string, const Array*>>& arrays,
+                   bool compressed) {
   // Serialise everything first: a bad array throws before any file is created.
   std::vector<std::pair<std::string, std::vector<std::uint8_t>>> members;
   members.reserve(arrays.size());
   for (const auto& [key, array] : arrays) {
     const std::string name = key + kSuffix;
     try {
-      members.emplace_back(name, serialize_npy(array));
+      members.emplace_back(name, serialize_npy(*array));
     } catch (const DataError& error) {
       fail(member_what(path, name), error.what());
     }
@@ -224,6 +227,27 @@ void write_npz(const std::string& path, const std::map<std::string, Array>& arra
   }
   archive.release();  // zip_close freed it
   detail::commit_temp(temp, path);
+}
+
+}  // namespace
+
+void write_npz(const std::string& path, const std::map<std::string, Array>& arrays, bool compressed) {
+  std::vector<std::pair<std::string, const Array*>> ordered;
+  ordered.reserve(arrays.size());
+  for (const auto& [key, array] : arrays) ordered.emplace_back(key, &array);
+  write_members(path, ordered, compressed);
+}
+
+void write_npz_ordered(const std::string& path, const std::vector<std::pair<std::string, Array>>& arrays,
+                       bool compressed) {
+  std::vector<std::pair<std::string, const Array*>> ordered;
+  ordered.reserve(arrays.size());
+  for (const auto& [key, array] : arrays) {
+    for (const auto& member : ordered)
+      if (member.first == key) fail(path, "cannot write: key '" + key + "' given twice");
+    ordered.emplace_back(key, &array);
+  }
+  write_members(path, ordered, compressed);
 }
 
 }  // namespace dipole::npz

@@ -333,10 +333,15 @@ class OgbenchDataset final : public dipole::Dataset {
 
 }  // namespace
 
+namespace dipole::ogbench {
+void register_recorder(dipole::PluginDescriptor& plugin);  // ogbench_recorder.cpp: recorder `ogbench`
+}
+
 DIPOLE_PLUGIN(plugin) {
   plugin.add<OgbenchDataset>(
       "ogbench",
       "official OGBench files (cube, scene, puzzle, mazes, antsoccer) with single-task "
       "rewards and masks computed from the stored state",
       OgbenchDataset::schema());
+  dipole::ogbench::register_recorder(plugin);
 }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dipole::npz {
@@ -57,6 +58,10 @@ std::map<std::string, Array> read_npz(const std::string& path);
 Array read_npz_member(const std::string& path, const std::string& key);
 /// Writes members "<key>.npy", deflated if `compressed` else stored. Atomic (temp file + rename).
 void write_npz(const std::string& path, const std::map<std::string, Array>& arrays, bool compressed);
+/// Same, with the members in the given order (as numpy.savez keeps its keyword order; formats such
+/// as OGBench's list their keys in a fixed order). Keys must be distinct.
+void write_npz_ordered(const std::string& path, const std::vector<std::pair<std::string, Array>>& arrays,
+                       bool compressed);
 
 /// A CPU tensor of the matching dtype (Float32->kFloat, Float64->kDouble, Int32->kInt,
 /// Int64->kLong, Bool->kBool, UInt8->kByte) that owns a copy of the data.
