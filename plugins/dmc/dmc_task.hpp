@@ -105,6 +105,10 @@ class Task {
   virtual void observation(const Physics& physics, float* out) const = 0;
   /// Per-step reward in [0, 1] from position- and velocity-stage quantities (§3.4 ...).
   virtual double reward(const Physics& physics) const = 0;
+  /// §7: the reward of the stored state `state` [physics.state_dim()]. Default: set the state,
+  /// forward without actuation, reward(). A task whose reward needs less (jaco: the pinch site's
+  /// position, mj_kinematics alone) overrides it with a cheaper computation giving the same value.
+  virtual double reward_from_state(Physics& physics, const double* state) const;
 };
 
 /// The task `task` of `domain`; ConfigError listing the valid names otherwise.
@@ -112,8 +116,9 @@ std::unique_ptr<Task> make_task(const std::string& domain, const std::string& ta
 /// Every (domain, task) pair make_task accepts, in a stable order.
 std::vector<std::pair<std::string, std::string>> task_names();
 
-/// §7: the reward of `task` for the state `state` [physics.state_dim()]: set the state, forward
-/// without actuation, reward. (mj_resetData is skipped: §7 shows it changes nothing here.)
+/// §7: the reward of `task` for the state `state` [physics.state_dim()] (Task::reward_from_state:
+/// set the state, forward without actuation, reward; mj_resetData is skipped, §7 shows it changes
+/// nothing here).
 double reward_from_state(const Task& task, Physics& physics, const double* state);
 
 }  // namespace dipole::dmc

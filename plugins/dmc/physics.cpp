@@ -135,10 +135,14 @@ void Physics::check_warnings(const WarningCounts& before, const std::string& whe
                          std::to_string(data_->time) + " s)");
 }
 
-double reward_from_state(const Task& task, Physics& physics, const double* state) {
+double Task::reward_from_state(Physics& physics, const double* state) const {
   physics.set_state(state);
   physics.forward_without_actuation();
-  return task.reward(physics);
+  return reward(physics);
+}
+
+double reward_from_state(const Task& task, Physics& physics, const double* state) {
+  return task.reward_from_state(physics, state);
 }
 
 }  // namespace dipole::dmc

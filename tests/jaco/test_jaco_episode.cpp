@@ -196,8 +196,8 @@ TEST(JacoEpisode, LengthTimingAndRelabelling) {
   double max_reward = 0.0;
   for (std::size_t t = 0; t < episode.rewards.size(); ++t) {
     const double* state = episode.states.data() + 18 * t;
-    EXPECT_EQ(reward_from_state(*task, fresh, state), episode.rewards[t]) << "step " << t;
-    EXPECT_EQ(task->reward_from_state_kinematics(fresh, state), episode.rewards[t]) << "step " << t;
+    EXPECT_EQ(task->Task::reward_from_state(fresh, state), episode.rewards[t]) << "full forward, step " << t;
+    EXPECT_EQ(reward_from_state(*task, fresh, state), episode.rewards[t]) << "kinematics only, step " << t;
     EXPECT_GE(episode.rewards[t], 0.0);
     EXPECT_LE(episode.rewards[t], 1.0);
     max_reward = std::max(max_reward, episode.rewards[t]);
