@@ -181,9 +181,10 @@ int collect_command(const Args& args) {
   if (!parse_options(
           args,
           "usage: dipole collect <collect.toml> [--set k=v ...] [--episodes N] [--seed S]\n"
-          "Runs a policy (uniform random actions or a trained checkpoint) in [environment] and writes "
-          "every episode with [recorder];\nthe destination ends up holding [collect] episodes "
-          "episodes (existing ones are kept and counted).",
+          "Runs a policy (uniform random actions or a trained checkpoint) in [environment] and writes every "
+          "episode "
+          "with [recorder];\nat the end the destination holds collect.episodes episodes (existing ones are "
+          "kept and counted, so a rerun continues). Keys: docs/configuration.md.",
           options, positional, vm))
     return 0;
   if (episodes >= 0) overrides.push_back(fmt::format("collect.episodes={}", episodes));
@@ -210,9 +211,8 @@ int collect_command(const Args& args) {
   if (!recorder) throw PluginError("[recorder]: the created object does not implement recorder");
   const auto unused = pipeline.unused_sections();
   if (!unused.empty())
-    throw ConfigError(
-        fmt::format("{}: `dipole collect` uses [collect], [environment] and [recorder]; unknown: {}",
-                    pipeline.source(), unused.front()));
+    throw ConfigError(fmt::format("{}: `dipole collect` reads only [collect], [environment] and [recorder]",
+                                  unused.front()));
 
   const std::string policy_name = collect.text("policy");
   const bool random_policy = policy_name == "random";

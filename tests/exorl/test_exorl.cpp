@@ -365,6 +365,28 @@ TEST_F(Exorl, InterruptedCollectionKeepsWholeEpisodesAndResumes) {
   std::cout << "[ info ] the interrupted run had written " << kept << " of 40 episodes\n";
 }
 
+TEST_F(Exorl, CollectConfigurationErrors) {
+  const Result help = dipole_cli("collect --help");
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.output.find("usage: dipole collect"), std::string::npos) << help.output;
+  std::ofstream(dir_ / "typo.toml")
+      << "[collect]\nepisodes = 1\n[environment]\ntype = \"dmc\"\n"
+         "[recorder]\ntype = \"exorl\"\ndomain = \"walker\"\n[recoder]\nroot = \"x\"\n";
+  const Result typo = dipole_cli("collect " + (dir_ / "typo.toml").string());
+  EXPECT_EQ(typo.code, 1);
+  EXPECT_NE(typo.output.find("typo.toml:8:1: [recoder]: `dipole collect` reads only"), std::string::npos)
+      << typo.output;
+  // A cheetah environment with a walker recorder: refused before anything is written.
+  const Result mismatch = dipole_cli(
+      "collect " + (dir_ / "collect.toml").string() + " --set environment.domain=cheetah" +
+      " --set environment.task=run --set collect.max_steps=5 --set recorder.root=" + (dir_ / "m").string());
+  EXPECT_EQ(mismatch.code, 1);
+  EXPECT_NE(mismatch.output.find("observations of size 17, but domain 'walker' files hold 24"),
+            std::string::npos)
+      << mismatch.output;
+  EXPECT_FALSE(fs::exists(buffer("m") / "episode_0_5.npz"));
+}
+
 TEST_F(Exorl, CollectTrainEvalThroughTheCli) {
   collect("data", "--episodes 4 --set collect.max_steps=100");
   std::ofstream(dir_ / "train.toml")
