@@ -95,7 +95,8 @@ int next_cube(const ManipEnv& env) {
 struct Episode {
   bool success = false;
   int steps = 0;
-  double highest_cube = 0.0;  // z, metres
+  double highest_cube = 0.0;     // z, metres
+  double largest_contact = 0.0;  // κ = obs[18]
 };
 
 Episode run(SingleTaskEnv& task, std::uint64_t seed) {
@@ -105,6 +106,7 @@ Episode run(SingleTaskEnv& task, std::uint64_t seed) {
     const StepOutcome r = task.step(scripted_action(task.env(), next_cube(task.env())));
     for (int i = 0; i < task.env().num_cubes(); ++i)
       e.highest_cube = std::max(e.highest_cube, task.env().cube_pos(i)[2]);
+    e.largest_contact = std::max(e.largest_contact, task.env().observation()[18]);
     e.steps = step + 1;
     if (r.terminated) {
       EXPECT_TRUE(r.success);
@@ -126,6 +128,8 @@ TEST(ManipspaceSolvable, CubeSinglePickAndPlaceOnEveryTask) {
       successes += e.success ? 1 : 0;
       if (e.success) {
         EXPECT_GT(e.highest_cube, 0.1) << "task " << t << ": the cube was carried, not pushed";
+        EXPECT_GT(e.largest_contact, 0.05) << "task " << t << ": the right pad felt the grasp";
+        EXPECT_LE(e.largest_contact, 1.0);
       }
     }
   }
