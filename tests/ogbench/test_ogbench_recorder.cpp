@@ -407,3 +407,29 @@ TEST_F(OgbenchRecorder, CollectWithTheOgbenchEnvironmentThenLoad) {
   ASSERT_EQ(more.code, 0) << more.output;
   EXPECT_EQ(dataset()->num_episodes(), 3);
 }
+
+TEST_F(OgbenchRecorder, OgbenchPipelinesResolveOnARecordedFile) {
+  auto rec = recorder("val_episodes = 1\n");
+  for (int e = 0; e < 3; ++e) rec->write(e, synthetic_episode(og::Category::CubeSingle, e, 3));
+  rec->finish();
+  const std::string configs = std::string(DIPOLE_SOURCE_DIR) + "/configs/";
+  const std::map<std::string, std::vector<std::string>> expected = {
+      {"dipole",
+       {"type = \"dipole\"", "beta = 3.0", "num_candidates = 32", "omega = 1.0", "preset = \"fql\""}},
+      {"fql", {"type = \"fql\"", "alpha = 300.0", "type = \"td\"", "[one_step_policy]"}},
+      {"flow_bc", {"type = \"flow_bc\"", "type = \"euler\""}},
+  };
+  for (const auto& [name, snippets] : expected) {
+    SCOPED_TRACE(name);
+    const Result r = dipole_cli("config " + configs + "ogbench_" + name +
+                                ".toml --set dataset.directory=" + dir_.string());
+    ASSERT_EQ(r.code, 0) << r.output;
+    // The base's data, environment and protocol reach every extender.
+    for (const char* s :
+         {"dataset = \"cube-single-play-singletask-task1-v0\"", "env = \"cube-single-singletask-task1-v0\"",
+          "episodes = 50", "steps = 1000000", "batch_size = 256"})
+      EXPECT_NE(r.output.find(s), std::string::npos) << s << "\n" << r.output;
+    for (const std::string& s : snippets)
+      EXPECT_NE(r.output.find(s), std::string::npos) << s << "\n" << r.output;
+  }
+}
