@@ -19,7 +19,8 @@ double clip(double x, double lo, double hi) {
 }
 
 double distance(const Vec3& a, const Vec3& b) {
-  return std::sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) + (a[2] - b[2]) * (a[2] - b[2]));
+  return std::sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) +
+                   (a[2] - b[2]) * (a[2] - b[2]));
 }
 
 }  // namespace
@@ -64,7 +65,8 @@ std::vector<PlanRow> interpolate_plan(const std::vector<Keyframe>& keyframes, do
     const Keyframe& k1 = keyframes[s + 1];
     const double alpha = clip((t - k0.time) / (k1.time - k0.time), 0.0, 1.0);
     PlanRow row;
-    for (std::size_t i = 0; i < 3; ++i) row.pos[i] = k0.pose.pos[i] + alpha * (k1.pose.pos[i] - k0.pose.pos[i]);
+    for (std::size_t i = 0; i < 3; ++i)
+      row.pos[i] = k0.pose.pos[i] + alpha * (k1.pose.pos[i] - k0.pose.pos[i]);
     row.yaw = wrap_angle(k0.pose.yaw + alpha * wrap_angle(k1.pose.yaw - k0.pose.yaw));
     row.grasp = k0.grasp + alpha * (k1.grasp - k0.grasp);
     rows.push_back(row);
@@ -141,7 +143,8 @@ std::vector<Keyframe> PlanOracle::cube_keyframes(const PlayEnv& env, const YawPo
   const double grasps[] = {0, 0, 1, 1, 1, 1, 1, 0, 0, 0};
   std::vector<Keyframe> k{{0.0, e, 0.0}};
   for (std::size_t i = 0; i < 10; ++i) k.push_back({k.back().time + dt * steps[i], poses[i], grasps[i]});
-  for (std::size_t i = 1; i < k.size(); ++i) k[i].time += rng.uniform(-1.0, 1.0) * dt * 0.2 * config_.jitter_scale;
+  for (std::size_t i = 1; i < k.size(); ++i)
+    k[i].time += rng.uniform(-1.0, 1.0) * dt * 0.2 * config_.jitter_scale;
   return k;
 }
 
@@ -190,12 +193,12 @@ void PlanOracle::reset(const PlayEnv& env, Rng& rng) {
       keyframes_ = button_keyframes(env, e, f);
       break;
     case TargetTask::Drawer:
-      keyframes_ = handle_keyframes(e, f, {env.drawer_handle_yaw(), env.drawer_handle()}, env.drawer_target_handle(),
-                                    0.12);
+      keyframes_ = handle_keyframes(e, f, {env.drawer_handle_yaw(), env.drawer_handle()},
+                                    env.drawer_target_handle(), 0.12);
       break;
     case TargetTask::Window:
-      keyframes_ = handle_keyframes(e, f, {env.window_handle_yaw(), env.window_handle()}, env.window_target_handle(),
-                                    0.06);
+      keyframes_ = handle_keyframes(e, f, {env.window_handle_yaw(), env.window_handle()},
+                                    env.window_target_handle(), 0.06);
       break;
   }
   for (std::size_t i = 1; i < keyframes_.size() && jitter > 0.0; ++i)

@@ -53,10 +53,10 @@ void add_plan_noise(std::vector<PlanRow>& rows, double noise, double smoothing, 
 // ---- the oracles ---------------------------------------------------------------------------------
 
 struct PlanConfig {
-  double segment_dt = 0.4;       ///< dt of §6.4 (keyframe spacing)
-  double noise = 0.1;            ///< plan noise level (0 = none)
-  double noise_smoothing = 0.5;  ///< σ of the smoothing, in plan steps
-  double jitter_scale = 1.0;     ///< multiplies the keyframe time jitter (1 = OGBench, 0 = none)
+  double segment_dt = 0.4;             ///< dt of §6.4 (keyframe spacing)
+  double noise = 0.1;                  ///< plan noise level (0 = none)
+  double noise_smoothing = 0.5;        ///< σ of the smoothing, in plan steps
+  double jitter_scale = 1.0;           ///< multiplies the keyframe time jitter (1 = OGBench, 0 = none)
   bool gripper_always_closed = false;  ///< button oracle of puzzle
 };
 
@@ -77,7 +77,8 @@ class PlanOracle {
   const std::vector<PlanRow>& plan() const { return plan_; }
 
  private:
-  std::vector<Keyframe> cube_keyframes(const PlayEnv& env, const YawPose& e, const YawPose& f, Rng& rng) const;
+  std::vector<Keyframe> cube_keyframes(const PlayEnv& env, const YawPose& e, const YawPose& f,
+                                       Rng& rng) const;
   std::vector<Keyframe> button_keyframes(const PlayEnv& env, const YawPose& e, const YawPose& f) const;
   std::vector<Keyframe> handle_keyframes(const YawPose& e, const YawPose& f, const YawPose& handle,
                                          const Vec3& target, double approach) const;

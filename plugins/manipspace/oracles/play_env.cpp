@@ -80,7 +80,8 @@ PlayEnv::PlayEnv(ogbench::Category category) : category_(category), env_(layout_
       arm_lo_ = {0.25, -0.2, 0.20}, arm_hi_ = {0.6, 0.2, 0.25};
       break;
   }
-  for (int i = 0; i < env_.num_buttons(); ++i) button_top_sites_.push_back(env_.site_id("btntop_" + std::to_string(i)));
+  for (int i = 0; i < env_.num_buttons(); ++i)
+    button_top_sites_.push_back(env_.site_id("btntop_" + std::to_string(i)));
   if (env_.has_drawer()) {
     drawer_handle_site_ = env_.site_id("drawer_handle_center");
     drawer_target_site_ = env_.site_id("drawer_handle_center_target");
@@ -178,16 +179,19 @@ void PlayEnv::set_new_target(double p_stack) {
     case TargetTask::Cube: {
       const std::vector<int> top = top_cubes(available);
       t.cube = top[static_cast<std::size_t>(rng_.below(static_cast<int>(top.size())))];
-      const bool put_in_drawer = kind == SceneLayout::Kind::Scene && env_.drawer_q() < -0.12 && rng_.uniform() < 0.3;
+      const bool put_in_drawer =
+          kind == SceneLayout::Kind::Scene && env_.drawer_q() < -0.12 && rng_.uniform() < 0.3;
       const bool stack = top.size() >= 2 && rng_.uniform() < p_stack;
       if (put_in_drawer) {
         t.cube_pos = {kDrawerTarget[0] + rng_.uniform(-kDrawerTargetJitter, kDrawerTargetJitter),
-                      kDrawerTarget[1] + rng_.uniform(-kDrawerTargetJitter, kDrawerTargetJitter), kDrawerTarget[2]};
+                      kDrawerTarget[1] + rng_.uniform(-kDrawerTargetJitter, kDrawerTargetJitter),
+                      kDrawerTarget[2]};
       } else if (stack) {
         std::vector<int> others;
         for (const int i : top)
           if (i != t.cube) others.push_back(i);
-        const Vec3 base = env_.cube_pos(others[static_cast<std::size_t>(rng_.below(static_cast<int>(others.size())))]);
+        const Vec3 base =
+            env_.cube_pos(others[static_cast<std::size_t>(rng_.below(static_cast<int>(others.size())))]);
         t.cube_pos = {base[0], base[1], base[2] + kStackOffset};
       } else {
         const XyBox& box = kind == SceneLayout::Kind::Scene ? kSceneBox : kCubeBox;

@@ -21,7 +21,7 @@ class Rng {
   double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }  ///< [0, 1)
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
   int below(int n) { return static_cast<int>(uniform() * n); }  ///< uniform on {0, …, n−1}
-  double normal();                                             ///< N(0, 1)
+  double normal();                                              ///< N(0, 1)
 
  private:
   std::mt19937_64 engine_;

@@ -40,9 +40,10 @@ double episode_p_stack(ogbench::Category category, Rng& rng) {
 
 bool scene_episode_healthy(const PlayEpisode& episode, int cube_qpos) {
   for (int t = 0; t < episode.steps; ++t) {
-    const double* q = episode.states.data() + static_cast<std::size_t>(t) * static_cast<std::size_t>(episode.state_dim);
+    const double* q =
+        episode.states.data() + static_cast<std::size_t>(t) * static_cast<std::size_t>(episode.state_dim);
     const double y = q[cube_qpos + 1], z = q[cube_qpos + 2];
-    if (y >= 0.29) return false;                           // too far right
+    if (y >= 0.29) return false;                            // too far right
     if (y <= -0.3 && (z < 0.06 || z > 0.08)) return false;  // too far left without being in the drawer
   }
   return true;
@@ -125,7 +126,8 @@ std::int64_t generate_play(const GenerateConfig& config, std::int64_t first, std
         std::int64_t index;
         {
           std::unique_lock<std::mutex> lock(mutex);
-          changed.wait(lock, [&] { return stopped() || next_claim >= end || next_claim < next_out + window; });
+          changed.wait(lock,
+                       [&] { return stopped() || next_claim >= end || next_claim < next_out + window; });
           if (stopped() || next_claim >= end) return;
           index = next_claim++;
         }

@@ -18,10 +18,10 @@ namespace dipole::manipspace {
 /// One finished sub-task (the oracle reported done).
 struct SubTaskRecord {
   TargetTask task = TargetTask::Cube;
-  int start_step = 0;   ///< env step at which its oracle was reset
-  int length = 0;       ///< env steps until done (the plan length L)
-  bool success = false; ///< the target held when the oracle was done (PlayEnv::target_reached)
-  bool locked = false;  ///< drawer/window: its button was 0 (damping 1e6) at the start
+  int start_step = 0;    ///< env step at which its oracle was reset
+  int length = 0;        ///< env steps until done (the plan length L)
+  bool success = false;  ///< the target held when the oracle was done (PlayEnv::target_reached)
+  bool locked = false;   ///< drawer/window: its button was 0 (damping 1e6) at the start
 };
 
 struct PlayEpisode {
