@@ -135,6 +135,8 @@ ManipEnv::ManipEnv(const SceneLayout& layout) : layout_(layout), model_(load_sce
 
   data_.reset(mj_makeData(m));
   ik_data_.reset(mj_makeData(m));
+  ik_jacp_.assign(static_cast<std::size_t>(3 * m->nv), 0.0);
+  ik_jacr_.assign(static_cast<std::size_t>(3 * m->nv), 0.0);
   if (!data_ || !ik_data_) throw DataError(layout_.label() + ": MuJoCo could not allocate mjData");
 
   // T_pa at qpos0: R_pa = R_pᵀ R_a, t_pa = R_pᵀ (p_a − p_p).
@@ -211,7 +213,8 @@ ManipEnv::IkResult ManipEnv::solve_ik(const Vec3& flange_pos, const Quat& flange
   mjData* d = ik_data_.get();
   IkResult result;
   result.q = q_init;
-  std::vector<double> jacp(static_cast<std::size_t>(3 * m->nv)), jacr(static_cast<std::size_t>(3 * m->nv));
+  std::vector<double>& jacp = ik_jacp_;  // 3 × nv each, allocated once
+  std::vector<double>& jacr = ik_jacr_;
   for (int iter = 0;; ++iter) {
     for (int i = 0; i < 6; ++i) d->qpos[i] = result.q[static_cast<std::size_t>(i)];
     mj_kinematics(m, d);

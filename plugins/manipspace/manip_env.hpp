@@ -143,6 +143,7 @@ class ManipEnv {
   ModelPtr model_;
   DataPtr data_;
   DataPtr ik_data_;  // scratch for the IK (mutable through a const method: not shared across threads)
+  mutable std::vector<double> ik_jacp_, ik_jacr_;  // IK Jacobian scratch
   int pinch_site_ = -1;
   int attach_site_ = -1;
   int right_pad_body_ = -1;
