@@ -5,9 +5,11 @@
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "dipole/errors.hpp"
 #include "state_util.hpp"
@@ -47,10 +49,211 @@ at::Tensor lecun_normal(std::int64_t members, std::int64_t in, std::int64_t out,
   return standard.mul_(stddev).to(at::kFloat);
 }
 
-at::Tensor layer_norm_affine(const at::Tensor& h, const at::Tensor& scale, const at::Tensor& bias,
-                             double eps) {
+// ---- LayerNorm with a per-member affine ---------------------------------------------------------------
+//
+// y = x̂·γ + β, x̂ = (x − mean)/√(var + ε) over the last axis, with γ, β [M, 1, n] for h [M, B, n] (or
+// [1, n] / [n] for h [B, n]). at::layer_norm has no per-member affine, so ATen needs layer_norm then
+// addcmul forward, and in the backward mul/sum for γ, sum for β, mul for x̂'s gradient and
+// native_layer_norm_backward: about seven passes and as many allocations. The float32 CPU path below
+// does one pass each way (row statistics in double), keeping x̂ and 1/σ for the backward:
+//   dγ = Σ_rows dy·x̂,  dβ = Σ_rows dy,  g = dy·γ,  dx = (g − mean(g) − x̂·mean(g·x̂))/σ.
+// Equal to the ATen sequence to float rounding (tests/perf/test_layer_norm.cpp). Other dtypes,
+// devices, layouts and shapes use the ATen sequence.
+
+at::Tensor layer_norm_affine_aten(const at::Tensor& h, const at::Tensor& scale, const at::Tensor& bias,
+                                  double eps) {
   auto normed = at::layer_norm(h, {h.size(-1)}, {}, {}, eps);
   return at::addcmul(bias, normed, scale);
+}
+
+/// Rows of h per member of γ/β, or 0 when the shapes are not ones the fused path handles.
+std::int64_t fused_ln_rows_per_member(const at::Tensor& h, const at::Tensor& scale, const at::Tensor& bias) {
+  auto plain = [](const at::Tensor& t) {
+    return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.layout() == at::kStrided &&
+           !t.is_mkldnn() && t.is_contiguous();
+  };
+  if (!plain(h) || !plain(scale) || !plain(bias) || h.numel() == 0 || scale.sizes() != bias.sizes()) return 0;
+  const auto n = h.size(-1);
+  if (h.dim() == 3 && scale.dim() == 3 && scale.size(0) == h.size(0) && scale.size(1) == 1 &&
+      scale.size(2) == n)
+    return h.size(1);
+  if (h.dim() == 2 && scale.numel() == n && (scale.dim() == 1 || (scale.dim() == 2 && scale.size(0) == 1)))
+    return h.size(0);
+  return 0;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define DIPOLE_LN_CLONES __attribute__((noinline, target_clones("avx512f", "avx2", "default")))
+#else
+#define DIPOLE_LN_CLONES
+#endif
+
+constexpr int kLanes = 16;  // independent partial sums: the reductions vectorise without -ffast-math
+
+/// Σ a[i] with kLanes float partial sums combined in double.
+inline double row_sum(const float* __restrict a, std::int64_t n) {
+  float acc[kLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += a[i + j];
+  double s = 0;
+  for (; i < n; ++i) s += a[i];
+  for (float v : acc) s += v;
+  return s;
+}
+
+/// Σ a[i]·b[i], the same way.
+inline double row_dot(const float* __restrict a, const float* __restrict b, std::int64_t n) {
+  float acc[kLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += a[i + j] * b[i + j];
+  double s = 0;
+  for (; i < n; ++i) s += static_cast<double>(a[i]) * b[i];
+  for (float v : acc) s += v;
+  return s;
+}
+
+/// y (and x̂, 1/σ when `xhat` is not null) for `rows` rows of n sharing one γ/β row.
+DIPOLE_LN_CLONES void ln_forward_kernel(const float* __restrict x, const float* __restrict g,
+                                        const float* __restrict b, float* __restrict y,
+                                        float* __restrict xhat, float* __restrict rstd, std::int64_t rows,
+                                        std::int64_t n, double eps) {
+  const double inv_n = 1.0 / static_cast<double>(n);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * n;
+    const float m = static_cast<float>(row_sum(xr, n) * inv_n);
+    // Second pass on the centred values (no cancellation from E[x²] − E[x]²).
+    float acc[kLanes] = {};
+    std::int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+      for (int j = 0; j < kLanes; ++j) {
+        const float d = xr[i + j] - m;
+        acc[j] += d * d;
+      }
+    double sq = 0;
+    for (; i < n; ++i) sq += static_cast<double>(xr[i] - m) * (xr[i] - m);
+    for (float v : acc) sq += v;
+    const float inv = static_cast<float>(1.0 / std::sqrt(sq * inv_n + eps));
+    float* yr = y + r * n;
+    if (xhat != nullptr) {
+      float* hr = xhat + r * n;
+      for (std::int64_t k = 0; k < n; ++k) {
+        const float v = (xr[k] - m) * inv;
+        hr[k] = v;
+        yr[k] = v * g[k] + b[k];
+      }
+      rstd[r] = inv;
+    } else {
+      for (std::int64_t k = 0; k < n; ++k) yr[k] = (xr[k] - m) * inv * g[k] + b[k];
+    }
+  }
+}
+
+/// dx for `rows` rows sharing one γ row, accumulating dγ and dβ of that row.
+DIPOLE_LN_CLONES void ln_backward_kernel(const float* __restrict dy, const float* __restrict xhat,
+                                         const float* __restrict rstd, const float* __restrict g,
+                                         float* __restrict dx, float* __restrict dg, float* __restrict db,
+                                         float* __restrict scratch, std::int64_t rows, std::int64_t n) {
+  const double inv_n = 1.0 / static_cast<double>(n);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* dyr = dy + r * n;
+    const float* hr = xhat + r * n;
+    for (std::int64_t k = 0; k < n; ++k) {
+      scratch[k] = dyr[k] * g[k];
+      dg[k] += dyr[k] * hr[k];
+      db[k] += dyr[k];
+    }
+    const float mean_g = static_cast<float>(row_sum(scratch, n) * inv_n);
+    const float mean_gh = static_cast<float>(row_dot(scratch, hr, n) * inv_n);
+    const float inv = rstd[r];
+    float* dxr = dx + r * n;
+    for (std::int64_t k = 0; k < n; ++k) dxr[k] = (scratch[k] - mean_g - hr[k] * mean_gh) * inv;
+  }
+}
+
+constexpr std::int64_t kLnGrainRows = 16;
+
+void ln_forward(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& bias, const at::Tensor& y,
+                const at::Tensor& xhat, const at::Tensor& rstd, std::int64_t per_member, double eps) {
+  const auto n = x.size(-1);
+  const auto rows = x.numel() / n;
+  const float* px = x.data_ptr<float>();
+  const float* pg = scale.data_ptr<float>();
+  const float* pb = bias.data_ptr<float>();
+  float* py = y.data_ptr<float>();
+  float* ph = xhat.defined() ? xhat.data_ptr<float>() : nullptr;
+  float* pr = rstd.defined() ? rstd.data_ptr<float>() : nullptr;
+  at::parallel_for(0, rows, kLnGrainRows, [&](std::int64_t begin, std::int64_t end) {
+    // Rows [begin, end) split at member boundaries: each piece shares one γ/β row.
+    for (std::int64_t r = begin; r < end;) {
+      const std::int64_t member = r / per_member;
+      const std::int64_t stop = std::min(end, (member + 1) * per_member);
+      ln_forward_kernel(px + r * n, pg + member * n, pb + member * n, py + r * n,
+                        ph == nullptr ? nullptr : ph + r * n, pr == nullptr ? nullptr : pr + r, stop - r, n,
+                        eps);
+      r = stop;
+    }
+  });
+}
+
+struct LayerNormAffineFunction : public torch::autograd::Function<LayerNormAffineFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& h,
+                            const at::Tensor& scale, const at::Tensor& bias, std::int64_t per_member,
+                            double eps) {
+    const auto n = h.size(-1);
+    auto y = at::empty_like(h, at::MemoryFormat::Contiguous);
+    auto xhat = at::empty_like(h, at::MemoryFormat::Contiguous);
+    auto rstd = at::empty({h.numel() / n}, h.options());
+    ln_forward(h, scale, bias, y, xhat, rstd, per_member, eps);
+    ctx->save_for_backward({xhat, rstd, scale});
+    ctx->saved_data["per_member"] = per_member;
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& xhat = saved[0];
+    const auto& rstd = saved[1];
+    const auto& scale = saved[2];
+    const std::int64_t per_member = ctx->saved_data["per_member"].toInt();
+    auto dy = grad_outputs[0].contiguous();
+    const auto n = xhat.size(-1);
+    const auto rows = xhat.numel() / n;
+    auto dx = at::empty_like(xhat, at::MemoryFormat::Contiguous);
+    auto dscale = at::zeros_like(scale, at::MemoryFormat::Contiguous);
+    auto dbias = at::zeros_like(scale, at::MemoryFormat::Contiguous);
+    const float* pdy = dy.data_ptr<float>();
+    const float* ph = xhat.data_ptr<float>();
+    const float* pr = rstd.data_ptr<float>();
+    const float* pg = scale.data_ptr<float>();
+    float* pdx = dx.data_ptr<float>();
+    float* pdg = dscale.data_ptr<float>();
+    float* pdb = dbias.data_ptr<float>();
+    // Serial over rows: dγ and dβ accumulate over the rows of each member.
+    std::vector<float> scratch(static_cast<std::size_t>(n));
+    for (std::int64_t r = 0; r < rows;) {
+      const std::int64_t member = r / per_member;
+      const std::int64_t stop = std::min(rows, (member + 1) * per_member);
+      ln_backward_kernel(pdy + r * n, ph + r * n, pr + r, pg + member * n, pdx + r * n, pdg + member * n,
+                         pdb + member * n, scratch.data(), stop - r, n);
+      r = stop;
+    }
+    return {dx, dscale, dbias, at::Tensor(), at::Tensor()};
+  }
+};
+
+at::Tensor layer_norm_affine(const at::Tensor& h, const at::Tensor& scale, const at::Tensor& bias,
+                             double eps) {
+  const std::int64_t per_member = fused_ln_rows_per_member(h, scale, bias);
+  if (per_member == 0) return layer_norm_affine_aten(h, scale, bias, eps);
+  const bool grad =
+      at::GradMode::is_enabled() && (h.requires_grad() || scale.requires_grad() || bias.requires_grad());
+  if (grad) return LayerNormAffineFunction::apply(h, scale, bias, per_member, eps);
+  auto y = at::empty_like(h, at::MemoryFormat::Contiguous);
+  ln_forward(h, scale, bias, y, at::Tensor(), at::Tensor(), per_member, eps);
+  return y;
 }
 
 at::Tensor leaf(at::Tensor value, const at::TensorOptions& options) {
