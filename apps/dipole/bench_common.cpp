@@ -337,7 +337,7 @@ bool is_allocation(const char* name) {
 
 std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
   auto* s = g_state;
-  if (!s || std::this_thread::get_id() != s->thread) return nullptr;
+  if (!s || s->paused || std::this_thread::get_id() != s->thread) return nullptr;
   // Tensor::backward is itself an operator (aten::_backward), so backward functions run nested in it.
   if (fn.scope() == at::RecordScope::BACKWARD_FUNCTION)
     s->phase = kBackward;
@@ -361,7 +361,7 @@ std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
 
 void on_end(const at::RecordFunction& /*fn*/, at::ObserverContext* /*ctx*/) {
   auto* s = g_state;
-  if (!s || std::this_thread::get_id() != s->thread || s->stack.empty()) return;
+  if (!s || s->paused || std::this_thread::get_id() != s->thread || s->stack.empty()) return;
   const Frame frame = s->stack.back();
   s->stack.pop_back();
   const double total = seconds_between(frame.start, Clock::now());
@@ -400,7 +400,9 @@ ProfileResult run_profile(Run& run, std::int64_t batch, int updates, at::Generat
   double wall = 0, sample = 0;
   for (int i = 0; i < updates; ++i) {
     const auto t0 = Clock::now();
+    result.state.paused = true;
     const Batch b = run.dataset->sample(batch, data_gen);
+    result.state.paused = false;
     const auto t1 = Clock::now();
     result.state.phase = profile::kForward;
     run.algorithm->update(b, update_gen, false);

@@ -139,6 +139,7 @@ struct State {
   std::int64_t gemm_calls = 0;
   std::int64_t allocations = 0;  ///< calls of aten::empty / empty_strided / empty_like (any depth)
   std::int64_t op_calls = 0;     ///< every recorded operator call (any depth)
+  bool paused = false;           ///< true while the dataset samples a batch (not part of an update)
 };
 
 }  // namespace profile
