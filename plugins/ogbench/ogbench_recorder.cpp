@@ -168,12 +168,18 @@ class OgbenchRecorder final : public Recorder {
     if (checkpoint_every_ > 0 && rows_.episodes() - stored_ >= checkpoint_every_) write_partial();
   }
 
-  /// Writes <stem>.npz (and -val.npz) from every episode, through the partial file: first the
-  /// partial file is brought up to date, then train and val are written (each atomically), then the
-  /// partial file is removed. A crash at any point leaves a partial file that holds everything.
+  /// Writes <stem>.npz (and -val.npz) from every episode, then removes the partial file. The pair
+  /// is replaced one file at a time, so while files of an earlier run are being replaced a partial
+  /// file holding at least their episodes must exist: after a crash existing_episodes() prefers it,
+  /// and it is consistent (at worst it lacks the episodes after its last checkpoint). A fresh
+  /// collection needs none: a crash between the two writes leaves the train file alone, a
+  /// consistent prefix of the collection (the validation episodes are collected again).
   void finish() override {
-    if (!pending_.empty()) {
+    const auto keep_in_partial = [&] {
       if (rows_.episodes() > stored_) write_partial();
+    };
+    if (!pending_.empty()) {
+      keep_in_partial();
       throw DataError(fmt::format(
           "recorder ogbench ({}): episode {} was never recorded but episode {} was; the {} episodes before "
           "the gap are kept in {}, rerun the collection to continue",
@@ -181,20 +187,23 @@ class OgbenchRecorder final : public Recorder {
           fs::exists(partial_path_) ? partial_path_ : train_path_));
     }
     if (rows_.episodes() == loaded_ && !fs::exists(partial_path_)) return;  // nothing new
-    if (rows_.episodes() > stored_ || !fs::exists(partial_path_)) write_partial();
     const std::int64_t n = rows_.episodes();
-    if (val_episodes_ >= n)
+    if (val_episodes_ >= n) {
+      keep_in_partial();
       throw ConfigError(fmt::format(
           "recorder ogbench ({}): val_episodes = {} leaves no training episode of the {} collected; they are "
           "kept in {}; collect more episodes or lower recorder.val_episodes",
-          train_path_, val_episodes_, n, partial_path_));
-    write_file(train_path_, 0, n - val_episodes_);
+          train_path_, val_episodes_, n, fs::exists(partial_path_) ? partial_path_ : train_path_));
+    }
+    if (replaces_pair_ && !fs::exists(partial_path_)) write_partial();
+    write_file(train_path_, 0, n - val_episodes_, /*compressed=*/true);
     if (val_episodes_ > 0)
-      write_file(val_path_, n - val_episodes_, n);
+      write_file(val_path_, n - val_episodes_, n, /*compressed=*/true);
     else
       fs::remove(val_path_);  // a validation file of an earlier split now lies inside the train file
     fs::remove(partial_path_);
     loaded_ = stored_ = n;
+    replaces_pair_ = true;
   }
 
  private:
@@ -214,6 +223,7 @@ class OgbenchRecorder final : public Recorder {
     } else if (fs::exists(train_path_)) {
       rows_ = read_rows(train_path_);
       if (fs::exists(val_path_)) rows_.append(read_rows(val_path_));
+      replaces_pair_ = true;
     } else if (fs::exists(val_path_)) {
       throw DataError(fmt::format(
           "recorder ogbench: {} exists without {}; the recorder appends after train + val episodes, so "
@@ -311,8 +321,9 @@ class OgbenchRecorder final : public Recorder {
     return r;
   }
 
-  /// Episodes [first, last) as one OGBench file: keys and dtypes of §5, in its order, deflated.
-  void write_file(const std::string& path, std::int64_t first, std::int64_t last) const {
+  /// Episodes [first, last) as one OGBench file: keys and dtypes of §5, in its order, deflated (or
+  /// stored: the partial file favours speed, it is rewritten at every checkpoint).
+  void write_file(const std::string& path, std::int64_t first, std::int64_t last, bool compressed) const {
     const std::int64_t begin = rows_.begin_of(first), end = rows_.begin_of(last);
     std::vector<std::pair<std::string, Array>> arrays;
     arrays.emplace_back("observations",
@@ -324,11 +335,11 @@ class OgbenchRecorder final : public Recorder {
     if (rows_.nb > 0)
       arrays.emplace_back("button_states", make_array(DType::Int64, rows_.buttons, begin, end, rows_.nb));
     fs::create_directories(fs::path(path).parent_path());
-    npz::write_npz_ordered(path, arrays, /*compressed=*/true);
+    npz::write_npz_ordered(path, arrays, compressed);
   }
 
   void write_partial() {
-    write_file(partial_path_, 0, rows_.episodes());
+    write_file(partial_path_, 0, rows_.episodes(), /*compressed=*/false);
     stored_ = rows_.episodes();
   }
 
@@ -388,6 +399,7 @@ class OgbenchRecorder final : public Recorder {
   std::map<std::int64_t, Rows> pending_;  ///< episodes that finished before a lower index
   std::int64_t loaded_ = 0;               ///< episodes found at construction (or after finish())
   std::int64_t stored_ = 0;               ///< episodes on disk (in the partial file, or train + val)
+  bool replaces_pair_ = false;            ///< a train (+ val) file exists and finish() will replace it
 };
 
 }  // namespace

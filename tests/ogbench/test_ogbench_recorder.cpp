@@ -72,6 +72,16 @@ float obs_id(int e, int t, int k) {
   return static_cast<float>(1000.0 * e + 10.0 * t + k / 100.0);
 }
 
+/// The compression method of the first member of a ZIP file (local header "PK\3\4", method at
+/// offset 8): 8 = DEFLATE, 0 = stored; −1 if the file does not start with a local header.
+int compression_method(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char header[10] = {};
+  in.read(reinterpret_cast<char*>(header), sizeof header);
+  if (header[0] != 'P' || header[1] != 'K' || header[2] != 3 || header[3] != 4) return -1;
+  return header[8] | (header[9] << 8);
+}
+
 struct Result {
   int code = -1;
   std::string output;
@@ -216,13 +226,7 @@ TEST_F(OgbenchRecorder, FileHoldsTheSpecKeysDtypesAndShapesInOrderDeflated) {
   EXPECT_EQ(qpos[4][0].item<float>(), 2.0f);
   EXPECT_EQ(qpos[4][20].item<float>(), static_cast<float>(2.2));
   EXPECT_EQ(qvel[4][1].item<float>(), static_cast<float>(-2.01));
-  // ZIP local header of the first member: "PK\3\4", compression method (offset 8) 8 = DEFLATE.
-  std::ifstream in(file(), std::ios::binary);
-  unsigned char header[10] = {};
-  in.read(reinterpret_cast<char*>(header), sizeof header);
-  EXPECT_EQ(header[0], 'P');
-  EXPECT_EQ(header[3], 4);
-  EXPECT_EQ(header[8] | (header[9] << 8), 8);
+  EXPECT_EQ(compression_method(file()), 8);  // DEFLATE
 
   // Scene and puzzle add button_states (<i8) last, from the state's trailing entries.
   auto scene = make<dipole::Recorder>(Kind::Recorder, "recorder", "dataset = \"scene-play-v0\"\n");
@@ -295,6 +299,7 @@ TEST_F(OgbenchRecorder, PartialFileKeepsAnInterruptedCollection) {
     EXPECT_FALSE(fs::exists(file("-partial")));
     rec->write(0, synthetic_episode(og::Category::CubeSingle, 0, 3));
     EXPECT_EQ(episode_ids(file("-partial")), (std::vector<int>{0, 1}));
+    EXPECT_EQ(compression_method(file("-partial")), 0);  // stored: rewritten at every checkpoint
     rec->write(2, synthetic_episode(og::Category::CubeSingle, 2, 3));
     // destroyed without finish(): a crash; episode 2 was only in memory.
   }
