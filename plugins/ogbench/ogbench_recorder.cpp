@@ -255,7 +255,7 @@ class OgbenchRecorder final : public Recorder {
                         what, of, got, category_.name, expected));
     };
     check_width(e.initial_observation.numel(), category_.obs_dim, "the observation");
-    check_width(e.actions.size(1), category_.act_dim, "the action");
+    check_width(e.actions.size(-1), category_.act_dim, "the action");
     if (e.initial_state.numel() != state_dim || e.states.size(-1) != state_dim)
       throw ConfigError(fmt::format(
           "{}: the simulator state has {} entries, but {} files need nq + nv + buttons = {} + {} + {} = {} "
@@ -263,19 +263,26 @@ class OgbenchRecorder final : public Recorder {
           "category",
           what, e.initial_state.numel(), category_.name, category_.nq, category_.nv, category_.num_buttons,
           state_dim));
-    if (e.observations.size(0) != steps || e.states.size(0) != steps)
-      throw DataError(fmt::format("{} has {} actions but {} observations and {} states", what, steps,
-                                  e.observations.size(0), e.states.size(0)));
+    const auto rows_of = [](const at::Tensor& t, std::int64_t width) -> std::int64_t {
+      return t.defined() && t.dim() == 2 && t.size(1) == width ? t.size(0) : -1;
+    };
+    if (rows_of(e.actions, category_.act_dim) != steps ||
+        rows_of(e.observations, category_.obs_dim) != steps || rows_of(e.states, state_dim) != steps)
+      throw DataError(fmt::format(
+          "{}: expected actions [{}, {}], observations [{}, {}] and states [{}, {}], got [{}], [{}] and [{}]",
+          what, steps, category_.act_dim, steps, category_.obs_dim, steps, state_dim,
+          fmt::join(e.actions.sizes(), ", "),
+          e.observations.defined() ? fmt::format("{}", fmt::join(e.observations.sizes(), ", ")) : "undefined",
+          fmt::join(e.states.sizes(), ", ")));
 
     // Row t: s_t = reset state for t = 0, else the state after step t − 1; a_t = actions[t].
-    const at::Tensor obs =
-        at::cat({e.initial_observation.reshape({1, -1}).to(at::kFloat),
-                 e.observations.slice(0, 0, steps - 1).reshape({steps - 1, -1}).to(at::kFloat)})
-            .contiguous();
-    const at::Tensor state = at::cat({e.initial_state.reshape({1, -1}).to(at::kDouble),
-                                      e.states.slice(0, 0, steps - 1).to(at::kDouble)})
+    const at::Tensor obs = at::cat({e.initial_observation.reshape({1, -1}).to(at::kCPU, at::kFloat),
+                                    e.observations.slice(0, 0, steps - 1).to(at::kCPU, at::kFloat)})
+                               .contiguous();
+    const at::Tensor state = at::cat({e.initial_state.reshape({1, -1}).to(at::kCPU, at::kDouble),
+                                      e.states.slice(0, 0, steps - 1).to(at::kCPU, at::kDouble)})
                                  .contiguous();
-    const at::Tensor act = e.actions.to(at::kFloat).contiguous();
+    const at::Tensor act = e.actions.to(at::kCPU, at::kFloat).contiguous();
 
     Rows r = empty_rows();
     const float* o = obs.data_ptr<float>();

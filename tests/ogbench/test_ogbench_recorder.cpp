@@ -344,6 +344,13 @@ TEST_F(OgbenchRecorder, ErrorsNameWhatWasExpected) {
               rec->write(0, obs);
             }).find("the observation has 37 entries, but cube-single files hold 28"),
             std::string::npos);
+  EpisodeRecord rows = synthetic_episode(og::Category::CubeSingle, 0, 3);
+  rows.observations = rows.observations.slice(0, 0, 2);
+  EXPECT_NE(
+      error_of([&] { rec->write(0, rows); })
+          .find("expected actions [3, 5], observations [3, 28] and states [3, 41], got [3, 5], [2, 28] and "
+                "[3, 41]"),
+      std::string::npos);
   EpisodeRecord act = synthetic_episode(og::Category::CubeSingle, 0, 3);
   act.actions[1][2] = 1.5f;
   EXPECT_NE(error_of([&] { rec->write(0, act); }).find("row 1: action column 2 is 1.5, outside [-1, 1]"),
