@@ -200,15 +200,18 @@ int run(int argc, char** argv) {
   const bool tty = isatty(fileno(stderr)) != 0;
   const auto start = Clock::now();
   auto last = start;
-  std::int64_t done = 0, rows = 0, subtasks = 0, successes = 0, retries = 0, last_decile = -1;
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> by_task;  // sub-tasks, target reached
+  std::int64_t done = 0, rows = 0, retries = 0, last_decile = -1, printed = -1;
   const std::int64_t todo = total - first;
   const auto progress = [&](bool force) {
     const auto now = Clock::now();
     const double elapsed = std::chrono::duration<double>(now - start).count();
     const std::int64_t decile = done * 10 / todo;
-    if (!force && (tty ? std::chrono::duration<double>(now - last).count() < 0.5 : decile == last_decile))
+    if (force ? printed == done && !tty
+              : (tty ? std::chrono::duration<double>(now - last).count() < 0.5 : decile == last_decile))
       return;
     last = now;
+    printed = done;
     last_decile = decile;
     const double rate = elapsed > 0 ? static_cast<double>(rows) / elapsed : 0.0;
     const double eta =
@@ -231,8 +234,9 @@ int run(int argc, char** argv) {
         rows += episode.steps;
         retries += episode.attempts - 1;
         for (const auto& s : episode.subtasks) {
-          ++subtasks;
-          successes += s.success ? 1 : 0;
+          auto& [n, reached] = by_task[std::string(to_string(s.task)) + (s.locked ? " (locked)" : "")];
+          ++n;
+          reached += s.success ? 1 : 0;
         }
         progress(false);
       },
@@ -248,12 +252,16 @@ int run(int argc, char** argv) {
     return 130;
   }
   recorder->finish();
+  std::string summary;
+  for (const auto& [task, counts] : by_task)
+    summary += fmt::format(" {} {}/{} ({:.1f} %);", task, counts.second, counts.first,
+                           100.0 * static_cast<double>(counts.second) / static_cast<double>(counts.first));
   std::cout << fmt::format(
-      "{}: {} episodes ({} rows) in {:.1f} s, {:.0f} rows/s on {} thread(s); sub-tasks {} with the target "
-      "reached at the end {:.1f} %; {} scene episode(s) redone (health check)\n",
+      "{}: {} episodes ({} rows) in {:.1f} s, {:.0f} rows/s on {} thread(s); sub-tasks with the target "
+      "reached "
+      "when the oracle was done:{} {} scene episode(s) redone (health check)\n",
       o.dataset, done, rows, seconds, seconds > 0 ? static_cast<double>(rows) / seconds : 0.0, o.threads,
-      subtasks, subtasks > 0 ? 100.0 * static_cast<double>(successes) / static_cast<double>(subtasks) : 0.0,
-      retries);
+      summary, retries);
   return 0;
 }
 
