@@ -394,13 +394,12 @@ TEST_F(OgbenchRecorder, ErrorsNameWhatWasExpected) {
 }
 
 TEST_F(OgbenchRecorder, CollectWithTheOgbenchEnvironmentThenLoad) {
-  std::ofstream(dir_ / "collect.toml")
-      << "[collect]\nepisodes = 3\nseed = 2\nparallel = 2\nmax_steps = 12\n"
-         "[environment]\ntype = \"ogbench\"\nenv = \"cube-single-singletask-task2-v0\"\n"
-         "[recorder]\ntype = \"ogbench\"\ndataset = \"cube-single-play-v0\"\n"
-         "val_episodes = 1\ndirectory = \""
-      << dir_.string() << "\"\n";
-  const Result r = dipole_cli("collect " + (dir_ / "collect.toml").string());
+  // configs/ogbench_collect_random.toml, shortened: 3 episodes of 12 steps, the last one for validation.
+  const std::string collect =
+      "collect " + std::string(DIPOLE_SOURCE_DIR) +
+      "/configs/ogbench_collect_random.toml --set recorder.directory=" + dir_.string() +
+      " --set collect.max_steps=12 --set recorder.val_episodes=1 --seed 2";
+  const Result r = dipole_cli(collect + " --episodes 3");
   ASSERT_EQ(r.code, 0) << r.output;
   auto train = dataset();
   EXPECT_EQ(train->num_episodes(), 2);
@@ -415,7 +414,7 @@ TEST_F(OgbenchRecorder, CollectWithTheOgbenchEnvironmentThenLoad) {
                 0.011);
   EXPECT_TRUE(at::equal(train->episode(0).rewards, at::full({11}, -1.0f)));
   // A rerun with more episodes extends the collection (the val episode 2 moves to train).
-  const Result more = dipole_cli("collect " + (dir_ / "collect.toml").string() + " --episodes 4");
+  const Result more = dipole_cli(collect + " --episodes 4");
   ASSERT_EQ(more.code, 0) << more.output;
   EXPECT_EQ(dataset()->num_episodes(), 3);
 }
