@@ -15,7 +15,8 @@
 #include <vector>
 
 #ifdef DIPOLE_HAVE_MUJOCO
-#include "plan_oracle.hpp"
+// play_generator.hpp includes the oracle header of its folder (plugins/manipspace has another
+// plan_oracle.hpp on the include path).
 #include "play_generator.hpp"
 
 namespace dipole::manipspace {
