@@ -5,8 +5,9 @@
 //                  denoiser members once per Euler step (v⁺ and v⁻ in one ensemble forward) and, with
 //                  N_c > 1, both online Q members once for the scores;
 //   FLOP bound   = matrix-multiply FLOPs per call / the machine's at::mm GFLOP/s (rows = N_c).
-// The figure is latency / max(bounds) (target ≤ 1.5). Also timed: the same calls inside
-// c10::InferenceMode (the plugins use NoGradGuard).
+// Bounds and latencies are measured in --rounds alternating rounds; the figure is the median over
+// rounds of latency / max(bounds) (target ≤ 1.5). Also timed: the same calls inside c10::InferenceMode
+// (the plugins use NoGradGuard).
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
@@ -40,13 +41,12 @@ NetCost net_cost(const StateDict& state, const std::string& prefix) {
   return cost;
 }
 
-/// Median seconds per call of `fn` over samples of >= 20 ms after a warm-up, for >= `seconds`.
+/// Median seconds per call of `fn` over sub-samples of >= 20 ms, for >= `seconds` in all.
 template <class Fn>
-std::vector<double> time_calls(Fn&& fn, double seconds) {
-  for (int i = 0; i < 5; ++i) fn();
-  std::vector<double> per_call;
+double per_call(Fn&& fn, double seconds) {
+  std::vector<double> samples;
   double total = 0;
-  while (total < seconds || per_call.size() < 5) {
+  while (total < seconds || samples.size() < 3) {
     int reps = 0;
     const auto t0 = Clock::now();
     double elapsed = 0;
@@ -55,10 +55,10 @@ std::vector<double> time_calls(Fn&& fn, double seconds) {
       ++reps;
       elapsed = seconds_between(t0, Clock::now());
     } while (elapsed < 0.02);
-    per_call.push_back(elapsed / reps);
+    samples.push_back(elapsed / reps);
     total += elapsed;
   }
-  return per_call;
+  return median(samples);
 }
 
 }  // namespace
@@ -68,25 +68,27 @@ int act_latency(const Args& args) {
   std::string hidden_text = "512,512,512,512", csv;
   std::int64_t steps = 10, candidates = 32;
   double omega = 1.0, seconds = 3.0;
-  int threads = 0, blas_threads = 0;
+  int threads = 0, blas_threads = 0, rounds = 6;
   options.add_options()("hidden", po::value(&hidden_text), "hidden widths (default 512,512,512,512)")(
       "steps", po::value(&steps)->default_value(10), "Euler steps N")(
       "omega", po::value(&omega)->default_value(1.0), "guidance ω (≠ 0: both members every step)")(
       "candidates", po::value(&candidates)->default_value(32), "N_c of the rejection-sampling case")(
-      "seconds", po::value(&seconds)->default_value(3.0), "time per measured case")(
+      "seconds", po::value(&seconds)->default_value(6.0), "time per case (all rounds, both variants)")(
+      "rounds", po::value(&rounds)->default_value(6), "rounds of bounds + latencies")(
       "threads", po::value(&threads), "at::set_num_threads(N)")("blas-threads", po::value(&blas_threads),
                                                                 "openblas_set_num_threads(N)")(
       "csv", po::value(&csv), "also write the figures to this CSV file");
   po::positional_options_description positional;
   po::variables_map vm;
-  if (!parse_options(
-          args,
-          "usage: dipole bench act [--hidden 512,512,512,512] [--steps 10] [--omega 1]\n"
-          "         [--candidates 32] [--seconds 3] [--threads N] [--blas-threads N] [--csv FILE]\n"
-          "Action latency for one observation against the memory-bandwidth and FLOP bounds.",
-          options, positional, vm))
+  if (!parse_options(args,
+                     "usage: dipole bench act [--hidden 512,512,512,512] [--steps 10] [--omega 1]\n"
+                     "         [--candidates 32] [--seconds 6] [--rounds 6] [--threads N] [--blas-threads N] "
+                     "[--csv FILE]\n"
+                     "Action latency for one observation against the memory-bandwidth and FLOP bounds.",
+                     options, positional, vm))
     return 0;
-  if (steps < 1 || candidates < 1) throw ConfigError("--steps and --candidates must be at least 1");
+  if (steps < 1 || candidates < 1 || rounds < 1)
+    throw ConfigError("--steps, --candidates and --rounds must be at least 1");
   apply_threads(threads, blas_threads, std::cout);
   const double load_start = load_average();
 
@@ -98,57 +100,80 @@ int act_latency(const Args& args) {
   const StateDict state = run.algorithm->state();
   const NetCost denoiser = net_cost(state, "denoiser.net."), q = net_cost(state, "critic.q.");
 
-  std::vector<MatmulFigure> matmuls;
-  const double peak = machine_peak(&matmuls);
-  const double bandwidth = read_bandwidth();
-
   auto generator = at::detail::createCPUGenerator(5);
   const auto observation = at::randn({1, run.spec.obs_dim}, generator, at::kFloat);
+  struct Case {
+    std::int64_t candidates = 1;
+    ActOptions options;
+    double bytes = 0, flop = 0;
+    std::vector<double> latency, inference, ratio, memory_bound, flop_bound;
+  };
+  std::vector<Case> cases;
+  for (const std::int64_t nc : {std::int64_t{1}, candidates}) {
+    Case c;
+    c.candidates = nc;
+    c.options.omega = omega;
+    c.options.steps = steps;
+    c.options.num_candidates = nc;
+    const double members_per_step = omega == 0.0 ? 0.5 : 1.0;  // skip_negative_at_zero: v⁺ only at ω = 0
+    c.bytes = 4.0 * (static_cast<double>(steps) * members_per_step * denoiser.parameters +
+                     (nc > 1 ? q.parameters : 0.0));
+    c.flop = 2.0 * static_cast<double>(nc) *
+             (static_cast<double>(steps) * members_per_step * denoiser.macs_per_row +
+              (nc > 1 ? q.macs_per_row : 0.0));
+    cases.push_back(c);
+  }
+  // Warm-up, then rounds: bandwidth and peak, then each case with NoGradGuard (the plugins') and
+  // inside c10::InferenceMode, so that bounds and latencies of one round see the same load.
+  for (auto& c : cases)
+    for (int i = 0; i < 5; ++i) run.algorithm->act(observation, c.options, generator);
+  std::vector<double> bandwidths, peaks;
+  for (int r = 0; r < rounds; ++r) {
+    const double bandwidth = read_bandwidth(std::size_t{256} << 20, 3);
+    const double peak = std::max(measure_matmul(256, 512, 512, 3, 0.2).gflops,
+                                 measure_matmul(1024, 1024, 1024, 3, 0.3).gflops);
+    bandwidths.push_back(bandwidth);
+    peaks.push_back(peak);
+    for (auto& c : cases) {
+      const double slice = seconds / rounds / 2;
+      const double latency = per_call([&] { run.algorithm->act(observation, c.options, generator); }, slice);
+      const double inference = per_call(
+          [&] {
+            c10::InferenceMode guard;
+            run.algorithm->act(observation, c.options, generator);
+          },
+          slice);
+      const double memory_bound = c.bytes / bandwidth, flop_bound = c.flop / (peak * 1e9);
+      c.latency.push_back(1e3 * latency);
+      c.inference.push_back(1e3 * inference);
+      c.memory_bound.push_back(1e3 * memory_bound);
+      c.flop_bound.push_back(1e3 * flop_bound);
+      c.ratio.push_back(latency / std::max(memory_bound, flop_bound));
+    }
+  }
   Rows rows;
   rows.emplace_back("hidden", hidden_text);
   rows.emplace_back("steps", std::to_string(steps));
   rows.emplace_back("omega", fmt::format("{}", omega));
-  rows.emplace_back("machine_peak_gflops", fmt::format("{:.2f}", peak));
-  rows.emplace_back("read_bandwidth_gb_per_s (512 MiB sum, one thread)",
-                    fmt::format("{:.2f}", bandwidth / 1e9));
+  rows.emplace_back("rounds", std::to_string(rounds));
+  rows.emplace_back("machine_peak_gflops", format_spread(spread(peaks), "{:.2f}"));
+  std::vector<double> gbs;
+  for (double b : bandwidths) gbs.push_back(b / 1e9);
+  rows.emplace_back("read_bandwidth_gb_per_s (256 MiB sum, one thread)",
+                    format_spread(spread(gbs), "{:.2f}"));
   rows.emplace_back("denoiser_parameters (2 members)", fmt::format("{:.0f}", denoiser.parameters));
   rows.emplace_back("q_parameters (2 members)", fmt::format("{:.0f}", q.parameters));
   std::vector<double> figures;
-  for (const std::int64_t nc : {std::int64_t{1}, candidates}) {
-    ActOptions act;
-    act.omega = omega;
-    act.steps = steps;
-    act.num_candidates = nc;
-    const auto latency =
-        spread(time_calls([&] { run.algorithm->act(observation, act, generator); }, seconds));
-    const auto inference = spread(time_calls(
-        [&] {
-          c10::InferenceMode guard;
-          run.algorithm->act(observation, act, generator);
-        },
-        seconds));
-    const double members_per_step = omega == 0.0 ? 0.5 : 1.0;  // skip_negative_at_zero: v⁺ only at ω = 0
-    const double bytes = 4.0 * (static_cast<double>(steps) * members_per_step * denoiser.parameters +
-                                (nc > 1 ? q.parameters : 0.0));
-    const double flop = 2.0 * static_cast<double>(nc) *
-                        (static_cast<double>(steps) * members_per_step * denoiser.macs_per_row +
-                         (nc > 1 ? q.macs_per_row : 0.0));
-    const double memory_bound = bytes / bandwidth, flop_bound = flop / (peak * 1e9);
-    const double bound = std::max(memory_bound, flop_bound);
-    const std::string tag = nc == 1 ? "no_rejection" : fmt::format("best_of_{}", nc);
-    rows.emplace_back(tag + "_latency_ms", format_spread(Spread{1e3 * latency.median, 1e3 * latency.min,
-                                                                1e3 * latency.max, latency.n},
-                                                         "{:.3f}"));
-    rows.emplace_back(
-        tag + "_latency_inference_mode_ms",
-        format_spread(Spread{1e3 * inference.median, 1e3 * inference.min, 1e3 * inference.max, inference.n},
-                      "{:.3f}"));
-    rows.emplace_back(tag + "_weight_mb_read", fmt::format("{:.2f}", bytes / 1e6));
-    rows.emplace_back(tag + "_memory_bound_ms", fmt::format("{:.3f}", 1e3 * memory_bound));
-    rows.emplace_back(tag + "_gflop", fmt::format("{:.4f}", flop / 1e9));
-    rows.emplace_back(tag + "_flop_bound_ms", fmt::format("{:.3f}", 1e3 * flop_bound));
-    rows.emplace_back(tag + "_ratio_to_larger_bound", fmt::format("{:.3f}", latency.median / bound));
-    figures.push_back(latency.median / bound);
+  for (const auto& c : cases) {
+    const std::string tag = c.candidates == 1 ? "no_rejection" : fmt::format("best_of_{}", c.candidates);
+    rows.emplace_back(tag + "_latency_ms", format_spread(spread(c.latency), "{:.3f}"));
+    rows.emplace_back(tag + "_latency_inference_mode_ms", format_spread(spread(c.inference), "{:.3f}"));
+    rows.emplace_back(tag + "_weight_mb_read", fmt::format("{:.2f}", c.bytes / 1e6));
+    rows.emplace_back(tag + "_memory_bound_ms", format_spread(spread(c.memory_bound), "{:.3f}"));
+    rows.emplace_back(tag + "_gflop", fmt::format("{:.4f}", c.flop / 1e9));
+    rows.emplace_back(tag + "_flop_bound_ms", format_spread(spread(c.flop_bound), "{:.3f}"));
+    rows.emplace_back(tag + "_ratio_to_larger_bound", format_spread(spread(c.ratio), "{:.3f}"));
+    figures.push_back(median(c.ratio));
   }
   rows.emplace_back("load_average (start, end)", fmt::format("{:.2f}, {:.2f}", load_start, load_average()));
   std::cout << "\n";

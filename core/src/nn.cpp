@@ -546,9 +546,23 @@ at::Tensor EnsembleMlp::forward(const at::Tensor& x, bool detach_parameters) con
                       std::to_string(x.dim()) + "-d input");
   }
   const std::size_t last = layers_.size() - 1;
+  // One row per member (acting on a single observation): a matrix-vector product per member. The BLAS
+  // gemm behind baddbmm packs the whole weight matrix for a one-row product (about as long as the
+  // product itself); gemv streams it once. Same values up to float summation order.
+  const bool one_row = h.size(1) == 1;
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     const auto& layer = layers_[l];
-    h = at::baddbmm(p(layer.bias), h, p(layer.weight));
+    if (one_row) {
+      const auto bias = p(layer.bias), weight = p(layer.weight);
+      std::vector<at::Tensor> rows;
+      rows.reserve(static_cast<std::size_t>(members_));
+      for (std::int64_t m = 0; m < members_; ++m)
+        rows.push_back(
+            at::addmv(bias.select(0, m).select(0, 0), weight.select(0, m).t(), h.select(0, m).select(0, 0)));
+      h = at::stack(rows).unsqueeze(1);
+    } else {
+      h = at::baddbmm(p(layer.bias), h, p(layer.weight));
+    }
     if (l < last || config_.activate_final) h = hidden(h, l, p(layer.ln_scale), p(layer.ln_bias));
   }
   return h;
@@ -566,9 +580,11 @@ at::Tensor EnsembleMlp::forward_member(std::int64_t member, const at::Tensor& x,
   };
   at::Tensor h = x;
   const std::size_t last = layers_.size() - 1;
+  const bool one_row = x.dim() == 2 && x.size(0) == 1;  // gemv, as in forward()
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     const auto& layer = layers_[l];
-    h = at::addmm(p(layer.bias), h, p(layer.weight));
+    h = one_row ? at::addmv(p(layer.bias).select(0, 0), p(layer.weight).t(), h.select(0, 0)).unsqueeze(0)
+                : at::addmm(p(layer.bias), h, p(layer.weight));
     if (l < last || config_.activate_final) h = hidden(h, l, p(layer.ln_scale), p(layer.ln_bias));
   }
   return h;
