@@ -444,3 +444,26 @@ TEST_F(OgbenchRecorder, OgbenchPipelinesResolveOnARecordedFile) {
       EXPECT_NE(r.output.find(s), std::string::npos) << s << "\n" << r.output;
   }
 }
+
+TEST_F(OgbenchRecorder, FilesDoNotDependOnParallelNorOnSplittingTheCollection) {
+  const auto collect = [&](const std::string& sub, const std::string& extra) {
+    const Result r =
+        dipole_cli("collect " + std::string(DIPOLE_SOURCE_DIR) +
+                   "/configs/ogbench_collect_random.toml --set recorder.directory=" + (dir_ / sub).string() +
+                   " --set collect.max_steps=8 --set recorder.val_episodes=1 " + extra);
+    ASSERT_EQ(r.code, 0) << r.output;
+  };
+  const auto bytes = [&](const std::string& sub, const std::string& suffix) {
+    std::ifstream in(dir_ / sub / ("cube-single-play-v0" + suffix + ".npz"), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  collect("one", "--episodes 3 --set collect.parallel=1");
+  collect("three", "--episodes 3 --set collect.parallel=3");
+  collect("split", "--episodes 2 --set collect.parallel=2");  // then continued to 3 episodes
+  collect("split", "--episodes 3 --set collect.parallel=2");
+  ASSERT_FALSE(bytes("one", "").empty());
+  for (const char* suffix : {"", "-val"}) {
+    EXPECT_EQ(bytes("one", suffix), bytes("three", suffix)) << suffix;
+    EXPECT_EQ(bytes("one", suffix), bytes("split", suffix)) << suffix;
+  }
+}
