@@ -6,6 +6,7 @@
 
 #include <dipole/core/npz.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -183,6 +184,33 @@ TEST(PlanOracles, ButtonPressTogglesOnce) {
   }
   std::printf("[ measure  ] scene button (noise 0): %d/%d presses toggled\n", toggles, trials);
   EXPECT_EQ(toggles, trials);
+}
+
+TEST(PlanOracles, PuzzlePressWithTheGripperClosedTogglesTheCross) {
+  PlayEnv env(Category::Puzzle3x3);
+  PlanConfig config = noise_free();
+  config.gripper_always_closed = true;  // §6.2: the puzzle's button oracle
+  PlanOracle oracle(config);
+  Rng rng(3);
+  for (const int button : {0, 4, 4, 0}) {
+    env.reset(300 + static_cast<std::uint64_t>(button));
+    const std::vector<int> before = env.env().button_states();
+    PlayTarget t;
+    t.task = TargetTask::Button;
+    t.button = button;
+    t.button_state = 1 - before[static_cast<std::size_t>(button)];
+    env.set_target(t);
+    run_subtask(env, oracle, rng);
+    for (const auto& row : oracle.plan()) EXPECT_EQ(row.grasp, 1.0);
+    // Lights Out: the pressed button and its in-grid 4-neighbours toggle (0: 0, 1, 3; 4: 1, 3, 4, 5, 7).
+    const std::vector<int> cross = button == 0 ? std::vector<int>{0, 1, 3} : std::vector<int>{1, 3, 4, 5, 7};
+    const std::vector<int>& after = env.env().button_states();
+    for (int k = 0; k < 9; ++k) {
+      const bool in_cross = std::find(cross.begin(), cross.end(), k) != cross.end();
+      EXPECT_EQ(after[static_cast<std::size_t>(k)] != before[static_cast<std::size_t>(k)], in_cross)
+          << "button " << button << ", light " << k;
+    }
+  }
 }
 
 TEST(PlanOracles, UnlockedDrawerAndWindowReachTheirTargetsLockedOnesDoNot) {
