@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <string>
+#include <utility>
 
 namespace dipole::manipspace::plan {
 namespace {
@@ -109,17 +111,19 @@ void add_noise(std::vector<Row>& rows, double noise, double smoothing, std::mt19
   }
 }
 
-void CubeOracle::reset(const ManipEnv& env, int cube, std::mt19937_64& rng) {
+Pose random_final_pose(const Vec3& arm_lo, const Vec3& arm_hi, std::mt19937_64& rng) {
+  Pose f;
+  for (std::size_t k = 0; k < 3; ++k) f.pos[k] = uniform(rng, arm_lo[k], arm_hi[k]);
+  f.yaw = uniform(rng, -kPi, kPi);
+  return f;
+}
+
+std::vector<Keyframe> cube_keyframes(const ManipEnv& env, int cube, const Pose& final_pose,
+                                     std::mt19937_64& rng) {
   const Pose e = {env.effector_pos(), env.effector_yaw()};
   const Pose b = {env.cube_pos(cube), quat_yaw(env.cube_quat(cube))};
-  const mjData* d = env.data();
-  const int mocap = cube;  // mocap i is cube i's goal
-  const Quat goal_quat = {d->mocap_quat[4 * mocap], d->mocap_quat[4 * mocap + 1],
-                          d->mocap_quat[4 * mocap + 2], d->mocap_quat[4 * mocap + 3]};
-  const Pose o = {env.cube_goal(cube), quat_yaw(goal_quat)};
-  Pose f;
-  for (std::size_t k = 0; k < 3; ++k) f.pos[k] = uniform(rng, arm_lo_[k], arm_hi_[k]);
-  f.yaw = uniform(rng, -kPi, kPi);
+  const double* q = env.data()->mocap_quat + 4 * cube;  // mocap i is cube i's goal
+  const Pose o = {env.cube_goal(cube), quat_yaw({q[0], q[1], q[2], q[3]})};
 
   const Pose b1 = sym(yaw_plus(e.yaw), yaw_plus(b.yaw), b.pos, 4);
   const Pose pick = above(b1, 0.1 + uniform(rng, 0.0, 0.1));
@@ -128,21 +132,64 @@ void CubeOracle::reset(const ManipEnv& env, int cube, std::mt19937_64& rng) {
   const Pose m = midpoint(pick, place);
   const double cx = uniform(rng, -0.1, 0.1), cy = uniform(rng, -0.1, 0.1), cz = uniform(rng, 0.0, 0.2);
   const Pose clearance = {{m.pos[0] + cx, m.pos[1] + cy, e.pos[2] + cz}, m.yaw};
-
   constexpr double dt = 0.4;
-  keys_ = {{0.0, e, 0.0},           {dt, pick, 0.0},       {2.5 * dt, b1, 0.0},
-           {3.5 * dt, b1, 1.0},     {4.5 * dt, pick, 1.0}, {5.5 * dt, clearance, 1.0},
-           {6.5 * dt, place, 1.0},  {8.0 * dt, o1, 1.0},   {9.0 * dt, o1, 0.0},
-           {10.0 * dt, place, 0.0}, {11.0 * dt, f, 0.0}};
-  const double jitter = 0.2 * dt;
+  return {{0.0, e, 0.0},
+          {dt, pick, 0.0},
+          {2.5 * dt, b1, 0.0},
+          {3.5 * dt, b1, 1.0},
+          {4.5 * dt, pick, 1.0},
+          {5.5 * dt, clearance, 1.0},
+          {6.5 * dt, place, 1.0},
+          {8.0 * dt, o1, 1.0},
+          {9.0 * dt, o1, 0.0},
+          {10.0 * dt, place, 0.0},
+          {11.0 * dt, final_pose, 0.0}};
+}
+
+std::vector<Keyframe> button_keyframes(const ManipEnv& env, int button, bool always_closed,
+                                       const Pose& final_pose) {
+  const Pose e = {env.effector_pos(), env.effector_yaw()};
+  const Vec3 top = env.site_pos(env.site_id("btntop_" + std::to_string(button)));
+  const Pose b = {top, top[0]};  // the yaw is the top's x coordinate (OGBench quirk, §6.4)
+  const Pose approach = above(b, 0.06);
+  const double d =
+      std::hypot(e.pos[0] - approach.pos[0], e.pos[1] - approach.pos[1], e.pos[2] - approach.pos[2]);
+  const double g0 = always_closed ? 1.0 : 0.0;
+  const double press_start = 0.4 * (0.5 + 4.0 * d);
+  const double press = press_start + 0.32, press_end = press + 0.32;
+  return {{0.0, e, g0},
+          {press_start, approach, 1.0},
+          {press, above(b, -0.025), 1.0},
+          {press_end, approach, 1.0},
+          {press_end + 0.5, final_pose, g0}};
+}
+
+std::vector<Keyframe> handle_keyframes(const ManipEnv& env, bool window, const Pose& final_pose) {
+  const Pose e = {env.effector_pos(), env.effector_yaw()};
+  const int handle = env.site_id(window ? "window_handle_center" : "drawer_handle_center");
+  const double handle_yaw = mat_yaw(env.data()->site_xmat + 9 * handle);
+  const Vec3 h = env.site_pos(handle);
+  const Vec3 target =
+      env.site_pos(env.site_id(window ? "window_handle_center_target" : "drawer_handle_center_target"));
+  const Pose h1 = sym(yaw_plus(e.yaw), yaw_plus(handle_yaw), h, 2);
+  const Pose t1 = sym(yaw_plus(e.yaw), yaw_plus(handle_yaw), target, 2);
+  const double offset = window ? 0.06 : 0.12;
+  return {
+      {0.0, e, 0.0},  {0.4, above(h1, offset), 0.0}, {0.6, h1, 0.0},        {0.8, h1, 1.0}, {1.0, t1, 1.0},
+      {1.2, t1, 0.0}, {1.4, above(t1, offset), 0.0}, {1.8, final_pose, 0.0}};
+}
+
+void PlanOracle::start(const ManipEnv& env, std::vector<Keyframe> keys, double jitter, std::mt19937_64& rng) {
+  keys_ = std::move(keys);
   for (std::size_t k = 1; k < keys_.size(); ++k) keys_[k].t += uniform(rng, -1.0, 1.0) * jitter;
   rows_ = interpolate(keys_);
   add_noise(rows_, noise_, smoothing_, rng);
-  t_init_ = d->time;
-  done_ = false;
+  t_init_ = env.data()->time;
+  done_ = rows_.empty();
 }
 
-Action CubeOracle::action(const ManipEnv& env) {
+Action PlanOracle::action(const ManipEnv& env) {
+  if (rows_.empty()) return {};
   auto k = static_cast<int>(std::floor((env.data()->time - t_init_ + 1e-7) / kRowDt));
   if (k >= length() - 1) {
     k = length() - 1;

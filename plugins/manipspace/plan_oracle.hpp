@@ -1,8 +1,8 @@
-// OGBench's plan oracle for cubes (ogbench_manipulation.md §6.3, §6.4 "Cube"): open-loop keyframes
-// re-planned per sub-task, interpolated every 0.05 s, optionally perturbed with smoothed Gaussian
-// noise, tracked with a proportional action. The shared plan machinery (sym, SE(3) midpoint,
-// interpolation, noise) is separate from the cube keyframes so the button/drawer/window oracles of
-// §6.4 can reuse it. MuJoCo-only: no ATen here.
+// OGBench's plan oracles (ogbench_manipulation.md §6.3, §6.4): open-loop keyframes re-planned per
+// sub-task (cube, button, drawer, window), interpolated every 0.05 s, optionally perturbed with
+// smoothed Gaussian noise, tracked with a proportional action. These generate the `play` datasets
+// together with the data-collection env (collect_env.hpp); the generator loop of §6.2 is not here.
+// MuJoCo-only: no ATen here.
 #pragma once
 
 #include <array>
@@ -49,15 +49,33 @@ std::vector<double> gaussian_taps(double smoothing);
 /// (reflect boundary), to every row (position, yaw, grasp).
 void add_noise(std::vector<Row>& rows, double noise, double smoothing, std::mt19937_64& rng);
 
-/// The cube plan oracle of §6.4 for one sub-task: move cube `cube` onto its mocap goal, then go to a
-/// random rest pose in the arm box.
-class CubeOracle {
- public:
-  CubeOracle(const Vec3& arm_lo, const Vec3& arm_hi, double noise, double smoothing = 0.5)
-      : arm_lo_(arm_lo), arm_hi_(arm_hi), noise_(noise), smoothing_(smoothing) {}
+/// A pose uniform in the arm box with yaw ~ U(−π, π): the "rest" pose f ending every plan (§6.4).
+Pose random_final_pose(const Vec3& arm_lo, const Vec3& arm_hi, std::mt19937_64& rng);
 
-  /// Build the plan from the current state (effector pose, cube pose, goal mocap) and data.time.
-  void reset(const ManipEnv& env, int cube, std::mt19937_64& rng);
+/// §6.4 keyframes (nominal times, before jitter). `final_pose` = f.
+/// Cube: pick cube `cube` up and put it on its mocap goal (heights drawn from `rng`).
+std::vector<Keyframe> cube_keyframes(const ManipEnv& env, int cube, const Pose& final_pose,
+                                     std::mt19937_64& rng);
+/// Button: press btntop_`button` (yaw = the top's x coordinate, an OGBench quirk kept); the gripper
+/// closes for the press (scene) or stays closed throughout (`always_closed`, puzzle).
+std::vector<Keyframe> button_keyframes(const ManipEnv& env, int button, bool always_closed,
+                                       const Pose& final_pose);
+/// Drawer (`window` false, approach +0.12) or window (approach +0.06): grasp the handle, move it to
+/// the target-handle site, release.
+std::vector<Keyframe> handle_keyframes(const ManipEnv& env, bool window, const Pose& final_pose);
+
+/// Time jitter half-widths (§6.4): cube 0.2·dt = 0.08 s, button/drawer/window 0.1·dt = 0.04 s.
+inline constexpr double kCubeJitter = 0.08;
+inline constexpr double kOtherJitter = 0.04;
+
+/// One plan-oracle sub-task: jittered keyframes → rows (+ noise), tracked open-loop in time.
+class PlanOracle {
+ public:
+  explicit PlanOracle(double noise, double smoothing = 0.5) : noise_(noise), smoothing_(smoothing) {}
+
+  /// Jitter every keyframe time but the first by U(−1, 1)·jitter, interpolate, add noise, and
+  /// record data.time as the start.
+  void start(const ManipEnv& env, std::vector<Keyframe> keys, double jitter, std::mt19937_64& rng);
   /// The action for the current data.time; marks done() once the last row is reached.
   Action action(const ManipEnv& env);
   bool done() const { return done_; }
@@ -66,12 +84,11 @@ class CubeOracle {
   const std::vector<Row>& rows() const { return rows_; }
 
  private:
-  Vec3 arm_lo_, arm_hi_;
   double noise_, smoothing_;
   std::vector<Keyframe> keys_;
   std::vector<Row> rows_;
   double t_init_ = 0.0;
-  bool done_ = false;
+  bool done_ = true;
 };
 
 }  // namespace dipole::manipspace::plan

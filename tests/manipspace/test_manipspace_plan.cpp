@@ -82,30 +82,114 @@ TEST(ManipspacePlan, SmoothingTapsOfSigmaHalf) {
   EXPECT_NEAR(sd, 0.8008 * 0.005, 0.0001);
 }
 
+const Vec3 kCubeArmLo = {0.25, -0.35, 0.20}, kCubeArmHi = {0.6, 0.35, 0.35};
+const Vec3 kSceneArmLo = {0.25, -0.2, 0.20}, kSceneArmHi = {0.6, 0.2, 0.35};
+
 TEST(ManipspacePlan, CubeOracleSubTasksLastAbout88StepsAndSucceed) {
   DataCollectionEnv data(SceneLayout::cubes(1));
-  CubeOracle oracle({0.25, -0.35, 0.20}, {0.6, 0.35, 0.35}, /*noise=*/0.0);
+  PlanOracle oracle(/*noise=*/0.0);
   std::mt19937_64 rng(7);
+  const auto next = [&] {
+    oracle.start(
+        data.env(),
+        cube_keyframes(data.env(), data.target().index, random_final_pose(kCubeArmLo, kCubeArmHi, rng), rng),
+        kCubeJitter, rng);
+  };
   int subtasks = 0, successes = 0;
   for (std::uint64_t episode = 0; episode < 2; ++episode) {
     data.reset(episode);
-    oracle.reset(data.env(), data.target().index, rng);
+    next();
     for (int step = 0; step < DataCollectionEnv::kEpisodeSteps; ++step) {
-      const Action a = oracle.action(data.env());
-      const bool success = data.step(a);
+      const bool success = data.step(oracle.action(data.env()));
       if (oracle.done()) {
         EXPECT_GE(oracle.length(), 86);
         EXPECT_LE(oracle.length(), 91);
         ++subtasks;
         successes += success ? 1 : 0;
         data.set_new_target(0.0);
-        oracle.reset(data.env(), data.target().index, rng);
+        next();
       }
     }
   }
   EXPECT_GE(subtasks, 20);  // ≈ 11 per 1001-step episode
   EXPECT_GE(successes, static_cast<int>(0.9 * subtasks))
       << successes << " of " << subtasks << " (measured 215/220 over 20 episodes; spec [meas] 98 %)";
+}
+
+/// Run one plan to its end; returns how often button `watch` changed state (−1: no watch).
+int run_plan(DataCollectionEnv& data, PlanOracle& oracle, int watch) {
+  int toggles = 0;
+  int before = watch >= 0 ? data.env().button_states()[static_cast<std::size_t>(watch)] : 0;
+  for (int step = 0; step < 200 && !oracle.done(); ++step) {
+    data.step(oracle.action(data.env()));
+    if (watch < 0) continue;
+    const int now = data.env().button_states()[static_cast<std::size_t>(watch)];
+    toggles += now != before ? 1 : 0;
+    before = now;
+  }
+  return toggles;
+}
+
+TEST(ManipspacePlan, ButtonPlansToggleExactlyOnce) {
+  std::mt19937_64 rng(3);
+  DataCollectionEnv scene(SceneLayout::scene());
+  PlanOracle oracle(0.0);
+  for (int trial = 0; trial < 6; ++trial) {  // scene: the gripper closes for the press
+    scene.reset(static_cast<std::uint64_t>(trial));
+    const int button = trial % 2;
+    const int other = scene.env().button_states()[static_cast<std::size_t>(1 - button)];
+    oracle.start(
+        scene.env(),
+        button_keyframes(scene.env(), button, false, random_final_pose(kSceneArmLo, kSceneArmHi, rng)), 0.0,
+        rng);
+    const double d = std::hypot(oracle.keyframes()[0].pose.pos[0] - oracle.keyframes()[1].pose.pos[0],
+                                oracle.keyframes()[0].pose.pos[1] - oracle.keyframes()[1].pose.pos[1],
+                                oracle.keyframes()[0].pose.pos[2] - oracle.keyframes()[1].pose.pos[2]);
+    EXPECT_NEAR(oracle.length(), (1.34 + 1.6 * d) / 0.05, 1.01);  // L = (1.34 + 1.6·d)/0.05
+    EXPECT_EQ(run_plan(scene, oracle, button), 1) << "trial " << trial;
+    EXPECT_EQ(scene.env().button_states()[static_cast<std::size_t>(1 - button)], other);
+  }
+  DataCollectionEnv puzzle(SceneLayout::puzzle(3, 3));
+  for (int trial = 0; trial < 4; ++trial) {  // puzzle: always closed; buttons 0 and 4
+    puzzle.reset(static_cast<std::uint64_t>(10 + trial));
+    const int button = trial % 2 == 0 ? 0 : 4;
+    const Vec3 lo = {0.25, -0.2, 0.20}, hi = {0.6, 0.2, 0.25};
+    oracle.start(puzzle.env(), button_keyframes(puzzle.env(), button, true, random_final_pose(lo, hi, rng)),
+                 0.0, rng);
+    EXPECT_EQ(oracle.rows().front().grasp, 1.0);
+    EXPECT_EQ(run_plan(puzzle, oracle, button), 1) << "trial " << trial;
+  }
+}
+
+TEST(ManipspacePlan, DrawerAndWindowPlansMoveUnlockedHandlesOnly) {
+  std::mt19937_64 rng(5);
+  DataCollectionEnv data(SceneLayout::scene());
+  ManipEnv& env = data.env();
+  PlanOracle oracle(0.0);
+  for (const bool window : {false, true}) {
+    int reached_unlocked = 0, reached_locked = 0;
+    for (int trial = 0; trial < 10; ++trial) {
+      const bool locked = trial >= 7;  // 7 unlocked, 3 locked trials
+      data.reset(static_cast<std::uint64_t>(100 + trial));
+      env.set_button_states(locked ? std::vector<int>{0, 0} : std::vector<int>{1, 1});
+      const double q = window ? env.window_q() : env.drawer_q();
+      const double target = window ? (q <= 0.1 ? 0.2 : 0.0) : (q >= -0.08 ? -0.16 : 0.0);  // §6.1 rule
+      if (window)
+        env.set_window_target(target);
+      else
+        env.set_drawer_target(target);
+      env.forward();
+      oracle.start(env, handle_keyframes(env, window, random_final_pose(kSceneArmLo, kSceneArmHi, rng)), 0.0,
+                   rng);
+      EXPECT_GE(oracle.length(), 36);
+      EXPECT_LE(oracle.length(), 37);
+      run_plan(data, oracle, -1);
+      const bool reached = std::abs((window ? env.window_q() : env.drawer_q()) - target) <= 0.04;
+      (locked ? reached_locked : reached_unlocked) += reached ? 1 : 0;
+    }
+    EXPECT_GE(reached_unlocked, 5) << (window ? "window" : "drawer") << ": of 7 (spec [meas] 9/10)";
+    EXPECT_EQ(reached_locked, 0) << (window ? "window" : "drawer");
+  }
 }
 
 }  // namespace
