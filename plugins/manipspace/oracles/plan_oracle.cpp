@@ -75,12 +75,14 @@ std::vector<PlanRow> interpolate_plan(const std::vector<Keyframe>& keyframes, do
 }
 
 std::vector<double> gaussian_taps(double sigma) {
-  const int radius = static_cast<int>(4.0 * sigma + 0.5);
-  std::vector<double> w(static_cast<std::size_t>(2 * radius + 1));
+  // scipy: radius = int(truncate · σ + 0.5), a truncation on purpose.
+  const int radius = static_cast<int>(4.0 * sigma + 0.5);  // NOLINT(bugprone-incorrect-roundings)
+  std::vector<double> w(2 * static_cast<std::size_t>(radius) + 1);
   double sum = 0.0;
   for (int k = -radius; k <= radius; ++k) {
     const double v = std::exp(-0.5 * k * k / (sigma * sigma));
-    w[static_cast<std::size_t>(k + radius)] = v;
+    const int j = k + radius;
+    w[static_cast<std::size_t>(j)] = v;
     sum += v;
   }
   for (double& v : w) v /= sum;
@@ -98,8 +100,10 @@ std::vector<double> gaussian_smooth(const std::vector<double>& column, double si
   std::vector<double> out(column.size(), 0.0);
   for (int i = 0; i < n; ++i) {
     double s = 0.0;
-    for (int k = -radius; k <= radius; ++k)
-      s += w[static_cast<std::size_t>(k + radius)] * column[static_cast<std::size_t>(reflect(i + k))];
+    for (int k = -radius; k <= radius; ++k) {
+      const int j = k + radius;
+      s += w[static_cast<std::size_t>(j)] * column[static_cast<std::size_t>(reflect(i + k))];
+    }
     out[static_cast<std::size_t>(i)] = s;
   }
   return out;

@@ -276,7 +276,7 @@ Vec3 PlayEnv::drawer_target_handle() const {
   return env_.site_pos(drawer_target_site_);
 }
 double PlayEnv::drawer_handle_yaw() const {
-  return mat_yaw(env_.data()->site_xmat + 9 * drawer_handle_site_);
+  return mat_yaw(env_.data()->site_xmat + 9 * static_cast<std::ptrdiff_t>(drawer_handle_site_));
 }
 Vec3 PlayEnv::window_handle() const {
   return env_.site_pos(window_handle_site_);
@@ -285,7 +285,7 @@ Vec3 PlayEnv::window_target_handle() const {
   return env_.site_pos(window_target_site_);
 }
 double PlayEnv::window_handle_yaw() const {
-  return mat_yaw(env_.data()->site_xmat + 9 * window_handle_site_);
+  return mat_yaw(env_.data()->site_xmat + 9 * static_cast<std::ptrdiff_t>(window_handle_site_));
 }
 
 int PlayEnv::state_dim() const {

@@ -65,8 +65,9 @@ PlayEpisode play_episode(PlayEnv& env, const GenerateConfig& config, std::int64_
     e.obs_dim = env.env().obs_dim();
     e.state_dim = env.state_dim();
     e.attempts = attempt + 1;
-    e.observations.reserve(static_cast<std::size_t>((config.steps + 1) * e.obs_dim));
-    e.states.reserve(static_cast<std::size_t>((config.steps + 1) * e.state_dim));
+    e.observations.reserve((static_cast<std::size_t>(config.steps) + 1) *
+                           static_cast<std::size_t>(e.obs_dim));
+    e.states.reserve((static_cast<std::size_t>(config.steps) + 1) * static_cast<std::size_t>(e.state_dim));
     e.actions.reserve(static_cast<std::size_t>(config.steps) * 5);
     append_row(e, env);
 
@@ -109,7 +110,8 @@ std::int64_t generate_play(const GenerateConfig& config, std::int64_t first, std
   if (count <= 0) return 0;
   threads = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads, count)));
   const std::int64_t end = first + count;
-  const std::int64_t window = 2 * threads;  // episodes finished ahead of the next one handed over
+  const std::int64_t window =
+      2 * static_cast<std::int64_t>(threads);  // episodes finished ahead of the next one handed over
 
   std::mutex mutex;
   std::condition_variable changed;
@@ -149,6 +151,7 @@ std::int64_t generate_play(const GenerateConfig& config, std::int64_t first, std
   };
 
   std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(threads));
   for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
   std::exception_ptr sink_error;
   try {
