@@ -4,6 +4,9 @@
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <utility>
 
@@ -116,6 +119,18 @@ Run build_run(const Registry& registry, config::Pipeline pipeline) {
                     trainer.where("device"), run.trainer.device));
   }
   if (run.trainer.threads > 0) at::set_num_threads(static_cast<int>(run.trainer.threads));
+#if defined(__GLIBC__)
+  // Every update allocates and frees the same activation and gradient tensors (up to a few MB each).
+  // By default glibc serves blocks ≥ 128 KiB with mmap and trims freed heap tops, so each update
+  // page-faults its working set in again (~5000 faults per paper-scale update, ~10 % of its time;
+  // docs/performance.md). Keep freed memory for reuse instead; blocks ≥ 64 MiB (data sets) still use mmap.
+  static const bool keep_freed_memory = [] {
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    return true;
+  }();
+  (void)keep_freed_memory;
+#endif
 
   auto builder = std::make_shared<PipelineBuilder>(registry, p, run.trainer.seed);
   BuildContext ctx;
