@@ -28,7 +28,7 @@ dipole="$BUILD_DIR/bin/dipole"
 
 # The reduced scale of the main job, for every algorithm (keys each pipeline has).
 scale=(--set trainer.steps="$STEPS" --set trainer.batch_size=256 --set trainer.log_interval=500
-       --set trainer.eval_interval=$((STEPS / 4)) --set trainer.checkpoint_interval=$((STEPS / 4))
+       --set trainer.eval_interval=$((STEPS / 2)) --set trainer.checkpoint_interval=$((STEPS / 4))
        --set dataset.root="$OUT/data" --set dataset.algorithm=random)
 for task in $TASKS; do
   for algorithm in $ALGORITHMS; do
