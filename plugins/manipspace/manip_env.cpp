@@ -427,6 +427,29 @@ void ManipEnv::forward() {
   mj_forward(model_.get(), data_.get());
 }
 
+namespace {
+template <typename T>
+void load_state(ManipEnv& env, mjData* d, const mjModel* m, const T* qpos, const T* qvel,
+                const std::int64_t* buttons) {
+  for (int i = 0; i < m->nq; ++i) d->qpos[i] = static_cast<double>(qpos[i]);
+  for (int i = 0; i < m->nv; ++i) d->qvel[i] = static_cast<double>(qvel[i]);
+  std::fill(d->qacc_warmstart, d->qacc_warmstart + m->nv, 0.0);
+  if (env.num_buttons() > 0) {
+    std::vector<int> states(static_cast<std::size_t>(env.num_buttons()));
+    for (std::size_t i = 0; i < states.size(); ++i) states[i] = static_cast<int>(buttons[i]);
+    env.set_button_states(states);
+  }
+  env.forward();
+}
+}  // namespace
+
+void ManipEnv::set_state(const double* qpos, const double* qvel, const std::int64_t* buttons) {
+  load_state(*this, data_.get(), model_.get(), qpos, qvel, buttons);
+}
+void ManipEnv::set_state(const float* qpos, const float* qvel, const std::int64_t* buttons) {
+  load_state(*this, data_.get(), model_.get(), qpos, qvel, buttons);
+}
+
 std::vector<double> ManipEnv::observation() const {
   std::vector<double> obs(static_cast<std::size_t>(obs_dim()));
   observation(obs.data());

@@ -120,6 +120,11 @@ class ManipEnv {
   /// §1.3 scene targets: local y of drawer_handle_center_target / local x of window_handle_center_target.
   void set_drawer_target(double q);
   void set_window_target(double q);
+  /// Load a stored state (§8.3 replay): qpos [nq], qvel [nv], button states [buttons] (may be
+  /// null without buttons) with their damping lock, qacc_warmstart 0, then mj_forward. Float input
+  /// (the official files) is widened to double.
+  void set_state(const double* qpos, const double* qvel, const std::int64_t* buttons);
+  void set_state(const float* qpos, const float* qvel, const std::int64_t* buttons);
   /// pre_step of §2.4 (saves the state before a step).
   void pre_step();
   void forward();

@@ -118,6 +118,40 @@ TEST(ManipspacePlay, SceneHealthRule) {
   EXPECT_FALSE(scene_episode_healthy(e));
 }
 
+TEST(ManipspacePlay, StoredRowsRecomputeTheObservationAndReplayOneStep) {
+  // §8.3 on our own rows: load (qpos, qvel) of row t, recompute the observation; replay a_t through
+  // the controller and compare with qpos of row t + 1.
+  DataCollectionEnv data(SceneLayout::cubes(1));
+  PlayOptions options;
+  options.steps = 200;
+  std::mt19937_64 rng(3);
+  const PlayEpisode e = generate_play_episode(data, 2, options, rng);
+  ManipEnv replay(SceneLayout::cubes(1));
+  double worst_effector = 0.0, worst_joint = 0.0;
+  for (int t = 1; t + 1 < e.rows; ++t) {
+    const auto r = static_cast<std::size_t>(t);
+    replay.set_state(e.qpos.data() + 21 * r, e.qvel.data() + 20 * r, nullptr);
+    const auto obs = replay.observation();
+    const float* stored = e.observations.data() + 28 * r;
+    for (int i = 0; i < 12; ++i)
+      ASSERT_EQ(static_cast<float>(obs[static_cast<std::size_t>(i)]), stored[i]) << t;
+    for (int i = 19; i < 28; ++i)  // cube block: float32 rounding of qpos
+      ASSERT_NEAR(obs[static_cast<std::size_t>(i)], stored[i], 2e-6) << "row " << t << ", entry " << i;
+    ASSERT_NEAR(obs[17], stored[17], 1e-6);
+    for (int i = 12; i < 15; ++i)  // effector: the one-substep lag of §3.3 (≤ ~0.015 obs units)
+      worst_effector = std::max(worst_effector, std::abs(obs[static_cast<std::size_t>(i)] - stored[i]));
+    Action a{};
+    for (std::size_t c = 0; c < 5; ++c) a[c] = e.actions[5 * r + c];
+    replay.step(a);
+    const float* next = e.qpos.data() + 21 * (r + 1);
+    for (int i = 0; i < 6; ++i)
+      worst_joint = std::max(worst_joint, std::abs(replay.data()->qpos[i] - next[i]));
+  }
+  EXPECT_LT(worst_effector, 0.015);
+  EXPECT_GT(worst_effector, 0.0);  // the stored rows do carry the lag
+  EXPECT_LT(worst_joint, 0.01);    // contacts and the lag make one-step replay approximate
+}
+
 }  // namespace
 }  // namespace dipole::manipspace
 #endif
