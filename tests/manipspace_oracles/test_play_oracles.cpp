@@ -364,6 +364,29 @@ TEST(Generator, FilesAreIdenticalForOneAndTwoThreads) {
   fs::remove(b.string() + ".log");
 }
 
+TEST(Generator, ExtendingACollectionEqualsOneRun) {
+  // Episode i depends only on (seed, i): 2 episodes, then a rerun asking for 3, gives the file of
+  // one run of 3.
+  const fs::path a = fresh_dir("ext"), b = fresh_dir("one");
+  const std::string args = "--dataset cube-double-play-v0 --val-episodes 0 --steps 30 --seed 5 --threads 1";
+  ASSERT_EQ(generate(a, args + " --episodes 2"), 0) << slurp(a.string() + ".log");
+  ASSERT_EQ(generate(a, args + " --episodes 3"), 0) << slurp(a.string() + ".log");
+  ASSERT_EQ(generate(b, args + " --episodes 3"), 0) << slurp(b.string() + ".log");
+  const auto x = npz::read_npz((a / "cube-double-play-v0.npz").string());
+  const auto y = npz::read_npz((b / "cube-double-play-v0.npz").string());
+  ASSERT_EQ(x.size(), y.size());
+  for (const auto& [key, array] : y) {
+    ASSERT_EQ(x.count(key), 1U) << key;
+    EXPECT_EQ(x.at(key).shape, array.shape) << key;
+    EXPECT_EQ(x.at(key).data, array.data) << key;
+  }
+  EXPECT_EQ(y.at("terminals").shape, (std::vector<std::int64_t>{90}));
+  for (const fs::path& d : {a, b}) {
+    fs::remove_all(d);
+    fs::remove(d.string() + ".log");
+  }
+}
+
 TEST(Generator, FullLengthEpisodesTerminalsAndActions) {
   const fs::path dir = fresh_dir("full");
   ASSERT_EQ(generate(dir, "--dataset cube-single-play-v0 --episodes 1 --val-episodes 1 --seed 2"), 0)
