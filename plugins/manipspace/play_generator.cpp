@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <string>
 
+#include "markov_oracle.hpp"
 #include "plan_oracle.hpp"
 
 namespace dipole::manipspace {
@@ -21,18 +22,23 @@ double uniform(std::mt19937_64& rng, double lo, double hi) {
   return lo + (hi - lo) * u;
 }
 
+const Vec3& arm_lo(SceneLayout::Kind kind) {
+  return kind == SceneLayout::Kind::Cubes    ? kCubeArmLo
+         : kind == SceneLayout::Kind::Puzzle ? kPuzzleArmLo
+                                             : kSceneArmLo;
+}
+const Vec3& arm_hi(SceneLayout::Kind kind) {
+  return kind == SceneLayout::Kind::Cubes    ? kCubeArmHi
+         : kind == SceneLayout::Kind::Puzzle ? kPuzzleArmHi
+                                             : kSceneArmHi;
+}
+
 /// Start the plan oracle of the data env's current target (§6.2: cube, button, drawer, window).
 void start_oracle(plan::PlanOracle& oracle, DataCollectionEnv& data, const PlayOptions& options,
                   std::mt19937_64& rng) {
   const ManipEnv& env = data.env();
   const SceneLayout::Kind kind = env.layout().kind;
-  const Vec3& lo = kind == SceneLayout::Kind::Cubes    ? kCubeArmLo
-                   : kind == SceneLayout::Kind::Puzzle ? kPuzzleArmLo
-                                                       : kSceneArmLo;
-  const Vec3& hi = kind == SceneLayout::Kind::Cubes    ? kCubeArmHi
-                   : kind == SceneLayout::Kind::Puzzle ? kPuzzleArmHi
-                                                       : kSceneArmHi;
-  const plan::Pose f = plan::random_final_pose(lo, hi, rng);
+  const plan::Pose f = plan::random_final_pose(arm_lo(kind), arm_hi(kind), rng);
   const CollectTarget& t = data.target();
   switch (t.kind) {
     case CollectTarget::Kind::Cube:
@@ -70,10 +76,29 @@ PlayEpisode run_episode(DataCollectionEnv& data, std::uint64_t seed, const PlayO
   const SceneLayout& layout = env.layout();
   const double p_stack =
       layout.kind == SceneLayout::Kind::Cubes ? (layout.num_cubes == 1 ? 0.0 : uniform(rng, 0.0, 0.25)) : 0.5;
+  const bool noisy = options.type == PlayOptions::Type::Noisy;
+  const bool puzzle = layout.kind == SceneLayout::Kind::Puzzle;
   plan::PlanOracle oracle(options.noise, options.smoothing);
-  start_oracle(oracle, data, options, rng);
+  markov::Oracle markov_oracle(arm_lo(layout.kind), arm_hi(layout.kind), puzzle);
+  // noisy (§6.5): per-episode ξ ~ U(0, noise), action noise N(0, diag(ξ, ξ, ξ, 3ξ, 10ξ)²), random actions
+  const double xi = noisy ? uniform(rng, 0.0, options.noise) : 0.0;
+  const double p_random = options.p_random_action >= 0.0 ? options.p_random_action : puzzle ? 0.2 : 0.1;
+  std::normal_distribution<double> normal(0.0, 1.0);
+  const auto start = [&] {
+    if (noisy)
+      markov_oracle.reset(data.target(), rng);
+    else
+      start_oracle(oracle, data, options, rng);
+  };
+  start();
   for (int t = 0; t < options.steps; ++t) {
-    Action a = oracle.action(env);
+    Action a = noisy ? markov_oracle.action(env) : oracle.action(env);
+    if (noisy) {
+      static constexpr double kNoiseScale[5] = {1, 1, 1, 3, 10};
+      for (std::size_t c = 0; c < 5; ++c) a[c] += normal(rng) * xi * kNoiseScale[c];
+      if (uniform(rng, 0.0, 1.0) < p_random)
+        for (double& v : a) v = uniform(rng, -1.0, 1.0);
+    }
     for (double& v : a) v = std::clamp(v, -1.0, 1.0);
     for (const double v : obs) e.observations.push_back(static_cast<float>(v));
     for (const double v : a) e.actions.push_back(static_cast<float>(v));
@@ -83,10 +108,10 @@ PlayEpisode run_episode(DataCollectionEnv& data, std::uint64_t seed, const PlayO
     for (const int b : env.prev_button_states()) e.button_states.push_back(b);
     e.terminals.push_back(t + 1 == options.steps);
     obs = env.observation();  // before a possible new target: as the env's step returns it
-    if (oracle.done()) {
+    if (noisy ? markov_oracle.done() : oracle.done()) {
       ++e.subtasks;
       data.set_new_target(p_stack);
-      start_oracle(oracle, data, options, rng);
+      start();
     }
   }
   e.rows = options.steps;

@@ -1,7 +1,8 @@
-// The `play` data generator loop of ogbench_manipulation.md §6.2: one episode of plan-oracle
-// behaviour in the data-collection env, as the rows OGBench stores (observation of s_t, clipped a_t,
-// terminal flag, qpos/qvel/button states of s_t), with the scene health rejection. Writing the
-// rows to .npz files is the `ogbench` recorder's job (plugins/ogbench). MuJoCo-only: no ATen here.
+// The data generator loop of ogbench_manipulation.md §6.2: one episode of plan-oracle (`play`) or
+// Markov-oracle (`noisy`, §6.5) behaviour in the data-collection env, as the rows OGBench stores (observation
+// of s_t, clipped a_t, terminal flag, qpos/qvel/button states of s_t), with the scene health rejection.
+// Writing the rows to .npz files is the `ogbench` recorder's job (plugins/ogbench). MuJoCo-only: no ATen
+// here.
 #pragma once
 
 #include <cstdint>
@@ -24,10 +25,13 @@ struct PlayEpisode {
 };
 
 struct PlayOptions {
+  enum class Type { Play, Noisy };
+  Type type = Type::Play;                        ///< play: plan oracles (§6.3–6.4); noisy: Markov (§6.5)
   int steps = DataCollectionEnv::kEpisodeSteps;  ///< rows per episode (1001 in the official files)
-  double noise = 0.1;                            ///< plan noise (§6.3)
-  double smoothing = 0.5;                        ///< plan noise smoothing σ, in steps
-  bool jitter = true;                            ///< keyframe time jitter (§6.4)
+  double noise = 0.1;             ///< play: plan noise (§6.3); noisy: ξ ~ U(0, noise) per episode (§6.5)
+  double smoothing = 0.5;         ///< play: plan noise smoothing σ, in steps
+  bool jitter = true;             ///< play: keyframe time jitter (§6.4)
+  double p_random_action = -1.0;  ///< noisy: uniform-action probability; < 0: 0.2 puzzle, else 0.1
 };
 
 /// §6.2 scene health: reject when a cube has y ≥ 0.29, or y ≤ −0.3 with z outside [0.06, 0.08].
