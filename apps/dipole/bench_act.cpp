@@ -66,13 +66,15 @@ double per_call(Fn&& fn, double seconds) {
 int act_latency(const Args& args) {
   po::options_description options("options");
   std::string hidden_text = "512,512,512,512", csv;
-  std::int64_t steps = 10, candidates = 32;
+  std::int64_t steps = 10, candidates = 32, observations = 1;
   double omega = 1.0, seconds = 3.0;
   int threads = 0, blas_threads = 0, rounds = 6;
   options.add_options()("hidden", po::value(&hidden_text), "hidden widths (default 512,512,512,512)")(
       "steps", po::value(&steps)->default_value(10), "Euler steps N")(
       "omega", po::value(&omega)->default_value(1.0), "guidance ω (≠ 0: both members every step)")(
       "candidates", po::value(&candidates)->default_value(32), "N_c of the rejection-sampling case")(
+      "observations", po::value(&observations)->default_value(1),
+      "observations per call (1 = the latency case; more: a batched act, bounds scaled by rows)")(
       "seconds", po::value(&seconds)->default_value(6.0), "time per case (all rounds, both variants)")(
       "rounds", po::value(&rounds)->default_value(6), "rounds of bounds + latencies")(
       "threads", po::value(&threads), "at::set_num_threads(N)")("blas-threads", po::value(&blas_threads),
@@ -87,8 +89,8 @@ int act_latency(const Args& args) {
                      "Action latency for one observation against the memory-bandwidth and FLOP bounds.",
                      options, positional, vm))
     return 0;
-  if (steps < 1 || candidates < 1 || rounds < 1)
-    throw ConfigError("--steps, --candidates and --rounds must be at least 1");
+  if (steps < 1 || candidates < 1 || rounds < 1 || observations < 1)
+    throw ConfigError("--steps, --candidates, --rounds and --observations must be at least 1");
   apply_threads(threads, blas_threads, std::cout);
   const double load_start = load_average();
 
@@ -101,7 +103,7 @@ int act_latency(const Args& args) {
   const NetCost denoiser = net_cost(state, "denoiser.net."), q = net_cost(state, "critic.q.");
 
   auto generator = at::detail::createCPUGenerator(5);
-  const auto observation = at::randn({1, run.spec.obs_dim}, generator, at::kFloat);
+  const auto observation = at::randn({observations, run.spec.obs_dim}, generator, at::kFloat);
   struct Case {
     std::int64_t candidates = 1;
     ActOptions options;
@@ -118,7 +120,7 @@ int act_latency(const Args& args) {
     const double members_per_step = omega == 0.0 ? 0.5 : 1.0;  // skip_negative_at_zero: v⁺ only at ω = 0
     c.bytes = 4.0 * (static_cast<double>(steps) * members_per_step * denoiser.parameters +
                      (nc > 1 ? q.parameters : 0.0));
-    c.flop = 2.0 * static_cast<double>(nc) *
+    c.flop = 2.0 * static_cast<double>(nc * observations) *
              (static_cast<double>(steps) * members_per_step * denoiser.macs_per_row +
               (nc > 1 ? q.macs_per_row : 0.0));
     cases.push_back(c);

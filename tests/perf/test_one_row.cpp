@@ -1,9 +1,13 @@
-// EnsembleMlp's one-row path (a gemv per member instead of baddbmm/addmm: acting on one observation)
-// computes what the batched path computes: the one-row result equals row 0 of a two-row batch, for
-// the stacked forward and forward_member, values and gradients of every parameter.
+// EnsembleMlp's small-rows kernel (autograd off, up to 12 rows per member) computes what the batched
+// path (baddbmm/addmm, 16 rows) computes, for the stacked forward and forward_member, for 1–13 rows;
+// with autograd on, one row takes the batched path (values and gradients equal row 0 of a batch).
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 
 #include "dipole/core/nn.hpp"
 
@@ -46,7 +50,7 @@ TEST_P(OneRow, EqualsRowZeroOfABatch) {
     for (auto& p : net.parameters()) p.add_(at::randn(p.sizes(), gen) * 0.2);
   }
   const auto row = at::randn({1, 9}, gen);
-  const auto batch = at::cat({row, at::randn({1, 9}, gen)});
+  const auto batch = at::cat({row, at::randn({15, 9}, gen)});  // 16 rows: the baddbmm/addmm path
   const auto upstream = member < 0 ? at::randn({2, 1, 3}, gen) : at::randn({1, 3}, gen);
   const Result single = run(net, row, member, upstream), batched = run(net, batch, member, upstream);
   EXPECT_LE(max_relative(single.value, batched.value), 1e-5);
@@ -55,7 +59,7 @@ TEST_P(OneRow, EqualsRowZeroOfABatch) {
     SCOPED_TRACE("parameter " + std::to_string(i));
     EXPECT_LE(max_relative(single.grads[i], batched.grads[i]), 1e-5);
   }
-  EXPECT_GT(single.grads[0].abs().max().item<double>(), 1e-4);  // gradients flow through the gemv path
+  EXPECT_GT(single.grads[0].abs().max().item<double>(), 1e-4);  // gradients flow through the kernel
   // The one-row forward reads the right member: members differ.
   if (member < 0) {
     EXPECT_GT((single.value[0] - single.value[1]).abs().max().item<double>(), 1e-4);
@@ -80,6 +84,65 @@ TEST(OneRowInput3d, PerMemberInputsAndDetachedParameters) {
   const auto y = net.forward(x, /*detach_parameters=*/true);
   EXPECT_FALSE(y.requires_grad());
   EXPECT_LE(max_relative(y, expected.detach()), 1e-5);
+}
+
+TEST(SmallRowsNoGrad, EqualTheBatchedProductForOneToThirteenRows) {
+  auto gen = at::detail::createCPUGenerator(41);
+  dipole::MlpConfig config = dipole::mlp_preset("fql", dipole::NetworkRole::Critic);
+  config.hidden_dims = {40, 72};
+  EnsembleMlp net(2, 11, 5, config, gen);
+  at::NoGradGuard no_grad;
+  for (auto& p : net.parameters()) p.add_(at::randn(p.sizes(), gen) * 0.2);
+  const auto batch = at::randn({16, 11}, gen) * 3;  // 16 rows > 12: the baddbmm path
+  const auto full = net.forward(batch);
+  const auto full_member = net.forward_member(1, batch);
+  for (std::int64_t rows = 1; rows <= 13; ++rows) {
+    SCOPED_TRACE("rows " + std::to_string(rows));
+    const auto x = batch.narrow(0, 0, rows);
+    EXPECT_LE(max_relative(net.forward(x), full.narrow(1, 0, rows)), 1e-5);
+    EXPECT_LE(max_relative(net.forward_member(1, x), full_member.narrow(0, 0, rows)), 1e-5);
+    // Per-member inputs [M, rows, in] (members see different rows).
+    const auto per_member = at::stack({x, x.flip(0)});
+    const auto expected = at::stack({full[0].narrow(0, 0, rows), net.forward(x.flip(0))[1]});
+    EXPECT_LE(max_relative(net.forward(per_member), expected), 1e-5);
+  }
+  EXPECT_GT((full[0] - full[1]).abs().max().item<double>(), 1e-3);  // members differ
+}
+
+// Not a unit test (no assertion on time): no-grad forward of a 4×512 actor pair ([2, rows, ·]) through
+// EnsembleMlp (small-rows kernel up to 12 rows) and through plain baddbmm/GELU, alternated.
+// Run: dipole_test_perf --gtest_also_run_disabled_tests --gtest_filter=*Timing*
+TEST(SmallRowsTiming, DISABLED_PrintsKernelVsBaddbmm) {
+  auto gen = at::detail::createCPUGenerator(43);
+  dipole::MlpConfig config = dipole::mlp_preset("fql", dipole::NetworkRole::Actor);
+  EnsembleMlp net(2, 31, 6, config, gen);
+  at::NoGradGuard no_grad;
+  for (std::int64_t rows : {1, 2, 4, 8, 16, 32}) {
+    const auto x = at::randn({rows, 31}, gen);
+    auto reference = [&] {
+      at::Tensor h = x.unsqueeze(0).expand({2, rows, 31});
+      const auto& layers = net.layers();
+      for (std::size_t l = 0; l < layers.size(); ++l) {
+        h = at::baddbmm(layers[l].bias, h, layers[l].weight);
+        if (l + 1 < layers.size()) h = dipole::activate(h, dipole::Activation::GeluTanh);
+      }
+      return h;
+    };
+    std::vector<double> a, b;
+    for (int i = 0; i < 200; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      net.forward(x);
+      auto t1 = std::chrono::steady_clock::now();
+      reference();
+      auto t2 = std::chrono::steady_clock::now();
+      a.push_back(std::chrono::duration<double>(t1 - t0).count());
+      b.push_back(std::chrono::duration<double>(t2 - t1).count());
+    }
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    std::printf("rows %2lld: EnsembleMlp %.3f ms, baddbmm %.3f ms (medians)\n", static_cast<long long>(rows),
+                1e3 * a[100], 1e3 * b[100]);
+  }
 }
 
 }  // namespace
