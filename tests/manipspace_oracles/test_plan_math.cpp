@@ -10,11 +10,9 @@
 #include <vector>
 
 #ifdef DIPOLE_HAVE_MUJOCO
-// play_generator.hpp includes the oracle header of its folder (plugins/manipspace has another
-// plan_oracle.hpp on the include path).
-#include "play_generator.hpp"
+#include "generator_loop.hpp"
 
-namespace dipole::manipspace {
+namespace dipole::manipspace::oracles {
 namespace {
 
 constexpr double kPi = 3.141592653589793;
@@ -149,7 +147,7 @@ TEST(PlanMath, SceneHealthCheck) {
 }
 
 }  // namespace
-}  // namespace dipole::manipspace
+}  // namespace dipole::manipspace::oracles
 
 #else
 TEST(PlanMath, SkippedWithoutMujoco) {

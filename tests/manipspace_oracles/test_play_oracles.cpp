@@ -16,11 +16,9 @@
 #include <vector>
 
 #ifdef DIPOLE_HAVE_MUJOCO
-// play_generator.hpp includes the oracle header of its folder (plugins/manipspace has another
-// plan_oracle.hpp on the include path).
-#include "play_generator.hpp"
+#include "generator_loop.hpp"
 
-namespace dipole::manipspace {
+namespace dipole::manipspace::oracles {
 namespace {
 
 namespace fs = std::filesystem;
@@ -434,7 +432,7 @@ TEST(Generator, FullLengthEpisodesTerminalsAndActions) {
 }
 
 }  // namespace
-}  // namespace dipole::manipspace
+}  // namespace dipole::manipspace::oracles
 
 #else
 TEST(PlanOracles, SkippedWithoutMujoco) {

@@ -25,12 +25,13 @@
 #include "dipole/core/registry.hpp"
 #include "dipole/errors.hpp"
 #include "dipole/recorder.hpp"
-#include "play_generator.hpp"
+#include "generator_loop.hpp"
 
 namespace {
 
 using namespace dipole;
 using namespace dipole::manipspace;
+using namespace dipole::manipspace::oracles;
 using Clock = std::chrono::steady_clock;
 
 std::atomic<bool> g_stop{false};

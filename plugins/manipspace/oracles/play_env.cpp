@@ -10,7 +10,7 @@
 
 #include "task_env.hpp"
 
-namespace dipole::manipspace {
+namespace dipole::manipspace::oracles {
 namespace {
 
 constexpr double kPi = 3.141592653589793;
@@ -301,4 +301,4 @@ std::vector<double> PlayEnv::state() const {
   return s;
 }
 
-}  // namespace dipole::manipspace
+}  // namespace dipole::manipspace::oracles

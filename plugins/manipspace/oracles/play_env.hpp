@@ -11,7 +11,7 @@
 #include "manip_env.hpp"
 #include "ogbench_tasks.hpp"
 
-namespace dipole::manipspace {
+namespace dipole::manipspace::oracles {
 
 /// Explicit random stream of one episode (env or oracle side): 53-bit uniforms, Box–Muller normals.
 class Rng {
@@ -112,4 +112,4 @@ class PlayEnv {
   int drawer_handle_site_ = -1, drawer_target_site_ = -1, window_handle_site_ = -1, window_target_site_ = -1;
 };
 
-}  // namespace dipole::manipspace
+}  // namespace dipole::manipspace::oracles

@@ -9,7 +9,7 @@
 
 #include "play_env.hpp"
 
-namespace dipole::manipspace {
+namespace dipole::manipspace::oracles {
 
 // ---- pose helpers of §6.3 (pure-yaw poses) ------------------------------------------------------
 
@@ -90,4 +90,4 @@ class PlanOracle {
   bool done_ = false;
 };
 
-}  // namespace dipole::manipspace
+}  // namespace dipole::manipspace::oracles

@@ -10,10 +10,10 @@
 #include <functional>
 #include <vector>
 
-#include "plan_oracle.hpp"
+#include "plan_oracles.hpp"
 #include "play_env.hpp"
 
-namespace dipole::manipspace {
+namespace dipole::manipspace::oracles {
 
 /// One finished sub-task (the oracle reported done).
 struct SubTaskRecord {
@@ -56,4 +56,4 @@ std::int64_t generate_play(const GenerateConfig& config, std::int64_t first, std
                            const std::function<void(std::int64_t, PlayEpisode&&)>& sink,
                            const std::atomic<bool>* stop = nullptr);
 
-}  // namespace dipole::manipspace
+}  // namespace dipole::manipspace::oracles

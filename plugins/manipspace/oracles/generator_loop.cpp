@@ -1,6 +1,6 @@
-// Play-data generator loop (see play_generator.hpp). Section numbers refer to
+// Play-data generator loop (see generator_loop.hpp). Section numbers refer to
 // /work/shared/docs/ogbench_manipulation.md.
-#include "play_generator.hpp"
+#include "generator_loop.hpp"
 
 #include <dipole/errors.hpp>
 
@@ -12,7 +12,7 @@
 #include <mutex>
 #include <thread>
 
-namespace dipole::manipspace {
+namespace dipole::manipspace::oracles {
 namespace {
 
 // Random streams of an episode attempt.
@@ -186,4 +186,4 @@ std::int64_t generate_play(const GenerateConfig& config, std::int64_t first, std
   return next_out - first;
 }
 
-}  // namespace dipole::manipspace
+}  // namespace dipole::manipspace::oracles

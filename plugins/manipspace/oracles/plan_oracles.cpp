@@ -1,6 +1,6 @@
-// Plan oracles (see plan_oracle.hpp). Section numbers refer to
+// Plan oracles (see plan_oracles.hpp). Section numbers refer to
 // /work/shared/docs/ogbench_manipulation.md.
-#include "plan_oracle.hpp"
+#include "plan_oracles.hpp"
 
 #include <dipole/errors.hpp>
 
@@ -8,7 +8,7 @@
 #include <cmath>
 #include <complex>
 
-namespace dipole::manipspace {
+namespace dipole::manipspace::oracles {
 namespace {
 
 constexpr double kPi = 3.141592653589793;
@@ -230,4 +230,4 @@ Action PlanOracle::action(const PlayEnv& env) {
   return raw;
 }
 
-}  // namespace dipole::manipspace
+}  // namespace dipole::manipspace::oracles
