@@ -39,13 +39,10 @@ void on_signal(int /*signal*/) {
 
 int main(int argc, char** argv) {
   using namespace dipole::cli;
-  const std::map<std::string, int (*)(const Args&)> commands = {{"plugins", plugins_command},
-                                                                {"config", config_command},
-                                                                {"train", train_command},
-                                                                {"eval", eval_command},
-                                                                {"collect", collect_command},
-                                                                {"bench", bench_command},
-                                                                {"report", report_command}};
+  const std::map<std::string, int (*)(const Args&)> commands = {
+      {"plugins", plugins_command}, {"config", config_command},   {"train", train_command},
+      {"eval", eval_command},       {"collect", collect_command}, {"bench", bench_command},
+      {"report", report_command}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
