@@ -319,7 +319,7 @@ double gemm_flop(const at::RecordFunction& fn) {
   if (name == "aten::mm" || name == "aten::bmm" || name == "aten::matmul")
     first = 0;
   else if (name == "aten::addmm" || name == "aten::addmm_" || name == "aten::baddbmm" ||
-           name == "aten::baddbmm_")
+           name == "aten::baddbmm_" || name == "dipole::streamed_baddbmm")
     first = 1;
   else
     return -1;

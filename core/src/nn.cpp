@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
+#include <ATen/record_function.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
@@ -519,22 +520,23 @@ EnsembleMlp::EnsembleMlp(std::int64_t members, std::int64_t input_dim, std::int6
   }
 }
 
-// ---- products of few rows --------------------------------------------------------------------------
+// ---- products without autograd --------------------------------------------------------------------
 //
-// Acting on a few observations (rows ≤ kSmallRows per member: one observation, or one evaluation step
-// of 8 environments): OpenBLAS's gemm packs the whole weight matrix on every call, which costs more
-// than the product itself at such row counts (4×512 actor pair, no grad: 1 row 0.36 ms through
-// baddbmm vs 0.09 ms here; 8 rows 0.44 vs 0.34; equal near 12 rows). y = b + x·W is computed here
-// instead: for each input k, row k of W is read once and added, times x[r, k], into every row's
-// accumulator (blocks of 8 rows stay in L1), so W streams through once per block. Only with autograd
-// off (GradMode disabled: acting, evaluation, target networks), so the products that training
-// differentiates are unchanged. Same values as baddbmm up to float summation order
-// (tests/perf/test_one_row.cpp).
+// With autograd off (GradMode disabled: acting, evaluation, target networks, FQL's distillation
+// targets) and ≤ kSmallRows rows per member, y = b + x·W is computed here instead of by baddbmm.
+// OpenBLAS's gemm packs the whole weight matrix on every call, which costs more than the product
+// itself at a few rows (perf: sgemm_itcopy 31 % of a one-observation act), and the Debian OpenBLAS
+// 0.3.21 runs its Haswell (AVX2) kernels on this AVX-512 CPU. Tiles of 4 rows × 64 columns accumulate
+// in registers over the whole k loop (W read once per tile); the last 1–3 rows stream W once in order.
+// Micro-timing, no-grad forward of a 4×512 actor pair, one thread (tests/perf, disabled timing test):
+// 1 row 0.37 → 0.08 ms, 8 rows 0.44 → 0.22, 32 rows 1.06 → 0.69, 256 rows 10.9 → 9.1 ms. The products
+// that training differentiates (GradMode on) are unchanged. Same values as baddbmm up to float
+// summation order (tests/perf/test_one_row.cpp).
 
 namespace {
 
-constexpr std::int64_t kSmallRows = 12;  // measured crossover with OpenBLAS gemm at 4×512: 8–16 rows
-constexpr std::int64_t kRowBlock = 8;
+constexpr std::int64_t kSmallRows =
+    256;  // a training batch; larger ones (evaluation of 500 × 32 candidates) use gemm
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define DIPOLE_SMALL_CLONES __attribute__((noinline, target_clones("avx512f", "avx2", "default")))
@@ -543,23 +545,76 @@ constexpr std::int64_t kRowBlock = 8;
 #endif
 
 /// y [rows, out] = b [out] + x [rows, in] · w [in, out], all row-major and contiguous.
+#if defined(__GNUC__)
+#define DIPOLE_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define DIPOLE_ALWAYS_INLINE inline
+#endif
+
+constexpr std::int64_t kTileCols = 64;
+
+/// Rows [r0, r0 + R) of y = b + x · w (x [rows, in], w [in, out], y [rows, out]): column tiles of
+/// kTileCols accumulate in registers over the whole k loop, then the remaining columns. Inlined into
+/// each target clone of the caller, so it is compiled for that instruction set.
+template <int R>
+DIPOLE_ALWAYS_INLINE void small_rows_tile(const float* __restrict x, const float* __restrict w,
+                                          const float* __restrict b, float* __restrict y, std::int64_t r0,
+                                          std::int64_t in, std::int64_t out) {
+  const std::int64_t full_cols = out - out % kTileCols;
+  for (std::int64_t c0 = 0; c0 < full_cols; c0 += kTileCols) {
+    float acc[R][kTileCols];
+    for (int r = 0; r < R; ++r)
+      for (std::int64_t j = 0; j < kTileCols; ++j) acc[r][j] = b[c0 + j];
+    for (std::int64_t k = 0; k < in; ++k) {
+      const float* wk = w + k * out + c0;
+      for (int r = 0; r < R; ++r) {
+        const float xr = x[(r0 + r) * in + k];
+        for (std::int64_t j = 0; j < kTileCols; ++j) acc[r][j] += xr * wk[j];
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (std::int64_t j = 0; j < kTileCols; ++j) y[(r0 + r) * out + c0 + j] = acc[r][j];
+  }
+  if (full_cols == out) return;
+  for (int r = 0; r < R; ++r)
+    for (std::int64_t j = full_cols; j < out; ++j) y[(r0 + r) * out + j] = b[j];
+  for (std::int64_t k = 0; k < in; ++k) {
+    const float* wk = w + k * out;
+    for (int r = 0; r < R; ++r) {
+      const float xr = x[(r0 + r) * in + k];
+      float* yr = y + (r0 + r) * out;
+      for (std::int64_t j = full_cols; j < out; ++j) yr[j] += xr * wk[j];
+    }
+  }
+}
+
+/// Rows [r0, r1) (a few) of y = b + x · w streaming W once in order: for each k, row k of W is added,
+/// times x[r, k], into every row's accumulator (in L1). Best for 1–3 rows, where the product is
+/// bound by reading W.
+DIPOLE_ALWAYS_INLINE void small_rows_stream(const float* __restrict x, const float* __restrict w,
+                                            const float* __restrict b, float* __restrict y, std::int64_t r0,
+                                            std::int64_t r1, std::int64_t in, std::int64_t out) {
+  for (std::int64_t r = r0; r < r1; ++r)
+    for (std::int64_t j = 0; j < out; ++j) y[r * out + j] = b[j];
+  for (std::int64_t k = 0; k < in; ++k) {
+    const float* wk = w + k * out;
+    for (std::int64_t r = r0; r < r1; ++r) {
+      const float xr = x[r * in + k];
+      float* yr = y + r * out;
+      for (std::int64_t j = 0; j < out; ++j) yr[j] += xr * wk[j];
+    }
+  }
+}
+
+/// y [rows, out] = b [out] + x [rows, in] · w [in, out], all row-major and contiguous: tiles of 4 rows
+/// in registers (W read once per tile), the last 1–3 rows streamed. Every element sums b, then
+/// k = 0, 1, … in order, whichever way it is computed.
 DIPOLE_SMALL_CLONES void small_rows_affine(const float* __restrict x, const float* __restrict w,
                                            const float* __restrict b, float* __restrict y, std::int64_t rows,
                                            std::int64_t in, std::int64_t out) {
-  for (std::int64_t r = 0; r < rows; ++r)
-    std::memcpy(y + r * out, b, static_cast<std::size_t>(out) * sizeof(float));
-  // Blocks of kRowBlock rows: their accumulators stay in L1 while W streams through once per block.
-  for (std::int64_t r0 = 0; r0 < rows; r0 += kRowBlock) {
-    const std::int64_t r1 = std::min(rows, r0 + kRowBlock);
-    for (std::int64_t k = 0; k < in; ++k) {
-      const float* wk = w + k * out;
-      for (std::int64_t r = r0; r < r1; ++r) {
-        const float xr = x[r * in + k];
-        float* yr = y + r * out;
-        for (std::int64_t j = 0; j < out; ++j) yr[j] += xr * wk[j];
-      }
-    }
-  }
+  std::int64_t r0 = 0;
+  for (; r0 + 4 <= rows; r0 += 4) small_rows_tile<4>(x, w, b, y, r0, in, out);
+  if (r0 < rows) small_rows_stream(x, w, b, y, r0, rows, in, out);
 }
 
 /// Whether the small-rows path applies: autograd off (acting, evaluation, target networks), float32
@@ -575,6 +630,8 @@ bool small_rows_path(const at::Tensor& h, const at::Tensor& weight, const at::Te
 
 /// h [M, rows, in] (any strides), weight [M, in, out], bias [M, 1, out] → [M, rows, out].
 at::Tensor small_rows_forward(const at::Tensor& h, const at::Tensor& weight, const at::Tensor& bias) {
+  // A named operator for profilers (dipole bench counts its FLOPs like baddbmm's: inputs bias, x, w).
+  RECORD_FUNCTION("dipole::streamed_baddbmm", std::vector<c10::IValue>({bias, h, weight}));
   const auto members = weight.size(0), rows = h.size(1), in = weight.size(1), out = weight.size(2);
   auto y = at::empty({members, rows, out}, weight.options());
   for (std::int64_t m = 0; m < members; ++m) {

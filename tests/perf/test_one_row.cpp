@@ -1,6 +1,7 @@
-// EnsembleMlp's small-rows kernel (autograd off, up to 12 rows per member) computes what the batched
-// path (baddbmm/addmm, 16 rows) computes, for the stacked forward and forward_member, for 1–13 rows;
-// with autograd on, one row takes the batched path (values and gradients equal row 0 of a batch).
+// EnsembleMlp's kernel for products without autograd (up to 256 rows per member) computes what the
+// batched path (baddbmm/addmm, 300 rows) computes, for the stacked forward and forward_member, for
+// 1–13, 64, 255, 256 and 257 rows; with autograd on, one row takes the batched path (values and
+// gradients equal row 0 of a batch).
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -86,17 +87,17 @@ TEST(OneRowInput3d, PerMemberInputsAndDetachedParameters) {
   EXPECT_LE(max_relative(y, expected.detach()), 1e-5);
 }
 
-TEST(SmallRowsNoGrad, EqualTheBatchedProductForOneToThirteenRows) {
+TEST(SmallRowsNoGrad, EqualTheBatchedProductUpTo257Rows) {
   auto gen = at::detail::createCPUGenerator(41);
   dipole::MlpConfig config = dipole::mlp_preset("fql", dipole::NetworkRole::Critic);
   config.hidden_dims = {40, 72};
   EnsembleMlp net(2, 11, 5, config, gen);
   at::NoGradGuard no_grad;
   for (auto& p : net.parameters()) p.add_(at::randn(p.sizes(), gen) * 0.2);
-  const auto batch = at::randn({16, 11}, gen) * 3;  // 16 rows > 12: the baddbmm path
+  const auto batch = at::randn({300, 11}, gen) * 3;  // 300 rows > 256: the baddbmm path
   const auto full = net.forward(batch);
   const auto full_member = net.forward_member(1, batch);
-  for (std::int64_t rows = 1; rows <= 13; ++rows) {
+  for (std::int64_t rows : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 64, 255, 256, 257}) {
     SCOPED_TRACE("rows " + std::to_string(rows));
     const auto x = batch.narrow(0, 0, rows);
     EXPECT_LE(max_relative(net.forward(x), full.narrow(1, 0, rows)), 1e-5);
@@ -110,14 +111,14 @@ TEST(SmallRowsNoGrad, EqualTheBatchedProductForOneToThirteenRows) {
 }
 
 // Not a unit test (no assertion on time): no-grad forward of a 4×512 actor pair ([2, rows, ·]) through
-// EnsembleMlp (small-rows kernel up to 12 rows) and through plain baddbmm/GELU, alternated.
+// EnsembleMlp (kernel up to 256 rows) and through plain baddbmm/GELU, alternated.
 // Run: dipole_test_perf --gtest_also_run_disabled_tests --gtest_filter=*Timing*
 TEST(SmallRowsTiming, DISABLED_PrintsKernelVsBaddbmm) {
   auto gen = at::detail::createCPUGenerator(43);
   dipole::MlpConfig config = dipole::mlp_preset("fql", dipole::NetworkRole::Actor);
   EnsembleMlp net(2, 31, 6, config, gen);
   at::NoGradGuard no_grad;
-  for (std::int64_t rows : {1, 2, 4, 8, 16, 32}) {
+  for (std::int64_t rows : {1, 2, 4, 8, 16, 32, 64, 128, 256}) {
     const auto x = at::randn({rows, 31}, gen);
     auto reference = [&] {
       at::Tensor h = x.unsqueeze(0).expand({2, rows, 31});
