@@ -9,25 +9,14 @@
 #include <string>
 
 #include "dipole/core/npz.hpp"
+#include "support/run_command.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string output;
-};
-
-Result dipole_cli(const std::string& args) {
-  Result r{0, {}};
-  FILE* pipe = ::popen((std::string(DIPOLE_CLI) + " " + args + " 2>&1").c_str(), "r");
-  char buffer[4096];
-  while (pipe && std::fgets(buffer, sizeof buffer, pipe)) r.output += buffer;
-  const int status = pipe ? ::pclose(pipe) : -1;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Result = dipole::test::CommandResult;
+using dipole::test::dipole_cli;
 
 class Cli : public ::testing::Test {
  protected:

@@ -7,24 +7,15 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include "support/run_command.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string output;
-};
-
+using Result = dipole::test::CommandResult;
 Result run(const std::string& command) {
-  Result r{0, {}};
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  char buffer[4096];
-  while (pipe && std::fgets(buffer, sizeof buffer, pipe)) r.output += buffer;
-  const int status = pipe ? ::pclose(pipe) : -1;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return dipole::test::run_command(command);
 }
 
 TEST(Install, OutOfTreePluginBuildsAgainstInstalledPackageAndRuns) {

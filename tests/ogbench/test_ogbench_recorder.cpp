@@ -22,6 +22,7 @@
 #include <dipole/recorder.hpp>
 
 #include "ogbench_tasks.hpp"
+#include "support/run_command.hpp"
 
 namespace og = dipole::ogbench;
 namespace fs = std::filesystem;
@@ -82,20 +83,8 @@ int compression_method(const std::string& path) {
   return header[8] | (header[9] << 8);
 }
 
-struct Result {
-  int code = -1;
-  std::string output;
-};
-
-Result dipole_cli(const std::string& args) {
-  Result r;
-  FILE* pipe = ::popen((std::string(DIPOLE_CLI) + " " + args + " 2>&1").c_str(), "r");
-  char buffer[4096];
-  while (pipe && std::fgets(buffer, sizeof buffer, pipe)) r.output += buffer;
-  const int status = pipe ? ::pclose(pipe) : -1;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Result = dipole::test::CommandResult;
+using dipole::test::dipole_cli;
 
 class OgbenchRecorder : public ::testing::Test {
  protected:

@@ -12,6 +12,7 @@
 
 #include "dipole/core/report.hpp"
 #include "dipole/errors.hpp"
+#include "support/run_command.hpp"
 
 namespace {
 
@@ -85,13 +86,9 @@ TEST_F(ReportFiles, CsvWithARaggedRowNamesFileAndLine) {
 }
 
 std::string run_cli(const std::string& args, int* code) {
-  std::string output;
-  FILE* pipe = ::popen((std::string(DIPOLE_CLI) + " " + args + " 2>&1").c_str(), "r");
-  char buffer[4096];
-  while (pipe && std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  const int status = pipe ? ::pclose(pipe) : -1;
-  *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return output;
+  const auto r = dipole::test::dipole_cli(args);
+  *code = r.code;
+  return r.output;
 }
 
 std::string pipeline(const std::string& algorithm, int seed, const std::string& task) {
