@@ -4,12 +4,15 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/record_function.h>
+#include <dlfcn.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "dipole/errors.hpp"
@@ -523,7 +526,7 @@ EnsembleMlp::EnsembleMlp(std::int64_t members, std::int64_t input_dim, std::int6
 // ---- products without autograd --------------------------------------------------------------------
 //
 // With autograd off (GradMode disabled: acting, evaluation, target networks, FQL's distillation
-// targets) and ≤ kSmallRows rows per member, y = b + x·W is computed here instead of by baddbmm.
+// targets) and ≤ small_rows_limit() rows per member, y = b + x·W is computed here instead of by baddbmm.
 // OpenBLAS's gemm packs the whole weight matrix on every call, which costs more than the product
 // itself at a few rows (perf: sgemm_itcopy 31 % of a one-observation act), and the Debian OpenBLAS
 // 0.3.21 runs its Haswell (AVX2) kernels on this AVX-512 CPU. Tiles of 4 rows × 64 columns accumulate
@@ -535,8 +538,24 @@ EnsembleMlp::EnsembleMlp(std::int64_t members, std::int64_t input_dim, std::int6
 
 namespace {
 
-constexpr std::int64_t kSmallRows =
-    256;  // a training batch; larger ones (evaluation of 500 × 32 candidates) use gemm
+/// Rows per member up to which products without autograd use the kernel below: the measured crossover
+/// with the loaded BLAS (tests/perf timing test, 4×512 actor pair). OpenBLAS with its AVX-512 kernels
+/// (OPENBLAS_CORETYPE=SKYLAKEX, or a CPU it maps to them) wins from ~48 rows; with the AVX2 (Haswell)
+/// kernels that Debian's OpenBLAS 0.3.21 picks on this AVX-512 EPYC, the kernel is faster up to 256
+/// rows (a training batch) at least. Another BLAS: 32.
+std::int64_t small_rows_limit() {
+  static const std::int64_t limit = [] {
+    using CoreName = char* (*)();
+    const auto corename = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+    if (corename == nullptr) return std::int64_t{32};
+    std::string core = corename();
+    for (auto& c : core) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char* avx512 : {"skylakex", "cooperlake", "sapphirerapids"})
+      if (core.find(avx512) != std::string::npos) return std::int64_t{32};
+    return std::int64_t{256};
+  }();
+  return limit;
+}
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define DIPOLE_SMALL_CLONES __attribute__((noinline, target_clones("avx512f", "avx2", "default")))
@@ -620,7 +639,7 @@ DIPOLE_SMALL_CLONES void small_rows_affine(const float* __restrict x, const floa
 /// Whether the small-rows path applies: autograd off (acting, evaluation, target networks), float32
 /// CPU, few rows.
 bool small_rows_path(const at::Tensor& h, const at::Tensor& weight, const at::Tensor& bias) {
-  if (h.size(-2) > kSmallRows || at::GradMode::is_enabled()) return false;
+  if (at::GradMode::is_enabled() || h.size(-2) > small_rows_limit()) return false;
   for (const auto* t : {&h, &weight, &bias})
     if (!t->device().is_cpu() || t->scalar_type() != at::kFloat || t->layout() != at::kStrided ||
         t->is_mkldnn())
