@@ -82,12 +82,13 @@ int act_latency(const Args& args) {
       "csv", po::value(&csv), "also write the figures to this CSV file");
   po::positional_options_description positional;
   po::variables_map vm;
-  if (!parse_options(args,
-                     "usage: dipole bench act [--hidden 512,512,512,512] [--steps 10] [--omega 1]\n"
-                     "         [--candidates 32] [--seconds 6] [--rounds 6] [--threads N] [--blas-threads N] "
-                     "[--csv FILE]\n"
-                     "Action latency for one observation against the memory-bandwidth and FLOP bounds.",
-                     options, positional, vm))
+  if (!parse_options(
+          args,
+          "usage: dipole bench act [--hidden 512,512,512,512] [--steps 10] [--omega 1]\n"
+          "         [--candidates 32] [--observations 1] [--seconds 6] [--rounds 6] [--threads N]\n"
+          "         [--blas-threads N] [--csv FILE]\n"
+          "Action latency for one observation against the memory-bandwidth and FLOP bounds.",
+          options, positional, vm))
     return 0;
   if (steps < 1 || candidates < 1 || rounds < 1 || observations < 1)
     throw ConfigError("--steps, --candidates, --rounds and --observations must be at least 1");
