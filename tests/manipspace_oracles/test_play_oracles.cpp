@@ -431,6 +431,36 @@ TEST(Generator, FullLengthEpisodesTerminalsAndActions) {
   fs::remove(dir.string() + ".log");
 }
 
+TEST(Generator, NoisyTypeWritesTheMarkovEpisodesToNoisyFiles) {
+  const fs::path dir = fresh_dir("noisy");
+  ASSERT_EQ(generate(dir,
+                     "--type noisy --dataset puzzle-3x3-noisy-v0 --episodes 1 --val-episodes 0 --steps 50 "
+                     "--seed 3 --threads 1"),
+            0)
+      << slurp(dir.string() + ".log");
+  const auto arrays = npz::read_npz((dir / "puzzle-3x3-noisy-v0.npz").string());
+  ASSERT_EQ(arrays.at("actions").shape, (std::vector<std::int64_t>{50, 5}));
+  EXPECT_EQ(arrays.at("button_states").shape, (std::vector<std::int64_t>{50, 9}));
+  GenerateConfig config;
+  config.category = Category::Puzzle3x3;
+  config.type = DataType::Noisy;
+  config.steps = 50;
+  config.seed = 3;
+  PlayEnv env(config.category);
+  const PlayEpisode e = play_episode(env, config, 0);
+  const auto* act = reinterpret_cast<const float*>(arrays.at("actions").data.data());
+  EXPECT_TRUE(std::equal(act, act + 50 * 5, e.actions.begin()));
+  config.type = DataType::Play;  // the plan oracles act differently from the same reset
+  EXPECT_NE(play_episode(env, config, 0).actions, e.actions);
+  // The dataset name must carry the type.
+  EXPECT_NE(generate(dir, "--type noisy --dataset puzzle-3x3-play-v0 --episodes 1"), 0);
+  EXPECT_NE(slurp(dir.string() + ".log").find("puzzle-3x3-noisy-v0"), std::string::npos);
+  EXPECT_NE(generate(dir, "--type clean --episodes 1"), 0);
+  EXPECT_NE(slurp(dir.string() + ".log").find("expected play or noisy"), std::string::npos);
+  fs::remove_all(dir);
+  fs::remove(dir.string() + ".log");
+}
+
 }  // namespace
 }  // namespace dipole::manipspace::oracles
 

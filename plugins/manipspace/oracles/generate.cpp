@@ -1,10 +1,11 @@
-// dipole_ogbench_generate: OGBench play datasets (cube-single-play-v0, cube-double-play-v0,
-// scene-play-v0, puzzle-3x3-play-v0) from the C++ environments and plan oracles
-// (ogbench_manipulation.md §6.2), written through the `ogbench` recorder, so the files have
-// OGBench's layout exactly (<stem>.npz with the train episodes, <stem>-val.npz with the last
+// dipole_ogbench_generate: OGBench play and noisy datasets (<category>-play-v0 / <category>-noisy-v0
+// for cube-single, cube-double, scene, puzzle-3x3) from the C++ environments and the plan oracles
+// (play) or Markov oracles (noisy) (ogbench_manipulation.md §6.2, §6.5, §6.6), written through the `ogbench`
+// recorder, so the files have OGBench's layout exactly (<stem>.npz with the train episodes, <stem>-val.npz
+// with the last
 // --val-episodes). Episode i is seeded from (--seed, i): the output does not depend on --threads, and
 // a rerun into the same directory continues after the episodes already there.
-//   dipole_ogbench_generate --dataset cube-single-play-v0 --directory DIR [--episodes 1000]
+//   dipole_ogbench_generate [--type play] --dataset cube-single-play-v0 --directory DIR [--episodes 1000]
 //       [--val-episodes 100] [--seed 0] [--threads 2] [--noise 0.1] [--steps 1001]
 //       [--checkpoint-every 100]
 #include <ATen/ATen.h>
@@ -40,7 +41,8 @@ void on_signal(int /*signal*/) {
 }
 
 struct Options {
-  std::string dataset = "cube-single-play-v0";
+  std::string type = "play";
+  std::string dataset;  // default cube-single-<type>-v0
   std::string directory;
   std::int64_t episodes = 1000, val_episodes = 100, seed = 0, threads = 2, steps = PlayEnv::kEpisodeSteps;
   std::int64_t checkpoint_every = 100;
@@ -48,15 +50,18 @@ struct Options {
 };
 
 const char* kUsage =
-    "usage: dipole_ogbench_generate --dataset <category>-play-v0 --directory DIR [--episodes 1000]\n"
-    "         [--val-episodes 100] [--seed 0] [--threads 2] [--noise 0.1] [--steps 1001]\n"
+    "usage: dipole_ogbench_generate [--type play] --dataset <category>-<type>-v0 --directory DIR\n"
+    "         [--episodes 1000] [--val-episodes 100] [--seed 0] [--threads 2] [--noise 0.1] [--steps 1001]\n"
     "         [--checkpoint-every 100]\n"
-    "  --dataset           cube-single-play-v0, cube-double-play-v0, scene-play-v0 or puzzle-3x3-play-v0\n"
+    "  --type              play (plan oracles, §6.3-6.4) or noisy (Markov oracles + action noise, §6.5)\n"
+    "  --dataset           <category>-<type>-v0, category cube-single, cube-double, scene or puzzle-3x3\n"
+    "                      (default cube-single-<type>-v0)\n"
     "  --directory         receives <dataset>.npz (train episodes) and <dataset>-val.npz\n"
     "  --episodes          train episodes (official 1000); --val-episodes more go to the -val file (100)\n"
     "  --seed              episode i is generated from seeds derived from (seed, i)\n"
     "  --threads           episodes generated in parallel (the output does not depend on it)\n"
-    "  --noise             plan noise level of the oracles (official 0.1; 0 = noise-free plans)\n"
+    "  --noise             play: plan noise level (official 0.1; 0 = noise-free plans); noisy: the\n"
+    "                      upper bound of the per-episode action noise level xi ~ U(0, noise) (0.1)\n"
     "  --steps             env steps (= rows) per episode (official 1001)\n"
     "  --checkpoint-every  episodes between partial-file checkpoints of the recorder (0 = at the end)\n";
 
@@ -111,12 +116,16 @@ Options parse(int argc, char** argv) {
       throw ConfigError(fmt::format("--noise {}: expected a number ≥ 0", it->second));
     values.erase(it);
   }
-  for (const char* key : {"dataset", "directory"}) {
+  for (const char* key : {"type", "dataset", "directory"}) {
     const auto it = values.find(key);
     if (it == values.end()) continue;
-    (std::string(key) == "dataset" ? o.dataset : o.directory) = it->second;
+    const std::string k = key;
+    (k == "type" ? o.type : k == "dataset" ? o.dataset : o.directory) = it->second;
     values.erase(it);
   }
+  if (o.type != "play" && o.type != "noisy")
+    throw ConfigError(fmt::format("--type {}: expected play or noisy", o.type));
+  if (o.dataset.empty()) o.dataset = "cube-single-" + o.type + "-v0";
   if (!values.empty())
     throw ConfigError(fmt::format("--{}: unknown option (see --help)", values.begin()->first));
   if (o.directory.empty()) throw ConfigError("--directory: required (the output directory)");
@@ -125,13 +134,14 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-ogbench::Category category_of(const std::string& dataset) {
+ogbench::Category category_of(const std::string& dataset, const std::string& type) {
   for (const auto c : {ogbench::Category::CubeSingle, ogbench::Category::CubeDouble, ogbench::Category::Scene,
                        ogbench::Category::Puzzle3x3})
-    if (dataset == std::string(ogbench::info(c).name) + "-play-v0") return c;
-  throw ConfigError(fmt::format(
-      "--dataset {}: expected cube-single-play-v0, cube-double-play-v0, scene-play-v0 or puzzle-3x3-play-v0",
-      dataset));
+    if (dataset == std::string(ogbench::info(c).name) + "-" + type + "-v0") return c;
+  throw ConfigError(
+      fmt::format("--dataset {} (--type {}): expected cube-single-{}-v0, cube-double-{}-v0, scene-{}-v0 or "
+                  "puzzle-3x3-{}-v0",
+                  dataset, type, type, type, type, type));
 }
 
 std::string duration(double seconds) {
@@ -166,7 +176,7 @@ EpisodeRecord to_record(const PlayEpisode& e) {
 
 int run(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  const ogbench::Category category = category_of(o.dataset);
+  const ogbench::Category category = category_of(o.dataset, o.type);
 
   const std::string toml = fmt::format(
       "[recorder]\ntype = \"ogbench\"\ndataset = '{}'\ndirectory = '{}'\nval_episodes = {}\n"
@@ -193,7 +203,9 @@ int run(int argc, char** argv) {
   GenerateConfig config;
   config.category = category;
   config.steps = static_cast<int>(o.steps);
+  config.type = o.type == "noisy" ? DataType::Noisy : DataType::Play;
   config.plan.noise = o.noise;
+  config.action_noise = o.noise;
   config.seed = static_cast<std::uint64_t>(o.seed);
 
   std::signal(SIGINT, on_signal);

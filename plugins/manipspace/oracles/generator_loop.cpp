@@ -27,6 +27,10 @@ void append_row(PlayEpisode& e, const PlayEnv& env) {
 
 }  // namespace
 
+const char* to_string(DataType type) {
+  return type == DataType::Noisy ? "noisy" : "play";
+}
+
 double episode_p_stack(ogbench::Category category, Rng& rng) {
   switch (category) {
     case ogbench::Category::CubeSingle:
@@ -54,11 +58,15 @@ PlayEpisode play_episode(PlayEnv& env, const GenerateConfig& config, std::int64_
   PlanConfig plan = config.plan;
   plan.gripper_always_closed = config.category == ogbench::Category::Puzzle3x3;
   const bool scene = config.category == ogbench::Category::Scene;
+  const bool noisy = config.type == DataType::Noisy;
+  const bool puzzle = config.category == ogbench::Category::Puzzle3x3;
+  const double p_random = config.p_random_action >= 0.0 ? config.p_random_action : (puzzle ? 0.2 : 0.1);
   for (int attempt = 0;; ++attempt) {
     const auto stream = [&](std::uint64_t s) { return 16 * static_cast<std::uint64_t>(attempt) + s; };
     Rng oracle_rng(stream_seed(config.seed, index, stream(kOracleStream)));
     env.reset(stream_seed(config.seed, index, stream(kEnvStream)));
     const double p_stack = episode_p_stack(config.category, oracle_rng);
+    const double xi = noisy ? oracle_rng.uniform(0.0, config.action_noise) : 0.0;  // §6.5, per episode
 
     PlayEpisode e;
     e.steps = config.steps;
@@ -72,8 +80,12 @@ PlayEpisode play_episode(PlayEnv& env, const GenerateConfig& config, std::int64_
     append_row(e, env);
 
     PlanOracle oracle(plan);
+    MarkovOracle markov(env);
     const auto start_subtask = [&](int step) {
-      oracle.reset(env, oracle_rng);
+      if (noisy)
+        markov.reset(env, oracle_rng);
+      else
+        oracle.reset(env, oracle_rng);
       SubTaskRecord r;
       r.task = env.target().task;
       r.start_step = step;
@@ -84,11 +96,17 @@ PlayEpisode play_episode(PlayEnv& env, const GenerateConfig& config, std::int64_
     };
     SubTaskRecord current = start_subtask(0);
     for (int t = 0; t < config.steps; ++t) {
-      Action a = oracle.action(env);
+      Action a = noisy ? markov.action(env) : oracle.action(env);
+      if (noisy) {  // §6.5 noisy-data extras: white noise (ξ, ξ, ξ, 3ξ, 10ξ), then random actions
+        static constexpr double kNoiseScale[5] = {1, 1, 1, 3, 10};
+        for (std::size_t c = 0; c < 5; ++c) a[c] += oracle_rng.normal() * xi * kNoiseScale[c];
+        if (oracle_rng.uniform() < p_random)
+          for (double& v : a) v = oracle_rng.uniform(-1.0, 1.0);
+      }
       for (double& v : a) v = std::min(1.0, std::max(-1.0, v));
       for (const double v : a) e.actions.push_back(static_cast<float>(v));
       env.step(a);
-      if (oracle.done()) {
+      if (noisy ? markov.done() : oracle.done()) {
         current.length = t + 1 - current.start_step;
         current.success = env.target_reached();
         e.subtasks.push_back(current);

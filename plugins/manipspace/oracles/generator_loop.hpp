@@ -1,6 +1,7 @@
-// The play-data generator loop of ogbench_manipulation.md §6.2 on PlayEnv and the plan oracles:
-// one episode = reset, then exactly `steps` clipped oracle actions, a new target whenever the oracle
-// is done; scene episodes failing the health check are redone. Episodes are independent (seeded by
+// The data generator loop of ogbench_manipulation.md §6.2 on PlayEnv: `play` data with the plan
+// oracles (§6.3–6.4), `noisy` data with the Markov oracles (§6.5, §6.6). One episode = reset, then
+// exactly `steps` clipped oracle actions, a new target whenever the oracle is done; scene episodes
+// failing the health check are redone. Episodes are independent (seeded by
 // their index), so generate_play() runs them on several threads and still hands them over in index
 // order. MuJoCo-only: no ATen here.
 #pragma once
@@ -10,6 +11,7 @@
 #include <functional>
 #include <vector>
 
+#include "markov_oracles.hpp"
 #include "plan_oracles.hpp"
 #include "play_env.hpp"
 
@@ -33,10 +35,19 @@ struct PlayEpisode {
   std::vector<SubTaskRecord> subtasks;
 };
 
+/// Which oracles make the data (§6.6): `play` = plan oracles, `noisy` = Markov oracles + action noise.
+enum class DataType { Play, Noisy };
+const char* to_string(DataType type);
+
 struct GenerateConfig {
   ogbench::Category category = ogbench::Category::CubeSingle;
+  DataType type = DataType::Play;
   int steps = PlayEnv::kEpisodeSteps;  ///< env steps per episode (rows per episode in the files)
-  PlanConfig plan;                     ///< noise 0.1, smoothing 0.5, segment dt 0.4 as in §6.2
+  PlanConfig plan;                     ///< play: noise 0.1, smoothing 0.5, segment dt 0.4 as in §6.2
+  /// noisy: per episode ξ ~ U(0, action_noise); each action gets N(0, diag(ξ, ξ, ξ, 3ξ, 10ξ)²) (§6.5)
+  double action_noise = 0.1;
+  /// noisy: probability of replacing the action by U([−1, 1]^5); < 0: 0.2 for puzzle, else 0.1
+  double p_random_action = -1.0;
   std::uint64_t seed = 0;
 };
 
