@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,8 @@ TEST(MarkovOracles, CubeOracleMovesEveryTarget) {
   MarkovOracle oracle(env);
   Rng rng(1);
   const Tally t = run(env, oracle, 0, 600, rng);
+  std::printf("[ measure  ] cube-single Markov: %d/%d cube sub-tasks reached, longest %d steps\n",
+              t.success[0], t.count[0], t.longest);
   EXPECT_GE(t.count[0], 6);
   EXPECT_GE(t.success[0], t.count[0] - 1);
   EXPECT_LE(t.longest, 200);  // max_step
@@ -81,6 +84,8 @@ TEST(MarkovOracles, PuzzleButtonsToggleWithTheGripperClosed) {
   MarkovOracle oracle(env);
   Rng rng(2);
   const Tally t = run(env, oracle, 1, 250, rng);
+  std::printf("[ measure  ] puzzle-3x3 Markov: %d/%d presses reached, longest %d steps\n", t.success[1],
+              t.count[1], t.longest);
   EXPECT_GE(t.count[1], 6);
   EXPECT_EQ(t.success[1], t.count[1]);
   EXPECT_LE(t.longest, 100);
@@ -99,6 +104,8 @@ TEST(MarkovOracles, SceneSubTasks) {
     handle_successes += t.success[2] + t.success[3];
     EXPECT_LE(t.longest, 200);
   }
+  std::printf("[ measure  ] scene Markov: buttons %d/%d, drawer/window %d/%d (locked ones included)\n",
+              button_successes, buttons, handle_successes, handles);
   EXPECT_GE(buttons, 3);
   EXPECT_GE(button_successes, buttons - 1);
   EXPECT_GE(handle_successes, 1);  // locked attempts (weight 0.25) fail by design
@@ -210,6 +217,7 @@ TEST(MarkovSolvable, CubeSinglePickAndPlaceOnEveryTask) {
       }
     }
   }
+  std::printf("[ measure  ] cube-single tasks 1-5: %d/10 episodes solved\n", successes);
   EXPECT_GE(successes, 8) << "of 10 episodes";
 }
 
@@ -225,6 +233,7 @@ TEST(MarkovSolvable, SceneOpenDrawerAndWindow) {
   SingleTaskEnv task("scene-singletask-task1-v0", RewardTiming::Post);  // buttons (1, 1): unlocked
   for (std::uint64_t seed = 200; seed < 202; ++seed) {
     const Episode e = solve(task, seed, {handle(TargetTask::Drawer), handle(TargetTask::Window)});
+    std::printf("[ measure  ] scene task 1, seed %d: solved in %d steps\n", static_cast<int>(seed), e.steps);
     EXPECT_GT(e.steps, 0) << "seed " << seed;
     EXPECT_NEAR(task.env().drawer_q(), -0.16, 0.04);
     EXPECT_NEAR(task.env().window_q(), 0.2, 0.04);
@@ -237,6 +246,7 @@ TEST(MarkovSolvable, SceneUnlockCloseAndLockAgain) {
   const Episode e = solve(task, 200,
                           {button(0, 1), handle(TargetTask::Drawer), button(0, 0), button(1, 1),
                            handle(TargetTask::Window), button(1, 0)});
+  std::printf("[ measure  ] scene task 2 (6 sub-tasks): solved in %d steps\n", e.steps);
   EXPECT_GT(e.steps, 0);
   EXPECT_EQ(task.env().button_states(), (std::vector<int>{0, 0}));
   EXPECT_EQ(task.reward_now(), 0);
