@@ -22,8 +22,12 @@ measure() {
   t0=$(date +%s.%N)
   cmake -S "$tmp" -B "$tmp/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$tmp/configure.log"
   t1=$(date +%s.%N)
-  cmake --build "$tmp/build" -j "$JOBS" >"$tmp/build.log"
+  # CPU seconds of the build (user + system of all compiler processes): comparable across loads.
+  local TIMEFORMAT='%U %S'
+  { time cmake --build "$tmp/build" -j "$JOBS" >"$tmp/build.log" 2>&1; } 2>"$tmp/cpu.txt"
   t2=$(date +%s.%N)
+  echo "[build_time] build CPU time: $(awk '{ printf "%.0f s (user %.0f, system %.0f)", $1 + $2, $1, $2 }' "$tmp/cpu.txt")"
+  echo "[build_time] build steps: $(grep -c '^\[' "$tmp/build.log" || true)"
   echo "[build_time] load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "[build_time] targets built: $(grep -c 'Linking' "$tmp/build.log" || true) linked"
   awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
