@@ -13,6 +13,7 @@
 # per run at 20,000 updates, plus ~1 minute per run of evaluation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/blas_env.sh   # OpenBLAS threads and kernels (docs/performance.md)
 BUILD_DIR=${BUILD_DIR:-build}
 OUT=${OUT:-runs/exorl_learning}
 EPISODES=${EPISODES:-1000}

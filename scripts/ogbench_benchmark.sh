@@ -16,6 +16,7 @@
 # TASKS (1 2 3 4 5), SEEDS (0 1), ALGORITHMS (flow_bc fql dipole), STEPS (10000), BUILD_DIR (build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/blas_env.sh   # OpenBLAS threads and kernels (docs/performance.md)
 BUILD_DIR=${BUILD_DIR:-build}
 OUT=${OUT:-runs/ogbench_benchmark}
 DATA=${DATA:-$OUT/data}
