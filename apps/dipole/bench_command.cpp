@@ -18,7 +18,8 @@ int bench_command(const Args& args) {
       "               function, alternated in one run\n"
       "  act          action latency for one observation (ω-guided Euler, with and without best-of-N)\n"
       "               against the weight-streaming (memory bandwidth) and FLOP bounds\n"
-      "  eval         evaluation episodes/s with batched policy calls vs one environment at a time";
+      "  eval         evaluation episodes/s with batched policy calls vs one environment at a time\n"
+      "  kernels      no-grad ensemble products of 1-256 rows: EnsembleMlp's kernel vs baddbmm + GELU";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     (args.empty() ? std::cerr : std::cout) << usage << "\n";
     return args.empty() ? 2 : 0;
@@ -28,6 +29,7 @@ int bench_command(const Args& args) {
   if (args[0] == "overhead") return bench::overhead(rest);
   if (args[0] == "act") return bench::act_latency(rest);
   if (args[0] == "eval") return bench::eval_rate(rest);
+  if (args[0] == "kernels") return bench::kernels(rest);
   throw ConfigError("unknown benchmark '" + args[0] + "'\n" + usage);
 }
 

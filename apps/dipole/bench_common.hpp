@@ -25,6 +25,7 @@ int train_step(const Args& args);   ///< bench_train_step.cpp: items 1 and 3
 int overhead(const Args& args);     ///< bench_overhead.cpp: item 2
 int act_latency(const Args& args);  ///< bench_act.cpp: item 4
 int eval_rate(const Args& args);    ///< bench_eval.cpp: item 5
+int kernels(const Args& args);      ///< bench_kernels.cpp: no-grad products, kernel vs baddbmm
 
 using Clock = std::chrono::steady_clock;
 

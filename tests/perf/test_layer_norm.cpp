@@ -104,33 +104,4 @@ TEST(FusedLayerNormNoGrad, EqualsTheAtenSequenceWithoutAutograd) {
   EXPECT_LE(max_relative(net.forward(x), expected), 2e-5);
 }
 
-// Not a unit test (no assertion on time): prints the forward + backward time of 1 → 512 → 1 critic
-// members ([2, 256, 512] hidden: the LN and GELU dominate, the products are thin) with the fused LN
-// and with the ATen sequence, alternated.
-// Run: dipole_test_perf --gtest_also_run_disabled_tests --gtest_filter=*Timing*
-TEST(FusedLayerNormTiming, DISABLED_PrintsFusedVsAtenTime) {
-  auto gen = at::detail::createCPUGenerator(5);
-  dipole::MlpConfig config = dipole::mlp_preset("fql", dipole::NetworkRole::Critic);
-  config.hidden_dims = {512};
-  EnsembleMlp net(2, 1, 1, config, gen);
-  const auto x = at::randn({256, 1}, gen);
-  auto run = [&](bool fused) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const auto y = fused ? net.forward(x) : reference_forward(net, x, -1);
-    y.sum().backward();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
-  std::vector<double> fused, aten;
-  for (int i = 0; i < 400; ++i) {
-    fused.push_back(run(true));
-    aten.push_back(run(false));
-  }
-  std::sort(fused.begin(), fused.end());
-  std::sort(aten.begin(), aten.end());
-  std::printf(
-      "critic 1-512-1, [2, 256]: forward+backward median %.3f ms fused LN, %.3f ms ATen LN (min %.3f / "
-      "%.3f)\n",
-      1e3 * fused[200], 1e3 * aten[200], 1e3 * fused[0], 1e3 * aten[0]);
-}
-
 }  // namespace

@@ -110,40 +110,4 @@ TEST(SmallRowsNoGrad, EqualTheBatchedProductUpTo257Rows) {
   EXPECT_GT((full[0] - full[1]).abs().max().item<double>(), 1e-3);  // members differ
 }
 
-// Not a unit test (no assertion on time): no-grad forward of a 4×512 actor pair ([2, rows, ·]) through
-// EnsembleMlp (kernel up to 256 rows) and through plain baddbmm/GELU, alternated.
-// Run: dipole_test_perf --gtest_also_run_disabled_tests --gtest_filter=*Timing*
-TEST(SmallRowsTiming, DISABLED_PrintsKernelVsBaddbmm) {
-  auto gen = at::detail::createCPUGenerator(43);
-  dipole::MlpConfig config = dipole::mlp_preset("fql", dipole::NetworkRole::Actor);
-  EnsembleMlp net(2, 31, 6, config, gen);
-  at::NoGradGuard no_grad;
-  for (std::int64_t rows : {1, 2, 4, 8, 16, 32, 64, 128, 256}) {
-    const auto x = at::randn({rows, 31}, gen);
-    auto reference = [&] {
-      at::Tensor h = x.unsqueeze(0).expand({2, rows, 31});
-      const auto& layers = net.layers();
-      for (std::size_t l = 0; l < layers.size(); ++l) {
-        h = at::baddbmm(layers[l].bias, h, layers[l].weight);
-        if (l + 1 < layers.size()) h = dipole::activate(h, dipole::Activation::GeluTanh);
-      }
-      return h;
-    };
-    std::vector<double> a, b;
-    for (int i = 0; i < 200; ++i) {
-      auto t0 = std::chrono::steady_clock::now();
-      net.forward(x);
-      auto t1 = std::chrono::steady_clock::now();
-      reference();
-      auto t2 = std::chrono::steady_clock::now();
-      a.push_back(std::chrono::duration<double>(t1 - t0).count());
-      b.push_back(std::chrono::duration<double>(t2 - t1).count());
-    }
-    std::sort(a.begin(), a.end());
-    std::sort(b.begin(), b.end());
-    std::printf("rows %2lld: EnsembleMlp %.3f ms, baddbmm %.3f ms (medians)\n", static_cast<long long>(rows),
-                1e3 * a[100], 1e3 * b[100]);
-  }
-}
-
 }  // namespace
