@@ -14,6 +14,7 @@
 
 #include <filesystem>
 
+#include "dipole/core/batch.hpp"
 #include "dipole/core/npz.hpp"
 #include "dipole/dataset.hpp"
 #include "dipole/plugin.hpp"
@@ -121,33 +122,25 @@ class NpzTransitions final : public dipole::Dataset {
     spec_.action_dim = act.size(1);
     spec_.action_low.assign(static_cast<std::size_t>(spec_.action_dim), low);
     spec_.action_high.assign(static_cast<std::size_t>(spec_.action_dim), high);
-    observations_ = obs.contiguous().to(device_);
-    actions_ = act.contiguous().to(device_);
-    rewards_ = rew.contiguous().to(device_);
-    next_observations_ = next.contiguous().to(device_);
-    masks_ = mask.contiguous().to(device_);
-    terminals_ = term.contiguous().to(device_);
+    data_.observations = obs.contiguous().to(device_);
+    data_.actions = act.contiguous().to(device_);
+    data_.rewards = rew.contiguous().to(device_);
+    data_.next_observations = next.contiguous().to(device_);
+    data_.masks = mask.contiguous().to(device_);
+    data_.terminals = term.contiguous().to(device_);
   }
 
   dipole::Spec spec() const override { return spec_; }
-  std::int64_t size() const override { return observations_.size(0); }
+  std::int64_t size() const override { return data_.observations.size(0); }
 
   dipole::Batch sample(std::int64_t batch_size, at::Generator& generator) const override {
-    const at::Tensor index = at::randint(size(), {batch_size}, generator, at::kLong).to(device_);
-    dipole::Batch b;
-    b.observations = observations_.index_select(0, index);
-    b.actions = actions_.index_select(0, index);
-    b.rewards = rewards_.index_select(0, index);
-    b.next_observations = next_observations_.index_select(0, index);
-    b.masks = masks_.index_select(0, index);
-    b.terminals = terminals_.index_select(0, index);
-    return b;
+    return dipole::select_rows(data_, at::randint(size(), {batch_size}, generator, at::kLong).to(device_));
   }
 
  private:
   c10::Device device_;
   dipole::Spec spec_;
-  at::Tensor observations_, actions_, rewards_, next_observations_, masks_, terminals_;
+  dipole::Batch data_;  ///< every transition, one row each, on device_
 };
 
 }  // namespace

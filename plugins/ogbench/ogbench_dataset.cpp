@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <map>
 
+#include "dipole/core/batch.hpp"
 #include "dipole/core/npz.hpp"
 #include "dipole/dataset.hpp"
 #include "dipole/plugin.hpp"
@@ -219,12 +220,12 @@ class OgbenchDataset final : public dipole::Dataset {
     auto floats = [&](std::vector<float>& v) {
       return at::from_blob(v.data(), {static_cast<std::int64_t>(v.size())}, at::kFloat).clone();
     };
-    observations_ = all_obs.index_select(0, index).contiguous().to(device_);
-    next_observations_ = all_obs.index_select(0, index + 1).contiguous().to(device_);
-    actions_ = all_act.index_select(0, index).contiguous().to(device_);
-    rewards_ = floats(rewards).to(device_);
-    masks_ = floats(masks).to(device_);
-    terminals_ = floats(terminals).to(device_);
+    data_.observations = all_obs.index_select(0, index).contiguous().to(device_);
+    data_.next_observations = all_obs.index_select(0, index + 1).contiguous().to(device_);
+    data_.actions = all_act.index_select(0, index).contiguous().to(device_);
+    data_.rewards = floats(rewards).to(device_);
+    data_.masks = floats(masks).to(device_);
+    data_.terminals = floats(terminals).to(device_);
 
     spec_.obs_dim = cat.obs_dim;
     spec_.action_dim = cat.act_dim;
@@ -233,11 +234,11 @@ class OgbenchDataset final : public dipole::Dataset {
   }
 
   dipole::Spec spec() const override { return spec_; }
-  std::int64_t size() const override { return observations_.size(0); }
+  std::int64_t size() const override { return data_.observations.size(0); }
   std::int64_t num_episodes() const override { return static_cast<std::int64_t>(episode_ends_.size()); }
 
   dipole::Batch sample(std::int64_t batch_size, at::Generator& generator) const override {
-    return select(at::randint(size(), {batch_size}, generator, at::kLong).to(device_));
+    return dipole::select_rows(data_, at::randint(size(), {batch_size}, generator, at::kLong).to(device_));
   }
 
   dipole::Batch episode(std::int64_t index) const override {
@@ -246,7 +247,8 @@ class OgbenchDataset final : public dipole::Dataset {
           fmt::format("{}: episode {} does not exist ({} episodes)", path_, index, num_episodes()));
     const std::int64_t begin = index == 0 ? 0 : episode_ends_[static_cast<std::size_t>(index - 1)];
     const std::int64_t end = episode_ends_[static_cast<std::size_t>(index)];
-    return select(at::arange(begin, end, at::TensorOptions().dtype(at::kLong).device(device_)));
+    return dipole::select_rows(data_,
+                               at::arange(begin, end, at::TensorOptions().dtype(at::kLong).device(device_)));
   }
 
  private:
@@ -310,17 +312,6 @@ class OgbenchDataset final : public dipole::Dataset {
     return og::indicators(task_, scratch_d_.data(), buttons);
   }
 
-  dipole::Batch select(const at::Tensor& index) const {
-    dipole::Batch b;
-    b.observations = observations_.index_select(0, index);
-    b.actions = actions_.index_select(0, index);
-    b.rewards = rewards_.index_select(0, index);
-    b.next_observations = next_observations_.index_select(0, index);
-    b.masks = masks_.index_select(0, index);
-    b.terminals = terminals_.index_select(0, index);
-    return b;
-  }
-
   c10::Device device_;
   std::string path_;
   og::TaskSpec task_;
@@ -328,7 +319,7 @@ class OgbenchDataset final : public dipole::Dataset {
   std::vector<std::int64_t> episode_ends_;  ///< one past the last transition of each episode
   std::vector<float> scratch_f_;            ///< one qpos row while relabelling
   std::vector<double> scratch_d_;
-  at::Tensor observations_, actions_, rewards_, next_observations_, masks_, terminals_;
+  dipole::Batch data_;  ///< every kept transition, one row each, on device_
 };
 
 }  // namespace
