@@ -26,6 +26,7 @@
 #ifdef DIPOLE_HAVE_MUJOCO
 #include "dipole/core/assets.hpp"
 #include "dmc_task.hpp"
+#include "support/dmc_environment.hpp"
 #define DIPOLE_REQUIRE_MUJOCO()
 #else
 #define DIPOLE_REQUIRE_MUJOCO() GTEST_SKIP() << "built without MuJoCo: dipole_dmc_tasks not available"
@@ -66,15 +67,7 @@ std::string label(const TaskCase& c) {
 }
 
 std::shared_ptr<Environment> make_env(const std::string& domain, const std::string& task) {
-  static const Registry registry = Registry::with_default_plugins();
-  Params params("environment", "dmc");
-  params.set("domain", domain);
-  params.set("task", task);
-  BuildContext ctx;
-  ctx.section = "environment";
-  auto env = std::dynamic_pointer_cast<Environment>(registry.create(Kind::Environment, "dmc", params, ctx));
-  if (!env) throw std::runtime_error("dmc is not an Environment");
-  return env;
+  return test::make_dmc_environment(domain, task);
 }
 
 /// Uniform actions in [−1, 1]: [steps][action_dim].

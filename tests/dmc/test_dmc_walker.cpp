@@ -17,6 +17,7 @@
 #include "dipole/core/evaluator.hpp"
 #include "dipole/core/registry.hpp"
 #include "dipole/environment.hpp"
+#include "support/dmc_environment.hpp"
 #include "tolerance.hpp"
 #include "walker_reward.hpp"
 
@@ -67,15 +68,7 @@ TEST(DmcWalkerReward, WorkedExampleOfTheSpec) {
 #endif
 
 std::shared_ptr<Environment> make_walker(const std::string& task) {
-  static const Registry registry = Registry::with_default_plugins();
-  Params params("environment", "dmc");
-  params.set("domain", std::string("walker"));
-  params.set("task", task);
-  BuildContext ctx;
-  ctx.section = "environment";
-  auto env = std::dynamic_pointer_cast<Environment>(registry.create(Kind::Environment, "dmc", params, ctx));
-  if (!env) throw std::runtime_error("dmc is not an Environment");
-  return env;
+  return test::make_dmc_environment("walker", task);
 }
 
 /// Uniform actions in [−1, 1] from a fixed stream.

@@ -12,20 +12,13 @@
 #include "dipole/core/registry.hpp"
 #include "dipole/environment.hpp"
 #include "jaco.hpp"
+#include "support/dmc_environment.hpp"
 
 namespace dipole {
 namespace {
 
 std::shared_ptr<Environment> make_jaco_env(const std::string& task) {
-  static const Registry registry = Registry::with_default_plugins();
-  Params params("environment", "dmc");
-  params.set("domain", std::string("jaco"));
-  params.set("task", task);
-  BuildContext ctx;
-  ctx.section = "environment";
-  auto env = std::dynamic_pointer_cast<Environment>(registry.create(Kind::Environment, "dmc", params, ctx));
-  if (!env) throw std::runtime_error("dmc is not an Environment");
-  return env;
+  return test::make_dmc_environment("jaco", task);
 }
 
 TEST(JacoEnvironment, SpecTruncationStateAndRelabelling) {
