@@ -42,7 +42,13 @@ using Metrics = std::vector<std::pair<std::string, double>>;
 using StateDict = std::map<std::string, at::Tensor>;
 
 /// Run-time options of `Algorithm::act` and samplers; unset fields use the configured value.
+/// Why an action is asked for. Evaluation acts as the method's paper evaluates it (deterministic
+/// mean, greedy selection); exploration adds the method's own exploration noise or sampling, used by
+/// the online phase to collect data (docs/algorithms.md says what each algorithm does in each mode).
+enum class ActMode { Evaluate, Explore };
+
 struct ActOptions {
+  ActMode mode = ActMode::Evaluate;            ///< evaluation or exploration acting
   std::optional<double> omega;                 ///< guidance weight ω in (1+ω)·v⁺ − ω·v⁻
   std::optional<std::int64_t> num_candidates;  ///< N_c of best-of-N rejection sampling
   std::optional<std::int64_t> steps;           ///< number of Euler steps N
