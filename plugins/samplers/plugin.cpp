@@ -12,6 +12,9 @@ DIPOLE_PLUGIN(plugin) {
   plugin.add<BestOfNSampler>("best_of_n",
                              "N_c candidates from an inner sampler; the best min-Q per observation",
                              BestOfNSampler::schema());
+  plugin.add<ResampleSampler>("resample",
+                              "N_c candidates from an inner sampler; one drawn ∝ expectile weights of A",
+                              ResampleSampler::schema());
   plugin.add<DirectSampler>("direct", "one evaluation a = clip(f(s, z)) of a time-free policy",
                             DirectSampler::schema());
 }

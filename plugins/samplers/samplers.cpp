@@ -137,6 +137,61 @@ ActOptions BestOfNSampler::defaults() const {
   return out;
 }
 
+// ---- resample --------------------------------------------------------------------------------------
+
+Schema ResampleSampler::schema() {
+  return {param::integer("num_candidates", 64, "N_c candidates per observation (1 = the inner sampler alone)")
+              .range(1, 1000000),
+          param::real("expectile", 0.7,
+                      "τ of the selection weights w = τ if A > 0 else 1 − τ (use the critic's τ_e; 0.5 = "
+                      "uniform choice)")
+              .range(0.0, 1.0),
+          param::component("inner",
+                           "the sampler producing the candidates, e.g. [sampler.inner] type = \"ddpm\"")};
+}
+
+ResampleSampler::ResampleSampler(const Params& params, const BuildContext& ctx)
+    : num_candidates_(params.integer("num_candidates")), expectile_(params.real("expectile")) {
+  if (!ctx.builder) throw ConfigError(ctx.section + ": resample needs a builder to create its inner sampler");
+  inner_ = ctx.builder->make<Sampler>(ctx.section + ".inner", ctx);
+}
+
+ResampleSampler::ResampleSampler(std::shared_ptr<Sampler> inner, std::int64_t num_candidates,
+                                 double expectile)
+    : inner_(std::move(inner)), num_candidates_(num_candidates), expectile_(expectile) {}
+
+at::Tensor ResampleSampler::sample(const at::Tensor& observations, const VelocityField& field,
+                                   const Critic* critic, const ActOptions& options,
+                                   at::Generator& generator) const {
+  if (!critic) throw ConfigError("resample weighs candidates by the critic's advantage, but none was given");
+  const std::int64_t candidates = options.num_candidates.value_or(num_candidates_);
+  if (candidates < 1) throw ConfigError("resample: num_candidates must be at least 1");
+  at::NoGradGuard no_grad;
+  const auto n = observations.size(0);
+  auto repeated = candidates == 1 ? observations : observations.repeat_interleave(candidates, 0);
+  ActOptions inner_options = options;
+  inner_options.num_candidates.reset();
+  auto actions = inner_->sample(repeated, field, critic, inner_options, generator);  // [n·N_c, d]
+  if (candidates == 1) return actions;
+  const auto positive = critic->advantage(repeated, actions).gt(0.0).view({n, candidates});
+  auto weights =
+      at::where(positive, at::full({}, expectile_, at::kDouble), at::full({}, 1.0 - expectile_, at::kDouble));
+  // τ = 0 or 1 can leave a row without weight (no candidate on the favoured side): choose uniformly.
+  weights = at::where(weights.sum(1, true).eq(0.0), at::ones_like(weights), weights);
+  // One categorical draw per observation (on the CPU generator), then gather the chosen rows.
+  const auto index = at::multinomial(weights.cpu(), 1, /*replacement=*/false, generator)
+                         .to(actions.device())
+                         .view({n, 1, 1})
+                         .expand({n, 1, actions.size(-1)});
+  return actions.view({n, candidates, actions.size(-1)}).gather(1, index).view({n, actions.size(-1)});
+}
+
+ActOptions ResampleSampler::defaults() const {
+  ActOptions out = inner_->defaults();
+  out.num_candidates = num_candidates_;
+  return out;
+}
+
 // ---- direct ----------------------------------------------------------------------------------------
 
 Schema DirectSampler::schema() {

@@ -56,6 +56,26 @@ class BestOfNSampler : public Sampler {
   std::int64_t num_candidates_ = 32;
 };
 
+/// `resample`: like best_of_n, but draws ONE candidate per observation with probability ∝ w_c,
+/// w_c = τ if A_c > 0 else 1 − τ, A_c = critic->advantage(s, a_c) (IDQL's implicit policy; τ = 0.5 is
+/// a uniform choice, i.e. behaviour cloning). One multinomial draw per observation after the inner
+/// sampler's draws.
+class ResampleSampler : public Sampler {
+ public:
+  static Schema schema();
+  ResampleSampler(const Params& params, const BuildContext& ctx);
+  /// For tests and programmatic composition: wrap an existing inner sampler.
+  ResampleSampler(std::shared_ptr<Sampler> inner, std::int64_t num_candidates, double expectile);
+  at::Tensor sample(const at::Tensor& observations, const VelocityField& field, const Critic* critic,
+                    const ActOptions& options, at::Generator& generator) const override;
+  ActOptions defaults() const override;
+
+ private:
+  std::shared_ptr<Sampler> inner_;
+  std::int64_t num_candidates_ = 64;
+  double expectile_ = 0.7;
+};
+
 /// `direct`: a = clip(field.positive_only(s, z, undefined t), −1, 1), z = noise_scale·randn([n, d]).
 class DirectSampler : public Sampler {
  public:
