@@ -1,0 +1,194 @@
+// Algorithm `idql`: implicit diffusion Q-learning (Hansen-Estruch et al. 2023; docs/algorithms.md,
+// "IDQL"). A behaviour-cloning DDPM ε-denoiser (the official version) or, as an ablation switch, a flow
+// denoiser (`policy = "flow"`), an IQL critic trained beside it, and selection among N_c samples.
+//
+// update, one joint step from the pre-update parameters, random draws in this order:
+//   critic:  the [critic] (iql) computes L_V + L_Q (it draws nothing).
+//   weights: w = 1 (`actor_objective = "bc"`, the official default); soft_adv: τ_a if A > 0 else 1 − τ_a;
+//            hard_adv: 1[A ≥ −0.01]; exp_adv: min(exp(β_a·A), 100), A = the critic's advantage
+//            (configure advantage_critic = "target" for IDQL's min_j Q̄_j(s, a) − V(s)). No gradient.
+//   ddpm:    n ~ uniform{0, …, T−1}, then ε ~ N(0, I); x_n = √ᾱ_n·a + √(1 − ᾱ_n)·ε
+//            L_ε = mean_b [ w · Σ_d (ε̂(s, x_n, n) − ε)² ]
+//   flow:    z, then t (flow_sample); L_flow = mean_b [ w · mean_d (v_θ(s, x_t, t) − (a − z))² ]
+//   L = L_V + L_Q + L_policy; one backward; every optimiser steps (the ddpm_mlp's is AdamW with a cosine
+//   lr); the critic Polyak-updates Q̄; the EMA copy θ̄ ← (1 − λ)·θ̄ + λ·θ (post-step, λ = ema_rate).
+// act: ActMode::Evaluate uses [sampler] (official: best_of_n over ddpm, argmax of the TARGET min Q̄, via
+//   the critic's rs_critic = "target"); ActMode::Explore uses [explore_sampler] when the pipeline has one
+//   (the paper's implicit policy: resample with expectile weights), else [sampler]. Both integrate the
+//   EMA denoiser (the online one when ema_rate = 0).
+//
+// Sections it builds: [critic], [denoiser] (twice when ema_rate > 0: the trained network and its EMA
+// copy), [sampler], optional [explore_sampler]. Keys: README.md.
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+#include <dipole/algorithm.hpp>
+#include <dipole/core/flow.hpp>
+#include <dipole/core/rl_math.hpp>
+#include <dipole/core/sampling.hpp>
+#include <dipole/core/state_prefix.hpp>
+#include <dipole/critic.hpp>
+#include <dipole/denoiser.hpp>
+#include <dipole/sampler.hpp>
+
+#include "ddpm.hpp"
+#include "idql.hpp"
+
+namespace dipole::plugins {
+
+namespace {
+
+enum class Objective { Bc, SoftAdv, HardAdv, ExpAdv };
+
+Objective parse_objective(const std::string& name) {
+  if (name == "soft_adv") return Objective::SoftAdv;
+  if (name == "hard_adv") return Objective::HardAdv;
+  if (name == "exp_adv") return Objective::ExpAdv;
+  return Objective::Bc;
+}
+
+}  // namespace
+
+Schema Idql::schema() {
+  Schema schema = flow_time_schema();  // t_sampling, time_grid: used with policy = "flow"
+  schema.push_back(param::text("policy", "ddpm",
+                               "ddpm: ε-prediction DDPM (official IDQL; [denoiser] ddpm_mlp, [sampler.inner] "
+                               "ddpm); flow: flow-matching BC ablation ([denoiser] flow_mlp, euler)")
+                       .one_of({"ddpm", "flow"}));
+  schema.push_back(param::integer("diffusion_steps", 5, "T of the VP schedule of the ε-loss (policy = ddpm)")
+                       .range(1, 10000));
+  schema.push_back(param::real("beta_min", 0.1, "b_min of the VP schedule").range(0.0, 1e3));
+  schema.push_back(param::real("beta_max", 10.0, "b_max of the VP schedule").range(0.0, 1e3));
+  schema.push_back(
+      param::text("actor_objective", "bc",
+                  "per-sample weight of the policy loss: bc (w = 1), soft_adv, hard_adv, exp_adv")
+          .one_of({"bc", "soft_adv", "hard_adv", "exp_adv"}));
+  schema.push_back(
+      param::real("actor_expectile", 0.7, "τ_a of soft_adv: w = τ_a if A > 0 else 1 − τ_a").range(0.0, 1.0));
+  schema.push_back(
+      param::real("actor_temperature", 3.0, "β_a of exp_adv: w = min(exp(β_a·A), 100)").range(0.0, 1e6));
+  schema.push_back(param::real("ema_rate", 0.001,
+                               "λ of the EMA copy used for acting, θ̄ ← (1 − λ)θ̄ + λθ after each step (0: act "
+                               "with the trained network, no copy)")
+                       .range(0.0, 1.0));
+  return schema;
+}
+
+Idql::Idql(const Params& params, const BuildContext& ctx)
+    : time_(flow_time(params)),
+      ddpm_(params.text("policy") == "ddpm"),
+      objective_(static_cast<int>(parse_objective(params.text("actor_objective")))),
+      actor_expectile_(params.real("actor_expectile")),
+      actor_temperature_(params.real("actor_temperature")),
+      ema_rate_(params.real("ema_rate")),
+      schedule_(
+          vp_schedule(params.integer("diffusion_steps"), params.real("beta_min"), params.real("beta_max"))) {
+  critic_ = ctx.builder->make<Critic>("critic", ctx);
+  BuildContext denoiser_ctx = ctx;
+  denoiser_ctx.denoiser = DenoiserShape{};  // one member, no labels, with time input
+  denoiser_ = ctx.builder->make<Denoiser>("denoiser", denoiser_ctx);
+  if (ema_rate_ > 0.0) {
+    ema_ = ctx.builder->make<Denoiser>("denoiser", denoiser_ctx);
+    polyak_update(ema_->parameters(), denoiser_->parameters(), 1.0);  // θ̄ = θ at the start
+  }
+  sampler_ = ctx.builder->make<Sampler>("sampler", ctx);
+  if (ctx.builder->has_section("explore_sampler"))
+    explore_sampler_ = ctx.builder->make<Sampler>("explore_sampler", ctx);
+  field_ = ensemble_field(ema_ ? *ema_ : *denoiser_, ctx.spec.action_dim);
+  if (ddpm_) {
+    for (const auto& [name, sampler] :
+         {std::pair{"sampler", sampler_}, std::pair{"explore_sampler", explore_sampler_}}) {
+      if (!sampler) continue;
+      const auto steps = sampler->defaults().steps;
+      if (steps && *steps != schedule_.steps())
+        throw ConfigError(ctx.section + ": [" + name + "] samples with " + std::to_string(*steps) +
+                          " steps, but diffusion_steps = " + std::to_string(schedule_.steps()) +
+                          " (the DDPM sampler's steps must equal the training schedule's T)");
+    }
+  }
+}
+
+at::Tensor Idql::sample_weights(const Batch& batch, const CriticLoss& critic) const {
+  const auto objective = static_cast<Objective>(objective_);
+  if (objective == Objective::Bc) return at::Tensor();
+  at::NoGradGuard no_grad;
+  const auto& a = critic.advantage;
+  switch (objective) {
+    case Objective::SoftAdv:
+      return at::where(a.gt(0.0), at::full({}, actor_expectile_, a.options()),
+                       at::full({}, 1.0 - actor_expectile_, a.options()));
+    case Objective::HardAdv:
+      return a.ge(-0.01).to(a.scalar_type());
+    case Objective::ExpAdv:
+      return exponential_weights(a, actor_temperature_, 100.0);
+    case Objective::Bc:
+      break;
+  }
+  (void)batch;
+  return at::Tensor();
+}
+
+at::Tensor Idql::policy_loss(const Batch& batch, const at::Tensor& weights, at::Generator& generator) const {
+  at::Tensor per_sample;  // [B]
+  if (ddpm_) {
+    const DiffusionSample d = diffusion_sample(batch.actions, schedule_, generator);
+    const auto eps = denoiser_->forward_member(0, batch.observations, d.x_n, d.n, at::Tensor());
+    per_sample = (eps - d.noise).pow(2).sum(-1);
+  } else {
+    const FlowSample f = flow_sample(batch.actions, generator, time_.sampling, time_.grid);
+    per_sample =
+        flow_error(denoiser_->forward_member(0, batch.observations, f.x_t, f.t, at::Tensor()), f.target);
+  }
+  return weights.defined() ? (weights * per_sample).mean() : per_sample.mean();
+}
+
+Metrics Idql::update(const Batch& batch, at::Generator& generator, bool with_metrics) {
+  CriticLoss critic = critic_->compute_loss(batch, generator, with_metrics);
+  const auto weights = sample_weights(batch, critic);
+  const auto actor_loss = policy_loss(batch, weights, generator);
+  const auto loss = critic.loss + actor_loss;
+  check_finite(loss, "idql loss");
+  critic_->zero_grad();
+  denoiser_->zero_grad();
+  loss.backward();
+  Metrics metrics;
+  if (with_metrics) {
+    metrics = std::move(critic.metrics);
+    metrics.emplace_back(ddpm_ ? "loss/epsilon" : "loss/flow", actor_loss.item<double>());
+    metrics.emplace_back("loss/total", loss.item<double>());
+    if (weights.defined()) metrics.emplace_back("actor/weight_mean", weights.mean().item<double>());
+    for (const auto& m : critic_->grad_norms()) metrics.push_back(m);
+    metrics.emplace_back("grad_norm/denoiser", grad_norm(denoiser_->parameters()));
+  }
+  critic_->step();
+  denoiser_->step();
+  if (ema_) polyak_update(ema_->parameters(), denoiser_->parameters(), ema_rate_);
+  return metrics;
+}
+
+at::Tensor Idql::act(const at::Tensor& observations, const ActOptions& options, at::Generator& generator) {
+  at::NoGradGuard no_grad;
+  const auto& sampler = options.mode == ActMode::Explore && explore_sampler_ ? explore_sampler_ : sampler_;
+  return sampler->sample(observations, field_, critic_.get(), options, generator);
+}
+
+ActOptions Idql::act_defaults() const {
+  return sampler_->defaults();
+}
+
+StateParts Idql::parts() const {
+  StateParts parts{{"critic.", critic_.get()}, {"denoiser.", denoiser_.get()}};
+  if (ema_) parts.emplace_back("denoiser_ema.", ema_.get());
+  return parts;
+}
+
+StateDict Idql::state() const {
+  return gather_state(parts());
+}
+
+void Idql::load_state(const StateDict& state) {
+  scatter_state(state, parts());
+}
+
+}  // namespace dipole::plugins
