@@ -283,9 +283,50 @@ mode = "rows"
 type = "guided_euler"
 )",
                        fmt::arg("h", h));
+  } else if (algorithm == "ifql") {
+    body = fmt::format(R"(
+[critic]
+type = "iql"
+hidden_dims = {h}
+
+[denoiser]
+type = "flow_mlp"
+hidden_dims = {h}
+
+[sampler]
+type = "best_of_n"
+num_candidates = 32
+
+[sampler.inner]
+type = "euler"
+steps = 10
+)",
+                       fmt::arg("h", h));
+  } else if (algorithm == "idql") {
+    // The OGBench IDQL preset: the official LN-ResNet ε-denoiser (its own widths, not --hidden) and
+    // FQL's critic.
+    body = fmt::format(R"(
+[critic]
+type = "iql"
+hidden_dims = {h}
+advantage_critic = "target"
+rs_critic = "target"
+
+[denoiser]
+type = "ddpm_mlp"
+
+[sampler]
+type = "best_of_n"
+num_candidates = 64
+
+[sampler.inner]
+type = "ddpm"
+steps = 5
+)",
+                       fmt::arg("h", h));
   } else {
     throw ConfigError("--algorithm: '" + algorithm +
-                      "' has no default pipeline (expected dipole, fql or cfgrl)");
+                      "' has no default pipeline (expected dipole, fql, cfgrl, ifql or idql)");
   }
   return head + body + extra;
 }

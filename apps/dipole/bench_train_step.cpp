@@ -4,7 +4,8 @@
 //
 //   1. machine peak: median GFLOP/s of at::mm at [256 x 512] x [512 x 512] (one layer of the update)
 //      and 1024^3, after warm-up; the larger is "machine peak".
-//   2. an update at paper scale (--algorithm dipole | fql | cfgrl, 4×512, batch 256, synthetic data
+//   2. an update at paper scale (--algorithm dipole | fql | cfgrl | ifql | idql, 4×512, batch 256, synthetic
+//   data
 //      with obs_dim 24 and act_dim 6, like the walker) or any --pipeline; warm-up, then
 //      Algorithm::update timed for --seconds: updates/s is the median of per-chunk rates.
 //   3. the matrix-multiply FLOPs of one update, counted from the GEMM operators' input shapes during
@@ -171,8 +172,9 @@ int train_step(const Args& args) {
   int threads = 0, blas_threads = 0, profile_updates = 0, repeat = 8;
   options.add_options()("algorithm", po::value(&algorithm),
                         "default pipeline: dipole (iql + flow_mlp 2 members), fql (td + BC flow + one-step "
-                        "policy) or cfgrl (iql + flow_mlp with labels), on synthetic data with obs_dim 24, "
-                        "act_dim 6")("pipeline", po::value(&file), "pipeline TOML file instead")(
+                        "policy), cfgrl (iql + flow_mlp with labels), ifql (iql + one flow_mlp) or idql (iql "
+                        "+ ddpm_mlp), on synthetic data with obs_dim 24, act_dim 6")(
+      "pipeline", po::value(&file), "pipeline TOML file instead")(
       "set", po::value(&overrides)->composing(), "override a key: --set weighting.beta=10 (repeatable)")(
       "batch", po::value(&batch), "batch size (default 256; with --pipeline: the file's trainer.batch_size)")(
       "hidden", po::value(&hidden_text),
@@ -188,13 +190,14 @@ int train_step(const Args& args) {
       "csv", po::value(&csv), "also write the figures to this CSV file");
   po::positional_options_description positional;
   po::variables_map vm;
-  if (!parse_options(args,
-                     "usage: dipole bench train-step [--algorithm dipole|fql|cfgrl | --pipeline FILE]\n"
-                     "         [--set k=v ...] [--batch 256] [--hidden 512,512,512,512] [--seconds 16]\n"
-                     "         [--rounds 8] [--threads N] [--blas-threads N] [--profile [N]] [--csv FILE]\n"
-                     "Times Algorithm::update and compares the achieved matrix-multiply GFLOP/s with this\n"
-                     "machine's float32 at::mm GFLOP/s measured in the same run.",
-                     options, positional, vm))
+  if (!parse_options(
+          args,
+          "usage: dipole bench train-step [--algorithm dipole|fql|cfgrl|ifql|idql | --pipeline FILE]\n"
+          "         [--set k=v ...] [--batch 256] [--hidden 512,512,512,512] [--seconds 16]\n"
+          "         [--rounds 8] [--threads N] [--blas-threads N] [--profile [N]] [--csv FILE]\n"
+          "Times Algorithm::update and compares the achieved matrix-multiply GFLOP/s with this\n"
+          "machine's float32 at::mm GFLOP/s measured in the same run.",
+          options, positional, vm))
     return 0;
   if (!(seconds > 0)) throw ConfigError("--seconds must be positive");
   if (batch < 1) throw ConfigError("--batch must be at least 1");
