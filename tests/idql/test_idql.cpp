@@ -382,7 +382,8 @@ TEST(Idql, EvaluationUsesTheSamplerAndExplorationTheExploreSampler) {
   const StateDict state = run.algorithm->state();
   // A pipeline whose [sampler] is the first one's [explore_sampler] (resample), and one without
   // [explore_sampler] at all.
-  dipole::Run resample = make_run(kTiny, "<idql tiny>", {"sampler.type=\"resample\"", "sampler.expectile=0.7"});
+  dipole::Run resample =
+      make_run(kTiny, "<idql tiny>", {"sampler.type=\"resample\"", "sampler.expectile=0.7"});
   resample.algorithm->load_state(state);
   const auto obs = at::tensor({1.f, 0.f, 0.f, 1.f, 0.5f, 0.5f}).view({3, 2});
   ActOptions evaluate, explore;

@@ -357,7 +357,8 @@ type = "euler"
 steps = 10
 )";
   learning::Stopwatch watch;
-  dipole::Run run = learning::train_two_stage(pipeline, "<ifql bandit>", {}, 3000, 1500, {"denoiser.lr=3e-4"});
+  dipole::Run run =
+      learning::train_two_stage(pipeline, "<ifql bandit>", {}, 3000, 1500, {"denoiser.lr=3e-4"});
   std::printf("trained in %.1f s\n", watch.seconds());
   const auto context = bandit::bimodal_context();
   const auto grid = bandit::make_grid(1000);
