@@ -13,6 +13,7 @@ namespace dipole {
 namespace {
 constexpr std::int64_t kFormatVersion = 1;
 const std::string kAlgorithmPrefix = "algorithm.";
+const std::string kOnlinePrefix = "online.";
 }  // namespace
 
 void save_checkpoint(const std::string& path, const TrainingState& state) {
@@ -25,6 +26,11 @@ void save_checkpoint(const std::string& path, const TrainingState& state) {
     if (!tensor.defined())
       throw DataError(fmt::format("checkpoint {}: state entry '{}' is undefined", path, key));
     arrays[kAlgorithmPrefix + key] = npz::from_tensor(tensor.detach());
+  }
+  for (const auto& [key, tensor] : state.online) {
+    if (!tensor.defined())
+      throw DataError(fmt::format("checkpoint {}: online state entry '{}' is undefined", path, key));
+    arrays[kOnlinePrefix + key] = npz::from_tensor(tensor.detach().contiguous());
   }
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
@@ -52,6 +58,8 @@ TrainingState load_checkpoint(const std::string& path) {
   for (auto& [key, array] : arrays)
     if (key.rfind(kAlgorithmPrefix, 0) == 0)
       state.algorithm[key.substr(kAlgorithmPrefix.size())] = npz::to_tensor(array);
+    else if (key.rfind(kOnlinePrefix, 0) == 0)
+      state.online[key.substr(kOnlinePrefix.size())] = npz::to_tensor(array);
   return state;
 }
 

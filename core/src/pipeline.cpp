@@ -37,6 +37,39 @@ Schema eval_schema() {
   };
 }
 
+Schema online_schema() {
+  return {
+      param::integer("steps", 0,
+                     "online updates after the trainer's `steps` offline updates; each is preceded by an "
+                     "exploration step every `updates_per_step` updates (0: no online phase)")
+          .at_least(0),
+      param::integer("buffer_size", 2000000,
+                     "replay ring capacity; the ring holds max(buffer_size, N_data + 1) rows, the dataset "
+                     "first (FQL's rule)")
+          .at_least(1),
+      param::text("size_rule", "fql",
+                  "fql: size = max(pointer, size), the last slot is never sampled and a full ring overwrites "
+                  "dataset rows from row 0 (FQL); count: size = min(rows written, capacity)")
+          .one_of({"fql", "count"}),
+      param::boolean("balanced_sampling", false,
+                     "false: uniform over dataset + online rows (FQL's default); true: online rows in their "
+                     "own ring of buffer_size rows, each batch B/2 dataset rows then B/2 online rows (RLPD)"),
+      param::integer("updates_per_step", 1, "gradient updates per exploration step (FQL: 1)").range(1, 1000),
+      param::integer("envs", 1,
+                     "exploration environment instances stepped together, one batched act() per step; "
+                     "each step adds one transition per instance (FQL: 1)")
+          .range(1, 1024),
+      param::real("omega", -1.0, "exploration guidance weight ω (< 0: the sampler's configured ω)")
+          .range(-1.0, 1e6),
+      param::integer("num_candidates", 0, "exploration N_c of best-of-N samplers (0: the configured N_c)")
+          .at_least(0),
+      param::integer("eval_interval", 0,
+                     "updates between evaluations in the online phase, on the global step counter (0: "
+                     "trainer.eval_interval); the last offline step and the last step are always evaluated")
+          .at_least(0),
+  };
+}
+
 namespace {
 
 /// splitmix64 of the run seed mixed with the section name: every component gets its own stream.
@@ -111,6 +144,22 @@ Run build_run(const Registry& registry, config::Pipeline pipeline) {
   run.eval.num_candidates = eval.integers("num_candidates");
   run.eval.seed = static_cast<std::uint64_t>(eval.integer("seed"));
 
+  if (p.has_section("online")) {  // validated only when present: offline pipelines resolve as before
+    const Params online = p.validate("online", "online", online_schema());
+    run.online.steps = online.integer("steps");
+    run.online.buffer_size = online.integer("buffer_size");
+    run.online.size_rule = online.text("size_rule");
+    run.online.balanced_sampling = online.boolean("balanced_sampling");
+    run.online.updates_per_step = online.integer("updates_per_step");
+    run.online.envs = online.integer("envs");
+    run.online.omega = online.real("omega");
+    run.online.num_candidates = online.integer("num_candidates");
+    run.online.eval_interval = online.integer("eval_interval");
+    if (run.online.enabled() && !p.has_section("environment"))
+      throw ConfigError(fmt::format("{}: online.steps = {} needs an [environment] section to explore in",
+                                    online.where("steps"), run.online.steps));
+  }
+
   try {
     run.device = c10::Device(run.trainer.device);
   } catch (const c10::Error&) {
@@ -164,7 +213,7 @@ Run build_run(const Registry& registry, config::Pipeline pipeline) {
   if (!unused.empty())
     throw ConfigError(
         fmt::format("{}: no component uses {}; remove it or check its name (sections in use: trainer, "
-                    "eval, dataset, environment, algorithm and those the algorithm builds)",
+                    "eval, online, dataset, environment, algorithm and those the algorithm builds)",
                     p.source(), fmt::format("{}", fmt::join(unused, "; "))));
   return run;
 }

@@ -6,18 +6,21 @@
 #include <fmt/ranges.h>
 
 #include <unistd.h>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 
 #include "dipole/core/checkpoint.hpp"
 #include "dipole/core/evaluator.hpp"
 #include "dipole/core/files.hpp"
+#include "dipole/core/online.hpp"
 
 namespace dipole {
 
@@ -66,22 +69,32 @@ class MetricsLog {
     }
   }
 
-  void write(std::int64_t step, const Metrics& metrics) {
+  /// Columns appended to the csv header when it is written (keys that appear only in later rows, such
+  /// as the online phase's), so that every row fits the header.
+  void reserve_columns(const std::vector<std::string>& names) { reserved_ = names; }
+
+  /// One row; `phase` (nullptr: none) becomes the "phase" field right after "step" (docs/online.md).
+  void write(std::int64_t step, const Metrics& metrics, const char* phase = nullptr) {
     {
       std::ofstream out(jsonl_, std::ios::app);
       out << "{\"step\": " << step;
+      if (phase) out << ", \"phase\": \"" << phase << "\"";
       for (const auto& [k, v] : metrics) out << ", \"" << k << "\": " << json_number(v);
       out << "}\n";
     }
     std::ofstream out(csv_, std::ios::app);
     if (columns_.empty()) {
       columns_.push_back("step");
+      if (phase) columns_.push_back("phase");
       for (const auto& [k, v] : metrics) columns_.push_back(k);
+      for (const auto& name : reserved_)
+        if (std::find(columns_.begin(), columns_.end(), name) == columns_.end()) columns_.push_back(name);
       out << fmt::format("{}\n", fmt::join(columns_, ","));
     }
     std::vector<std::string> cells{std::to_string(step)};
     for (std::size_t c = 1; c < columns_.size(); ++c) {
       std::string cell;
+      if (columns_[c] == "phase" && phase) cell = phase;
       for (const auto& [k, v] : metrics)
         if (k == columns_[c]) cell = fmt::format("{}", v);
       cells.push_back(cell);
@@ -116,7 +129,7 @@ class MetricsLog {
   }
 
   fs::path jsonl_, csv_;
-  std::vector<std::string> columns_;
+  std::vector<std::string> columns_, reserved_;
 };
 
 /// A one-line progress report on stderr: rewritten in place on a terminal, a line per log otherwise.
@@ -192,6 +205,11 @@ TrainResult train(Run& run, const TrainOptions& options) {
   at::Generator data_gen = at::detail::createCPUGenerator(data_seed(run.trainer.seed));
   at::Generator update_gen = at::detail::createCPUGenerator(update_seed(run.trainer.seed));
   std::int64_t step = 0;
+  const auto& t = run.trainer;
+  const std::int64_t total = run.total_steps();
+  const bool has_online = run.online.enabled();
+  std::unique_ptr<OnlinePhase> online;  // created when the counter reaches the online phase
+  StateDict saved_online;               // its state from the checkpoint, if the run stopped inside it
 
   if (options.resume && fs::exists(checkpoint)) {
     if (fs::exists(resolved_path) &&
@@ -205,6 +223,7 @@ TrainResult train(Run& run, const TrainOptions& options) {
     data_gen.set_state(state.data_generator);
     update_gen.set_state(state.algorithm_generator);
     step = state.step;
+    saved_online = std::move(state.online);
     result.resumed_from = step;
     if (options.progress)
       std::fprintf(stderr, "[train] resuming %s at step %lld\n", dir.c_str(), static_cast<long long>(step));
@@ -215,34 +234,75 @@ TrainResult train(Run& run, const TrainOptions& options) {
   }
   write_text_atomic(resolved_path.string(), resolved);
 
+  // The online phase starts after update t.steps (docs/online.md); a run resumed inside it restores the
+  // phase (buffer, exploration environments, counters) from the checkpoint.
+  auto enter_online_phase = [&] {
+    if (online || !has_online || step < t.steps) return;
+    online = std::make_unique<OnlinePhase>(run);
+    if (step > t.steps) {
+      if (saved_online.empty())
+        throw DataError(
+            fmt::format("{}: step {} is inside the online phase, but the checkpoint holds no online "
+                        "state",
+                        checkpoint.string(), step));
+      online->load_state(saved_online);
+    }
+    saved_online.clear();
+  };
+  enter_online_phase();
+  // Rows of metrics and eval logs carry the phase of the update they follow (CONTRACTS: `phase`).
+  auto phase_of = [&](std::int64_t at_step) -> const char* {
+    if (!has_online) return nullptr;
+    return at_step <= t.steps ? "offline" : "online";
+  };
+
   auto save = [&](std::int64_t at_step) {
     TrainingState state;
     state.step = at_step;
     state.algorithm = run.algorithm->state();
     state.data_generator = data_gen.get_state();
     state.algorithm_generator = update_gen.get_state();
+    if (online) state.online = online->state();
     save_checkpoint(checkpoint.string(), state);
   };
   auto run_eval = [&](std::int64_t at_step, MetricsLog& log) {  // log: the eval log
     if (!run.make_environment) return;
     const EvalResult r = evaluate(*run.algorithm, run.make_environment, run.eval.episodes, run.eval.parallel,
                                   {}, run.eval.seed);
-    log.write(at_step, {{"eval/return_mean", r.return_mean},
-                        {"eval/return_std", r.return_std},
-                        {"eval/success_rate", r.success_rate},
-                        {"eval/length_mean", r.length_mean}});
+    log.write(at_step,
+              {{"eval/return_mean", r.return_mean},
+               {"eval/return_std", r.return_std},
+               {"eval/success_rate", r.success_rate},
+               {"eval/length_mean", r.length_mean}},
+              phase_of(at_step));
     if (options.progress)
       std::fprintf(stderr, "\n[eval] step %lld: return %.4g ± %.3g, success %.3f over %lld episodes\n",
                    static_cast<long long>(at_step), r.return_mean, r.return_std, r.success_rate,
                    static_cast<long long>(r.episodes));
   };
+  // Offline: trainer.eval_interval. Online: online.eval_interval (0: the same), on the global counter.
+  // An online run also evaluates after the last offline update (the "offline" number of an
+  // offline → online pair); every run evaluates after its last update.
+  auto eval_due = [&](std::int64_t at_step) {
+    if (at_step >= total) return false;  // the final evaluation follows the loop
+    if (has_online && at_step == t.steps) return true;
+    const std::int64_t interval =
+        at_step <= t.steps || run.online.eval_interval == 0 ? t.eval_interval : run.online.eval_interval;
+    return interval > 0 && at_step % interval == 0;
+  };
 
   MetricsLog log(dir, "metrics", step);
   MetricsLog eval_log(dir, "eval", step);
-  Progress progress(options.progress, step, run.trainer.steps);
-  const auto& t = run.trainer;
+  if (has_online) {
+    auto names = OnlinePhase::metric_names();
+    names.insert(names.end(), {"time/env_steps_per_second", "time/updates_per_second"});
+    log.reserve_columns(names);
+  }
+  Progress progress(options.progress, step, total);
   Metrics metrics;
-  while (step < t.steps) {
+  std::int64_t timed_updates = 0;
+  double update_seconds = 0;
+  while (step < total) {
     if (options.stop_after >= 0 && step >= options.stop_after) break;
     if (g_stop_requested.load()) {
       save(step);
@@ -255,27 +315,46 @@ TrainResult train(Run& run, const TrainOptions& options) {
                      static_cast<long long>(step));
       return result;
     }
-    const bool log_row = (step + 1) % t.log_interval == 0 || step + 1 == t.steps;
-    Batch batch = run.dataset->sample(t.batch_size, data_gen);
+    const bool log_row =
+        (step + 1) % t.log_interval == 0 || step + 1 == total || (has_online && step + 1 == t.steps);
+    enter_online_phase();
+    Batch batch =
+        online ? online->next_batch(step - t.steps, data_gen) : run.dataset->sample(t.batch_size, data_gen);
+    const auto update_start = Clock::now();
     try {
       metrics = run.algorithm->update(batch, update_gen, log_row);
     } catch (const NumericError& e) {
       throw NumericError(fmt::format("step {}: {} (the last checkpoint is {})", step + 1, e.what(),
                                      fs::exists(checkpoint) ? checkpoint.string() : std::string("none")));
     }
+    update_seconds += std::chrono::duration<double>(Clock::now() - update_start).count();
+    ++timed_updates;
     ++step;
     if (log_row) {
       Metrics row = metrics;
-      row.emplace_back("time/steps_per_second", progress.rate());
-      log.write(step, row);
+      if (online) {
+        const Metrics extra = online->log_metrics();
+        row.insert(row.end(), extra.begin(), extra.end());
+      }
+      row.emplace_back("time/steps_per_second", progress.rate());  // wall-clock columns last
+      if (online) {
+        const auto [env_steps, env_seconds] = online->take_env_timing();
+        row.emplace_back("time/env_steps_per_second",
+                         env_seconds > 0 ? static_cast<double>(env_steps) / env_seconds : 0.0);
+        row.emplace_back("time/updates_per_second",
+                         update_seconds > 0 ? static_cast<double>(timed_updates) / update_seconds : 0.0);
+      }
+      timed_updates = 0;
+      update_seconds = 0;
+      log.write(step, row, phase_of(step));
     }
     progress.update(step, metrics, log_row);
-    if (t.eval_interval > 0 && step % t.eval_interval == 0 && step < t.steps) run_eval(step, eval_log);
+    if (eval_due(step)) run_eval(step, eval_log);
     if (t.checkpoint_interval > 0 && step % t.checkpoint_interval == 0) save(step);
   }
   progress.finish();
   save(step);
-  if (step >= t.steps && result.resumed_from < t.steps) run_eval(step, eval_log);
+  if (step >= total && result.resumed_from < total) run_eval(step, eval_log);
   result.steps_done = step;
   result.last_metrics = metrics;
   result.checkpoint = checkpoint.string();

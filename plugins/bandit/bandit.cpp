@@ -119,7 +119,20 @@ class BanditDataset final : public Dataset {
 
   Batch sample(std::int64_t batch_size, at::Generator& generator) const override {
     auto index = at::randint(0, size(), {batch_size}, generator, at::TensorOptions().dtype(at::kLong));
-    index = index.to(device_);
+    return rows(index.to(device_));
+  }
+
+  /// Every transition is a one-step episode (the online phase copies the rows through episodes).
+  std::int64_t num_episodes() const override { return size(); }
+  Batch episode(std::int64_t index) const override {
+    if (index < 0 || index >= size())
+      throw DataError("bandit: episode " + std::to_string(index) + " does not exist (" +
+                      std::to_string(size()) + " episodes)");
+    return rows(at::full({1}, index, at::TensorOptions().dtype(at::kLong).device(device_)));
+  }
+
+ private:
+  Batch rows(const at::Tensor& index) const {
     Batch batch;
     batch.observations = observations_.index_select(0, index);
     batch.actions = actions_.index_select(0, index);
@@ -130,7 +143,6 @@ class BanditDataset final : public Dataset {
     return batch;
   }
 
- private:
   std::vector<bandit::Context> contexts_;
   Spec spec_;
   c10::Device device_;

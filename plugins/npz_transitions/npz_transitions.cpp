@@ -128,6 +128,11 @@ class NpzTransitions final : public dipole::Dataset {
     data_.next_observations = next.contiguous().to(device_);
     data_.masks = mask.contiguous().to(device_);
     data_.terminals = term.contiguous().to(device_);
+    // Episodes end at rows with terminal 1; rows after the last terminal form a final episode.
+    const auto ends = at::nonzero(term > 0.5f).reshape({-1});
+    const auto* e = ends.data_ptr<std::int64_t>();
+    for (std::int64_t i = 0; i < ends.size(0); ++i) episode_ends_.push_back(e[i] + 1);
+    if (episode_ends_.empty() || episode_ends_.back() != n) episode_ends_.push_back(n);
   }
 
   dipole::Spec spec() const override { return spec_; }
@@ -137,7 +142,19 @@ class NpzTransitions final : public dipole::Dataset {
     return dipole::select_rows(data_, at::randint(size(), {batch_size}, generator, at::kLong).to(device_));
   }
 
+  std::int64_t num_episodes() const override { return static_cast<std::int64_t>(episode_ends_.size()); }
+  dipole::Batch episode(std::int64_t index) const override {
+    if (index < 0 || index >= num_episodes())
+      throw DataError(
+          fmt::format("npz_transitions: episode {} does not exist ({} episodes)", index, num_episodes()));
+    const std::int64_t begin = index == 0 ? 0 : episode_ends_[static_cast<std::size_t>(index - 1)];
+    const std::int64_t end = episode_ends_[static_cast<std::size_t>(index)];
+    return dipole::select_rows(data_,
+                               at::arange(begin, end, at::TensorOptions().dtype(at::kLong).device(device_)));
+  }
+
  private:
+  std::vector<std::int64_t> episode_ends_;  ///< one past the last row of each episode
   c10::Device device_;
   dipole::Spec spec_;
   dipole::Batch data_;  ///< every transition, one row each, on device_

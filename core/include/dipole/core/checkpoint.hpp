@@ -1,5 +1,6 @@
-// Checkpoints: an npz holding every component tensor ("algorithm.<key>"), both generators' states
-// and the step, written atomically (temp file + rename). Restoring one continues a run bit-exactly.
+// Checkpoints: an npz holding every component tensor ("algorithm.<key>"), both generators' states,
+// the online phase's state ("online.<key>") and the step, written atomically (temp file + rename). Restoring
+// one continues a run bit-exactly.
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -16,6 +17,9 @@ struct TrainingState {
   StateDict algorithm;
   at::Tensor data_generator;       ///< at::Generator::get_state() of the data sampler
   at::Tensor algorithm_generator;  ///< of the algorithm's update noise
+  /// The online phase's state ("online.<key>" members; empty before the phase starts): replay rows
+  /// written online, exploration generator, environment replay logs, counters (docs/online.md).
+  StateDict online;
 };
 
 void save_checkpoint(const std::string& path, const TrainingState& state);

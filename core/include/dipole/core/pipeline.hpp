@@ -38,18 +38,37 @@ struct EvalConfig {
 };
 Schema eval_schema();
 
+/// [online] section: the offline-to-online phase after the trainer's offline steps (docs/online.md).
+/// Every key documented in online_schema(). Absent section or steps = 0: offline only.
+struct OnlineConfig {
+  std::int64_t steps = 0;              ///< online updates after trainer.steps offline updates
+  std::int64_t buffer_size = 2000000;  ///< ring capacity = max(buffer_size, N_data + 1)
+  std::string size_rule = "fql";       ///< fql | count (docs/online.md, "Buffer")
+  bool balanced_sampling = false;      ///< half dataset rows, half online rows per batch
+  std::int64_t updates_per_step = 1;   ///< gradient updates per environment step
+  std::int64_t envs = 1;               ///< exploration instances stepped together
+  double omega = -1;                   ///< exploration ω (< 0: the sampler's configured ω)
+  std::int64_t num_candidates = 0;     ///< exploration N_c (0: the configured one)
+  std::int64_t eval_interval = 0;      ///< online-phase evaluation interval (0: trainer.eval_interval)
+  bool enabled() const { return steps > 0; }
+};
+Schema online_schema();
+
 /// What a pipeline builds.
 struct Run {
   explicit Run(config::Pipeline p) : pipeline(std::move(p)) {}
   config::Pipeline pipeline;
   TrainerConfig trainer;
   EvalConfig eval;
+  OnlineConfig online;
   Spec spec;
   c10::Device device = c10::kCPU;
   std::shared_ptr<Dataset> dataset;
   std::shared_ptr<Algorithm> algorithm;
   /// Creates a fresh evaluation environment instance (null function when there is no [environment]).
   std::function<std::shared_ptr<Environment>()> make_environment;
+  /// Offline plus online updates: the trainer's step counter runs from 1 to this.
+  std::int64_t total_steps() const { return trainer.steps + online.steps; }
 };
 
 /// Build every component of `pipeline`. Rejects sections no component consumed (typos) with their
