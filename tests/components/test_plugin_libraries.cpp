@@ -59,7 +59,7 @@ TEST(PluginLibraries, RegisterTheDocumentedTypes) {
   EXPECT_TRUE(has(Kind::Critic, "td"));
   for (const char* w : {"uniform", "dipole_sigmoid", "exponential", "indicator"})
     EXPECT_TRUE(has(Kind::Weighting, w)) << w;
-  for (const char* s : {"euler", "guided_euler", "best_of_n", "direct"})
+  for (const char* s : {"euler", "guided_euler", "best_of_n", "resample", "direct"})
     EXPECT_TRUE(has(Kind::Sampler, s)) << s;
   for (auto kind : {Kind::Denoiser, Kind::Critic, Kind::Weighting, Kind::Sampler})
     for (const auto& type : registry.types(kind))
