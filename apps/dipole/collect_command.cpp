@@ -14,7 +14,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -23,6 +22,7 @@
 #include "dipole/core/checkpoint.hpp"
 #include "dipole/core/config.hpp"
 #include "dipole/core/pipeline.hpp"
+#include "dipole/core/stop.hpp"
 #include "dipole/recorder.hpp"
 #include "options.hpp"
 
@@ -32,11 +32,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-volatile std::sig_atomic_t g_collect_stop = 0;
-void on_collect_signal(int /*signal*/) {
-  g_collect_stop = 1;
-}
 
 Schema collect_schema() {
   using namespace param;
@@ -244,9 +239,9 @@ int collect_command(const Args& args) {
       collect.integer("max_steps") > 0 ? std::min(collect.integer("max_steps"), time_limit) : time_limit;
   const auto d = static_cast<std::size_t>(spec.action_dim);
 
-  g_collect_stop = 0;
-  std::signal(SIGINT, on_collect_signal);
-  std::signal(SIGTERM, on_collect_signal);
+  // SIGINT/SIGTERM: no new episode starts; the running ones finish and are written (the
+  // destination then holds consecutive episodes, which a rerun continues), then exit 130.
+  StopScope stop_scope;
   at::Generator act_generator = at::detail::createCPUGenerator(episode_seed(base_seed, -1, 7));
   at::NoGradGuard no_grad;
   Progress progress(first, target);
@@ -254,7 +249,7 @@ int collect_command(const Args& args) {
 
   const auto start = [&](Slot& s) {
     s.active = false;
-    if (next >= target || g_collect_stop) return;
+    if (next >= target || stop_requested()) return;
     s.active = true;
     s.index = next++;
     s.steps = 0;
@@ -345,7 +340,7 @@ int collect_command(const Args& args) {
       "collected {} episodes (indices {} to {}), {} env steps in {:.1f} s: {:.0f} env steps/s\n",
       written - first, first, written - 1, steps_taken, seconds,
       seconds > 0 ? static_cast<double>(steps_taken) / seconds : 0.0);
-  if (g_collect_stop && written < target) {
+  if (stop_requested() && written < target) {
     std::cout << fmt::format("interrupted: the destination holds {} of {} episodes; rerun to continue\n",
                              written, target);
     return 130;

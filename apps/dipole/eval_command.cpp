@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <type_traits>
 
 #include "dipole/core/checkpoint.hpp"
 #include "dipole/core/config.hpp"
@@ -11,13 +12,14 @@
 #include "dipole/core/files.hpp"
 #include "dipole/core/pipeline.hpp"
 #include "dipole/core/plot.hpp"
+#include "dipole/core/stop.hpp"
 #include "options.hpp"
 
 namespace dipole::cli {
 
 namespace {
 
-/// "0,0.5,1" and repeated flags both work.
+/// "0,0.5,1" and repeated flags both work. Values must be finite; integer lists hold integers >= 1.
 template <class T>
 std::vector<T> parse_list(const std::vector<std::string>& items, const std::string& flag) {
   std::vector<T> values;
@@ -29,9 +31,14 @@ std::vector<T> parse_list(const std::vector<std::string>& items, const std::stri
         std::size_t used = 0;
         const double v = std::stod(part, &used);
         if (used != part.size()) throw std::invalid_argument(part);
+        if (!std::isfinite(v)) throw std::invalid_argument(part);
+        if (std::is_integral_v<T> && (v < 1 || v > 1e9 || v != std::floor(v)))
+          throw ConfigError(fmt::format("--{}: '{}' is not an integer in [1, 1000000000]", flag, part));
         values.push_back(static_cast<T>(v));
+      } catch (const ConfigError&) {
+        throw;
       } catch (const std::exception&) {
-        throw ConfigError(fmt::format("--{}: '{}' is not a number", flag, part));
+        throw ConfigError(fmt::format("--{}: '{}' is not a finite number", flag, part));
       }
     }
   }
@@ -84,6 +91,8 @@ int eval_command(const Args& args) {
   std::vector<std::optional<std::int64_t>> candidate_set(candidates.begin(), candidates.end());
   if (omega_set.empty()) omega_set.push_back(std::nullopt);
   if (candidate_set.empty()) candidate_set.push_back(std::nullopt);
+  if (vm.count("episodes") && (episodes < 1 || episodes > 1000000))
+    throw ConfigError(fmt::format("--episodes: {} is outside [1, 1000000]", episodes));
   if (episodes < 0) episodes = run.eval.episodes;
   const ActOptions configured = run.algorithm->act_defaults();
 
@@ -92,15 +101,25 @@ int eval_command(const Args& args) {
       "|---:|---:|---:|---:|---:|---:|---:|\n";
   std::string rows = "step,omega,num_candidates,episodes,return_mean,return_std,success_rate,length_mean\n";
   std::vector<PlotSeries> series;
-  std::cout << fmt::format("evaluating {} at step {} ({} episodes per setting)\n", dir, state.step, episodes);
+  // SIGINT/SIGTERM abandon the running setting; the finished ones are written, then exit 130.
+  StopScope stop_scope;
+  std::cout << fmt::format("evaluating {} at step {} ({} episodes per setting)", dir, state.step, episodes)
+            << std::endl;
+  bool interrupted = false;
   for (const auto& nc : candidate_set) {
+    if (interrupted) break;
     series.push_back({"N_c = " + describe(nc ? nc : configured.num_candidates), {}, {}});
     for (const auto& omega : omega_set) {
       ActOptions opts;
       opts.omega = omega;
       opts.num_candidates = nc;
-      const EvalResult r =
-          evaluate(*run.algorithm, run.make_environment, episodes, run.eval.parallel, opts, run.eval.seed);
+      EvalResult r;
+      try {
+        r = evaluate(*run.algorithm, run.make_environment, episodes, run.eval.parallel, opts, run.eval.seed);
+      } catch (const Interrupted&) {
+        interrupted = true;
+        break;
+      }
       const std::string w = describe(omega ? omega : configured.omega);
       const std::string n = describe(nc ? nc : configured.num_candidates);
       table += fmt::format("| {} | {} | {} | {} | {:.4f} | {:.4f} | {:.3f} |\n", state.step, w, n, r.episodes,
@@ -120,6 +139,10 @@ int eval_command(const Args& args) {
   if (csv.empty()) csv = (std::filesystem::path(dir) / "eval_sweep.csv").string();
   write_text_atomic(csv, rows);
   std::cout << fmt::format("wrote {}\n", csv);
+  if (interrupted) {
+    std::cout << "interrupted: the table holds the settings finished before the stop request\n";
+    return 130;
+  }
   if (omega_set.size() > 1) {
     const std::string png = (std::filesystem::path(csv).parent_path() / "return_vs_omega.png").string();
     if (plot_lines(png, fmt::format("{} at step {}", dir, state.step), "omega",

@@ -1,14 +1,13 @@
 // dipole: train and evaluate flow/diffusion RL policies composed from plugins.
 #include <fmt/format.h>
 
-#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <map>
 #include <string>
 
 #include "commands.hpp"
-#include "dipole/core/trainer.hpp"
+#include "dipole/core/stop.hpp"
 #include "dipole/errors.hpp"
 
 namespace {
@@ -31,10 +30,6 @@ commands:
 (lib/dipole/plugins) and in DIPOLE_PLUGIN_PATH (colon-separated directories).
 )";
 
-void on_signal(int /*signal*/) {
-  dipole::request_stop();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -52,10 +47,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: unknown command '%s'\n\n%s", argv[1], kUsage);
     return 2;
   }
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  // SIGINT/SIGTERM: loops inside a dipole::StopScope stop after their unit of work, write what is
+  // complete and return 130; elsewhere the process exits with 130 at once.
+  dipole::install_stop_signal_handlers();
   try {
     return it->second(Args(argv + 2, argv + argc));
+  } catch (const dipole::Interrupted& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 130;
   } catch (const dipole::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "dipole/core/stop.hpp"
 #include "dipole/errors.hpp"
 
 namespace dipole {
@@ -47,6 +48,7 @@ EvalResult evaluate(Algorithm& algorithm, const std::function<std::shared_ptr<En
   std::vector<double> returns, lengths, successes;
   std::vector<std::size_t> active;
   while (true) {
+    throw_if_stop_requested("evaluation");  // a stop request abandons the unfinished episodes
     active.clear();
     for (std::size_t i = 0; i < state.size(); ++i)
       if (state[i].active) active.push_back(i);

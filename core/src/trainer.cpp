@@ -8,9 +8,11 @@
 #include <unistd.h>
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -21,14 +23,13 @@
 #include "dipole/core/evaluator.hpp"
 #include "dipole/core/files.hpp"
 #include "dipole/core/online.hpp"
+#include "dipole/core/stop.hpp"
 
 namespace dipole {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::atomic<bool> g_stop_requested{false};
 
 using Clock = std::chrono::steady_clock;
 
@@ -73,6 +74,9 @@ class MetricsLog {
   /// as the online phase's), so that every row fits the header.
   void reserve_columns(const std::vector<std::string>& names) { reserved_ = names; }
 
+  /// Whether a row of `step` was written (and kept when resuming).
+  bool has_row(std::int64_t step) const { return steps_.count(step) > 0; }
+
   /// One row; `phase` (nullptr: none) becomes the "phase" field right after "step" (docs/online.md).
   void write(std::int64_t step, const Metrics& metrics, const char* phase = nullptr) {
     {
@@ -81,7 +85,9 @@ class MetricsLog {
       if (phase) out << ", \"phase\": \"" << phase << "\"";
       for (const auto& [k, v] : metrics) out << ", \"" << k << "\": " << json_number(v);
       out << "}\n";
+      check_written(out, jsonl_);
     }
+    steps_.insert(step);
     std::ofstream out(csv_, std::ios::app);
     if (columns_.empty()) {
       columns_.push_back("step");
@@ -100,15 +106,52 @@ class MetricsLog {
       cells.push_back(cell);
     }
     out << fmt::format("{}\n", fmt::join(cells, ","));
+    check_written(out, csv_);
   }
 
  private:
-  static void truncate_after(const fs::path& file, std::int64_t step, bool has_header) {
+  /// A full disk or a read-only directory is an error naming the file, not a silently missing row.
+  static void check_written(std::ofstream& out, const fs::path& file) {
+    out.flush();
+    if (!out) throw DataError(fmt::format("cannot append to {}: {}", file.string(), std::strerror(errno)));
+  }
+
+  /// The step of a row; DataError naming the file and line when it has none (a damaged log).
+  static std::int64_t row_step(const fs::path& file, std::int64_t line_number, const std::string& text,
+                               bool csv) {
+    std::size_t begin = 0;
+    if (!csv) {
+      const auto pos = text.find("\"step\": ");
+      if (pos == std::string::npos || text.front() != '{' || text.back() != '}')
+        throw DataError(
+            fmt::format("{}:{}: damaged row (expected {{\"step\": N, ...}}); delete the file or the "
+                        "line to resume",
+                        file.string(), line_number));
+      begin = pos + 8;
+    }
+    std::size_t end = begin;
+    while (end < text.size() && end - begin < 19 && text[end] >= '0' && text[end] <= '9') ++end;
+    const bool terminated = csv ? end == text.size() || text[end] == ','
+                                : end < text.size() && (text[end] == ',' || text[end] == '}');
+    if (end == begin || !terminated)
+      throw DataError(
+          fmt::format("{}:{}: damaged row: it does not start with a step number; delete the file "
+                      "or the line to resume",
+                      file.string(), line_number));
+    return std::stoll(text.substr(begin, end - begin));
+  }
+
+  void truncate_after(const fs::path& file, std::int64_t step, bool has_header) {
     if (!fs::exists(file)) return;
-    std::ifstream in(file);
-    std::string line, kept;
+    std::vector<std::string> lines;
+    {
+      std::ifstream in(file);
+      for (std::string line; std::getline(in, line);) lines.push_back(line);
+    }
+    std::string kept;
     bool first = true;
-    while (std::getline(in, line)) {
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      const std::string& line = lines[i];
       if (line.empty()) continue;
       if (has_header && first) {
         kept += line + "\n";
@@ -116,20 +159,27 @@ class MetricsLog {
         continue;
       }
       first = false;
-      std::int64_t row_step = -1;
-      if (has_header) {
-        row_step = std::stoll(line.substr(0, line.find(',')));
-      } else {
-        const auto pos = line.find("\"step\": ");
-        if (pos != std::string::npos) row_step = std::stoll(line.substr(pos + 8));
+      // The last line may be cut short by a kill during its write: it belongs to a step after the
+      // checkpoint (rows are written before the checkpoint of their step), so it is dropped anyway.
+      const bool last = i + 1 == lines.size();
+      std::int64_t at = 0;
+      try {
+        at = row_step(file, static_cast<std::int64_t>(i + 1), line, has_header);
+      } catch (const DataError&) {
+        if (last) break;
+        throw;
       }
-      if (row_step <= step) kept += line + "\n";
+      if (at <= step) {
+        kept += line + "\n";
+        steps_.insert(at);
+      }
     }
     write_text_atomic(file.string(), kept);
   }
 
   fs::path jsonl_, csv_;
   std::vector<std::string> columns_, reserved_;
+  std::set<std::int64_t> steps_;
 };
 
 /// A one-line progress report on stderr: rewritten in place on a terminal, a line per log otherwise.
@@ -182,10 +232,6 @@ class Progress {
 
 }  // namespace
 
-void request_stop() {
-  g_stop_requested.store(true);
-}
-
 std::uint64_t data_seed(std::uint64_t seed) {
   return (seed * 0x9E3779B97F4A7C15ULL + 1) & 0x7FFFFFFFFFFFFFFFULL;
 }
@@ -194,9 +240,13 @@ std::uint64_t update_seed(std::uint64_t seed) {
 }
 
 TrainResult train(Run& run, const TrainOptions& options) {
-  g_stop_requested.store(false);
+  // SIGINT/SIGTERM stop the loop after the current update (or evaluation) instead of the process.
+  StopScope stop_scope;
   const fs::path dir = options.out_dir;
   fs::create_directories(dir / "checkpoints");
+  // Temporary files of atomic writes cut short by a kill.
+  remove_stale_temp_files(dir.string());
+  remove_stale_temp_files((dir / "checkpoints").string());
   const fs::path checkpoint = dir / "checkpoints" / "latest.npz";
   const fs::path resolved_path = dir / "pipeline.resolved.toml";
   const std::string resolved = run.pipeline.resolved_toml();
@@ -302,19 +352,31 @@ TrainResult train(Run& run, const TrainOptions& options) {
   Metrics metrics;
   std::int64_t timed_updates = 0;
   double update_seconds = 0;
+  // Stopped by a signal: the checkpoint of `step` holds every finished update; an evaluation that was
+  // cut short has no row, so the resumed run (which looks for it below) redoes it.
+  auto stopped = [&](const char* during) {
+    save(step);
+    progress.finish();
+    result.interrupted = true;
+    result.steps_done = step;
+    result.checkpoint = checkpoint.string();
+    if (options.progress)
+      std::fprintf(stderr, "\n[train] stopped at step %lld%s; checkpoint written, run again to resume\n",
+                   static_cast<long long>(step), during);
+    return result;
+  };
+  // A resumed run first redoes an intermediate evaluation of its step that an interruption left unwritten.
+  if (result.resumed_from > 0 && step < total && run.make_environment && eval_due(step) &&
+      !eval_log.has_row(step)) {
+    try {
+      run_eval(step, eval_log);
+    } catch (const Interrupted&) {
+      return stopped(" during the evaluation");
+    }
+  }
   while (step < total) {
     if (options.stop_after >= 0 && step >= options.stop_after) break;
-    if (g_stop_requested.load()) {
-      save(step);
-      progress.finish();
-      result.interrupted = true;
-      result.steps_done = step;
-      result.checkpoint = checkpoint.string();
-      if (options.progress)
-        std::fprintf(stderr, "[train] stopped at step %lld; checkpoint written, run again to resume\n",
-                     static_cast<long long>(step));
-      return result;
-    }
+    if (stop_requested()) return stopped("");
     const bool log_row =
         (step + 1) % t.log_interval == 0 || step + 1 == total || (has_online && step + 1 == t.steps);
     enter_online_phase();
@@ -349,12 +411,25 @@ TrainResult train(Run& run, const TrainOptions& options) {
       log.write(step, row, phase_of(step));
     }
     progress.update(step, metrics, log_row);
-    if (eval_due(step)) run_eval(step, eval_log);
+    if (eval_due(step)) {
+      try {
+        run_eval(step, eval_log);
+      } catch (const Interrupted&) {
+        return stopped(" during the evaluation");
+      }
+    }
     if (t.checkpoint_interval > 0 && step % t.checkpoint_interval == 0) save(step);
   }
   progress.finish();
   save(step);
-  if (step >= total && result.resumed_from < total) run_eval(step, eval_log);
+  // The final evaluation, also when a resumed run finds it missing (a stop or kill cut it short).
+  if (step >= total && run.make_environment && !eval_log.has_row(step)) {
+    try {
+      run_eval(step, eval_log);
+    } catch (const Interrupted&) {
+      return stopped(" during the final evaluation");
+    }
+  }
   result.steps_done = step;
   result.last_metrics = metrics;
   result.checkpoint = checkpoint.string();

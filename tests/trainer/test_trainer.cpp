@@ -2,6 +2,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -159,6 +161,197 @@ TEST(Trainer, ResumedRunEqualsUninterruptedRun) {
   EXPECT_TRUE(fs::exists(split / "pipeline.resolved.toml"));
   fs::remove_all(whole);
   fs::remove_all(split);
+}
+
+/// An environment that requests a stop (as the CLI's signal handler does) at its `at`-th step,
+/// counted over every instance sharing `counter`.
+class StopAtStep final : public Environment {
+ public:
+  StopAtStep(std::shared_ptr<Environment> inner, std::shared_ptr<int> counter, int at)
+      : inner_(std::move(inner)), counter_(std::move(counter)), at_(at) {}
+  Spec spec() const override { return inner_->spec(); }
+  at::Tensor reset(std::uint64_t seed) override { return inner_->reset(seed); }
+  StepResult step(const at::Tensor& action) override {
+    if (++*counter_ == at_) request_stop();
+    return inner_->step(action);
+  }
+  std::int64_t max_episode_steps() const override { return inner_->max_episode_steps(); }
+
+ private:
+  std::shared_ptr<Environment> inner_;
+  std::shared_ptr<int> counter_;
+  int at_;
+};
+
+/// Interrupts the `nth` evaluation of `run` in its middle (environment step 5 of it).
+void stop_during_evaluation(dipole::Run& run, int nth) {
+  auto make = run.make_environment;
+  auto counter = std::make_shared<int>(0);
+  const int per_eval = 16;  // [eval] episodes of kPipeline, one step each (bandit)
+  run.make_environment = [make, counter, nth] {
+    return std::make_shared<StopAtStep>(make(), counter, (nth - 1) * per_eval + 5);
+  };
+}
+
+TEST(Trainer, StopDuringAnEvaluationIsRedoneOnResume) {
+  const std::vector<std::string> every_20 = {"trainer.eval_interval=20"};
+  const fs::path whole = fresh_dir("eval_whole"), split = fresh_dir("eval_split");
+  {
+    dipole::Run run = make_run(every_20);
+    train(run, options(whole));
+  }
+  {
+    dipole::Run run = make_run(every_20);
+    stop_during_evaluation(run, 1);  // the evaluation of step 20
+    const TrainResult r = train(run, options(split));
+    clear_stop();
+    EXPECT_TRUE(r.interrupted);
+    EXPECT_EQ(r.steps_done, 20);
+    EXPECT_FALSE(fs::exists(split / "eval.jsonl") &&
+                 read_text((split / "eval.jsonl").string()).find("\"step\": 20") != std::string::npos)
+        << "an interrupted evaluation must not be logged";
+    EXPECT_EQ(load_checkpoint((split / "checkpoints" / "latest.npz").string()).step, 20);
+  }
+  {
+    dipole::Run run = make_run(every_20);
+    stop_during_evaluation(run, 2);  // the final evaluation (the redone one of step 20 is the first)
+    const TrainResult r = train(run, options(split));
+    clear_stop();
+    EXPECT_TRUE(r.interrupted) << "a stop during the final evaluation is not a finished run";
+    EXPECT_EQ(r.resumed_from, 20);
+    EXPECT_EQ(r.steps_done, 40);
+  }
+  {
+    dipole::Run run = make_run(every_20);
+    const TrainResult r = train(run, options(split));
+    EXPECT_FALSE(r.interrupted);
+    EXPECT_EQ(r.resumed_from, 40);
+  }
+  // Both evaluations were redone: the logs equal those of the uninterrupted run.
+  EXPECT_EQ(read_text((whole / "eval.jsonl").string()), read_text((split / "eval.jsonl").string()));
+  EXPECT_EQ(read_text((whole / "eval.csv").string()), read_text((split / "eval.csv").string()));
+  EXPECT_EQ(metrics_without_time(whole / "metrics.jsonl"), metrics_without_time(split / "metrics.jsonl"));
+  expect_same_state(load_checkpoint((whole / "checkpoints" / "latest.npz").string()).algorithm,
+                    load_checkpoint((split / "checkpoints" / "latest.npz").string()).algorithm);
+  fs::remove_all(whole);
+  fs::remove_all(split);
+}
+
+TEST(Trainer, StopRequestEndsTrainingAfterTheCurrentUpdate) {
+  const fs::path dir = fresh_dir("stop");
+  dipole::Run run = make_run();
+  request_stop();
+  const TrainResult r = train(run, options(dir));
+  clear_stop();
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_EQ(r.steps_done, 0);
+  EXPECT_TRUE(fs::exists(dir / "checkpoints" / "latest.npz"));
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, StaleTempFilesAreRemovedAndDamagedLogsNamed) {
+  const fs::path dir = fresh_dir("stale");
+  {
+    dipole::Run run = make_run();
+    train(run, options(dir, 10));
+  }
+  // Left by killed writers (pid 2^22+1 exceeds Linux's pid_max limit, so no process has it), and
+  // one of a live process (ours), which must stay.
+  const std::string dead = std::to_string((1 << 22) + 1);
+  for (const auto& f :
+       {dir / "checkpoints" / ("latest.npz.tmp." + dead),
+        dir / "checkpoints" / ("latest.npz.tmp." + dead + ".aB3xYz"), dir / ("metrics.csv.tmp." + dead),
+        dir / ("eval.csv.tmp." + std::to_string(::getpid()))})
+    std::ofstream(f) << "partial";
+  // A row cut short by a kill as the last line is dropped (it belongs to an unfinished step).
+  std::ofstream(dir / "metrics.jsonl", std::ios::app) << "{\"step\": 11, \"loss\": 0.";
+  {
+    dipole::Run run = make_run();
+    const TrainResult r = train(run, options(dir, 20));
+    EXPECT_EQ(r.resumed_from, 10);
+  }
+  EXPECT_FALSE(fs::exists(dir / "checkpoints" / ("latest.npz.tmp." + dead)));
+  EXPECT_FALSE(fs::exists(dir / "checkpoints" / ("latest.npz.tmp." + dead + ".aB3xYz")));
+  EXPECT_FALSE(fs::exists(dir / ("metrics.csv.tmp." + dead)));
+  EXPECT_TRUE(fs::exists(dir / ("eval.csv.tmp." + std::to_string(::getpid()))));
+  // A damaged row in the middle is an error naming the file and line, not `stoll`.
+  std::string text = read_text((dir / "metrics.csv").string());
+  text.replace(text.find("\n") + 1, 2, "x5");
+  std::ofstream(dir / "metrics.csv", std::ios::trunc) << text;
+  try {
+    dipole::Run run = make_run();
+    train(run, options(dir, 30));
+    FAIL() << "resumed over a damaged metrics.csv";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("metrics.csv:2: damaged row"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+TEST(Signals, OutsideAStopScopeASignalExitsWith130) {
+  EXPECT_EXIT(
+      {
+        install_stop_signal_handlers();
+        std::raise(SIGTERM);
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(130), "interrupted");
+  EXPECT_EXIT(
+      {
+        install_stop_signal_handlers();
+        {
+          StopScope scope;
+          std::raise(SIGINT);  // only requests a stop
+        }
+        std::_Exit(stop_requested() ? 7 : 0);
+      },
+      ::testing::ExitedWithCode(7), "");
+}
+
+TEST(Trainer, NonFiniteLossStopsNamingTheStepAndTermWithTheCheckpointUntouched) {
+  const fs::path dir = fresh_dir("nan");
+  fs::create_directories(dir);
+  const std::string data = (dir / "data.npz").string();
+  auto write_data = [&](double observation_scale) {
+    const std::int64_t n = 64;
+    at::Tensor terminals = at::zeros({n});
+    terminals[n - 1] = 1.0;
+    npz::write_npz(data,
+                   {{"observations", npz::from_tensor(at::ones({n, 3}) * observation_scale)},
+                    {"actions", npz::from_tensor(at::zeros({n, 2}))},
+                    {"rewards", npz::from_tensor(at::zeros({n}))},
+                    {"terminals", npz::from_tensor(terminals)}},
+                   false);
+  };
+  const std::string pipeline =
+      "[trainer]\nsteps = 40\nbatch_size = 8\ncheckpoint_interval = 10\n"
+      "[dataset]\ntype = \"npz_transitions\"\npath = \"" +
+      data +
+      "\"\n[algorithm]\ntype = \"flow_bc\"\n[denoiser]\ntype = \"flow_mlp\"\n"
+      "hidden_dims = [8]\n[sampler]\ntype = \"euler\"\n";
+  auto run_of = [&] {
+    return build_run(Registry::with_default_plugins(), config::Pipeline::parse(pipeline, "nan.toml"));
+  };
+  write_data(1.0);
+  {
+    dipole::Run run = run_of();
+    train(run, options(dir / "run", 10));
+  }
+  const std::string checkpoint = (dir / "run" / "checkpoints" / "latest.npz").string();
+  const std::string before = read_text(checkpoint);
+  // Finite data whose products overflow: the first update of the resumed run has a non-finite loss.
+  write_data(3e38);
+  try {
+    dipole::Run run = run_of();
+    train(run, options(dir / "run"));
+    FAIL() << "trained through a non-finite loss";
+  } catch (const NumericError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("step 11: non-finite flow_bc loss"), std::string::npos) << message;
+    EXPECT_NE(message.find("the last checkpoint is " + checkpoint), std::string::npos) << message;
+  }
+  EXPECT_EQ(read_text(checkpoint), before) << "the checkpoint changed";
+  fs::remove_all(dir);
 }
 
 TEST(Trainer, RefusesToResumeADifferentPipeline) {

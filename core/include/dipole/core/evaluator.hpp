@@ -18,6 +18,7 @@ struct EvalResult {
 };
 
 /// Run `episodes` episodes (episode i reset with seed + i) with up to `parallel` instances at once.
+/// Throws Interrupted (core/stop.hpp) between environment steps once a stop was requested.
 EvalResult evaluate(Algorithm& algorithm, const std::function<std::shared_ptr<Environment>()>& make_env,
                     std::int64_t episodes, std::int64_t parallel, const ActOptions& options,
                     std::uint64_t seed);

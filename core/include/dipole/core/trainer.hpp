@@ -4,6 +4,7 @@
 #include <string>
 
 #include "dipole/core/pipeline.hpp"
+#include "dipole/core/stop.hpp"  // request_stop(): a signal stops train() after the current update
 
 namespace dipole {
 
@@ -15,7 +16,9 @@ struct TrainOptions {
 };
 
 struct TrainResult {
-  bool interrupted = false;  ///< stopped by request_stop(); a checkpoint of the last step was written
+  /// stopped by request_stop() (after an update, or during an evaluation, which the resumed run then
+  /// redoes); a checkpoint of the last finished step was written
+  bool interrupted = false;
   std::int64_t steps_done = 0;
   std::int64_t resumed_from = 0;
   Metrics last_metrics;
@@ -26,10 +29,6 @@ struct TrainResult {
 /// one), metrics.csv and metrics.jsonl (rows after the resumed step are dropped first, so the files
 /// equal those of an uninterrupted run), eval.csv and eval.jsonl, and checkpoints/latest.npz (atomically).
 TrainResult train(Run& run, const TrainOptions& options);
-
-/// Ask a running train() to stop after the current step and write a checkpoint (async-signal-safe:
-/// the CLI calls it from its SIGINT/SIGTERM handler).
-void request_stop();
 
 /// Seeds of the trainer's two generators, derived from the run seed.
 std::uint64_t data_seed(std::uint64_t seed);
