@@ -52,7 +52,13 @@ TrainingState load_checkpoint(const std::string& path) {
     throw DataError(
         fmt::format("checkpoint '{}' has format version {}, expected {}", path, version, kFormatVersion));
   TrainingState state;
-  state.step = take("step").item<std::int64_t>();
+  const at::Tensor step = take("step");
+  if (step.numel() != 1 || at::isFloatingType(step.scalar_type()) || step.scalar_type() == at::kBool)
+    throw DataError(fmt::format("checkpoint '{}': 'step' must be one integer", path));
+  state.step = step.item<std::int64_t>();
+  if (state.step < 0)
+    throw DataError(
+        fmt::format("checkpoint '{}': step {} is negative; the file is damaged", path, state.step));
   state.data_generator = take("rng.data");
   state.algorithm_generator = take("rng.algorithm");
   for (auto& [key, array] : arrays)

@@ -26,6 +26,13 @@ namespace fs = std::filesystem;
 
 using Path = std::vector<std::string>;  // a section path split at its dots
 
+// Limits of a pipeline (docs/reliability.md): real pipelines are a few KB with keys of two or three
+// parts. They bound the memory and the recursion depth (tables are nested Nodes) of hostile input.
+constexpr std::size_t kMaxFileBytes = 1 << 20;  // per file of an extends chain
+constexpr std::size_t kMaxKeyParts = 32;        // parts of one dotted key or [table.header]
+constexpr std::size_t kMaxNesting = 32;         // arrays / inline tables inside each other
+constexpr std::size_t kMaxExtendsChain = 32;    // files in one extends chain
+
 /// One key of the pipeline: a table or a leaf value, with the place it was written.
 struct Node {
   std::string where;                        ///< "file:line:col" of the key or table header, or "--set ..."
@@ -117,7 +124,97 @@ Node from_table(toml::table&& table, std::string where) {
   return node;
 }
 
+/// Checks the limits above on the raw text before TOML++ sees it: a small lexer that skips strings and
+/// comments, counts the parts of every key (line starts, after '{' and after ',' inside an inline
+/// table, table headers) and the depth of brackets. Anything it misjudges is left to TOML++'s errors.
+void check_limits(const std::string& text, const std::string& name) {
+  if (text.size() > kMaxFileBytes)
+    throw ConfigError(name + ": " + std::to_string(text.size()) + " bytes, more than the limit of " +
+                      std::to_string(kMaxFileBytes) + " bytes for a pipeline file");
+  std::vector<char> open;  // '[' (array) or '{' (inline table)
+  std::size_t line = 1, parts = 1, i = 0;
+  bool in_key = true, line_start = true, in_header = false;
+  auto fail = [&](const std::string& what) {
+    throw ConfigError(name + ":" + std::to_string(line) + ": " + what);
+  };
+  auto start_key = [&] {
+    in_key = true;
+    parts = 1;
+  };
+  auto skip_string = [&](char quote) {  // at the opening quote
+    const bool multi = text.compare(i, 3, std::string(3, quote)) == 0;
+    i += multi ? 3 : 1;
+    while (i < text.size()) {
+      const char c = text[i];
+      if (c == '\\' && quote == '"') {
+        i += 2;
+        continue;
+      }
+      if (c == '\n') {
+        if (!multi) return;  // unterminated: TOML++ reports it
+        ++line;
+      }
+      if (c == quote && (!multi || text.compare(i, 3, std::string(3, quote)) == 0)) {
+        i += multi ? 3 : 1;
+        return;
+      }
+      ++i;
+    }
+  };
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      ++i;
+      if (open.empty()) {
+        start_key();
+        line_start = true;
+        in_header = false;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r') {
+      ++i;
+      continue;
+    }
+    const bool was_line_start = line_start;
+    line_start = false;
+    if (c == '#') {
+      while (i < text.size() && text[i] != '\n') ++i;
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      skip_string(c);
+      continue;
+    }
+    ++i;
+    if (c == '.' && in_key) {
+      if (++parts > kMaxKeyParts)
+        fail("a key of more than " + std::to_string(kMaxKeyParts) + " dotted parts, the limit");
+    } else if (c == '=' && in_key) {
+      in_key = false;
+    } else if (c == '[' && was_line_start && open.empty()) {
+      in_header = true;  // [table] or [[array.of.tables]]
+      if (i < text.size() && text[i] == '[') ++i;
+    } else if (c == ']' && in_header) {
+      in_header = false;
+      in_key = false;
+      if (i < text.size() && text[i] == ']') ++i;
+    } else if (c == '[' || c == '{') {
+      open.push_back(c);
+      if (open.size() > kMaxNesting)
+        fail("arrays or inline tables nested more than " + std::to_string(kMaxNesting) + " deep, the limit");
+      if (c == '{') start_key();
+    } else if ((c == ']' || c == '}') && !open.empty()) {
+      open.pop_back();
+    } else if (c == ',' && !open.empty() && open.back() == '{') {
+      start_key();
+    }
+  }
+}
+
 toml::table parse_toml(const std::string& text, const std::string& source_name) {
+  check_limits(text, source_name);
   try {
     return toml::parse(std::string_view(text), std::string(source_name));
   } catch (const toml::parse_error& e) {
@@ -140,7 +237,8 @@ void merge(Node& dst, Node&& src) {
 
 // ---- files and `extends` ------------------------------------------------------------------------
 
-/// Reads a whole file; on failure returns false and sets `error` to the reason.
+/// Reads a whole file of at most kMaxFileBytes (a device such as /dev/zero is read no further); on
+/// failure returns false and sets `error` to the reason.
 bool read_file(const fs::path& path, std::string& text, std::string& error) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
@@ -152,9 +250,13 @@ bool read_file(const fs::path& path, std::string& text, std::string& error) {
     error = std::strerror(errno);
     return false;
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  text = buffer.str();
+  text.assign(kMaxFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxFileBytes) {
+    error = "more than the limit of " + std::to_string(kMaxFileBytes) + " bytes for a pipeline file";
+    return false;
+  }
   return true;
 }
 
@@ -175,6 +277,9 @@ struct FileRef {
 Node load_chain(const std::string& text, const std::string& name, const fs::path& self,
                 const fs::path& base_dir, std::vector<FileRef> chain, std::vector<std::string>& files) {
   files.push_back(name);
+  if (chain.size() >= kMaxExtendsChain)
+    throw ConfigError(name + ": an extends chain of more than " + std::to_string(kMaxExtendsChain) +
+                      " files, the limit");
   Node root = from_table(parse_toml(text, name), name);
   auto it = root.children.find("extends");
   if (it == root.children.end()) return root;
@@ -251,6 +356,8 @@ void apply_override(Node& root, const std::string& text) {
     }
     if (dot == std::string::npos) break;
     start = dot + 1;
+    if (path.size() >= kMaxKeyParts)
+      throw fail("a key of more than " + std::to_string(kMaxKeyParts) + " dotted parts, the limit");
   }
   if (path.size() < 2) throw fail("expected section.key=value, got a key outside any section");
   if (value_text.empty()) throw fail("missing value after '=' (use " + key + "='\"\"' for an empty string)");
@@ -258,6 +365,7 @@ void apply_override(Node& root, const std::string& text) {
   Node value;
   try {
     const std::string document = "v = " + value_text;
+    check_limits(document, where);
     toml::table parsed = toml::parse(std::string_view(document));
     auto* node = parsed.get("v");
     if (node == nullptr || parsed.size() != 1) throw fail("invalid value '" + value_text + "'");
@@ -293,8 +401,10 @@ void apply_override(Node& root, const std::string& text) {
 
 // ---- validation ---------------------------------------------------------------------------------
 
-/// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
+/// Optimal string alignment distance (Levenshtein plus adjacent transpositions). Names longer than 64
+/// characters are never typos of a schema key: their distance is not computed (quadratic cost).
 std::size_t edit_distance(const std::string& a, const std::string& b) {
+  if (a.size() > 64 || b.size() > 64) return std::max(a.size(), b.size());
   std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
   for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
   for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
@@ -387,6 +497,8 @@ double to_float(const ParamSpec& spec, const toml::node& node, const std::string
   } else {
     throw type_error(where, name, "float", node);
   }
+  if (!std::isfinite(value))
+    throw ConfigError(where + ": " + name + " = " + to_toml(ParamValue(value)) + " is not a finite number");
   check_range(spec, value, to_toml(ParamValue(value)), name, where);
   return value;
 }

@@ -305,7 +305,7 @@ Schema mlp_schema(const std::string& default_preset) {
                   "only; cfgrl_exorl = 3×512 mish, Linear→LN→act, LN on critics and actors (actor: not on "
                   "the last hidden layer), actor output LeCun-normal")
           .one_of({"fql", "cfgrl_exorl"}),
-      param::integers("hidden_dims", {}, "hidden layer widths; empty = the preset's").at_least(1),
+      param::integers("hidden_dims", {}, "hidden layer widths; empty = the preset's").range(1, 1 << 20),
       param::text("activation", "preset", "hidden activation; preset = the preset's")
           .one_of({"preset", "gelu_tanh", "mish", "relu"}),
       param::text("layer_norm", "preset",
@@ -498,6 +498,21 @@ EnsembleMlp::EnsembleMlp(std::int64_t members, std::int64_t input_dim, std::int6
     throw ConfigError("EnsembleMlp: members, input and output sizes must be positive (got " +
                       std::to_string(members) + ", " + std::to_string(input_dim) + ", " +
                       std::to_string(output_dim) + ")");
+  // Checked products: the parameter count must fit (a width of 2^63 - 1 overflows a signed product).
+  {
+    std::int64_t total = 0, in = input_dim;
+    for (std::size_t l = 0; l <= config.hidden_dims.size(); ++l) {
+      const std::int64_t out = l == config.hidden_dims.size() ? output_dim : config.hidden_dims[l];
+      std::int64_t layer = 0;
+      if (out < 1 || __builtin_mul_overflow(in + 1, out, &layer) ||
+          __builtin_mul_overflow(layer, members, &layer) || __builtin_add_overflow(total, layer, &total) ||
+          total > (std::int64_t{1} << 36))
+        throw ConfigError("EnsembleMlp: layer widths " + std::to_string(in) + " -> " + std::to_string(out) +
+                          " x " + std::to_string(members) +
+                          " members exceed the limit of 2^36 parameters (or a width is not positive)");
+      in = out;
+    }
+  }
   at::NoGradGuard no_grad;
   const std::size_t hidden_count = config.hidden_dims.size();
   std::int64_t in = input_dim;

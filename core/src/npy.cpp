@@ -27,12 +27,23 @@ namespace {
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr std::size_t kMagicSize = 6;
 constexpr std::size_t kAlignment = 64;  // numpy pads headers so data starts 64-byte aligned
+// Limits of what a header may hold (docs/reliability.md): numpy's own reader refuses headers over
+// 10000 bytes by default and arrays of more than 64 dimensions; the dtypes Dipole reads need no nesting
+// beyond a dict holding a tuple.
+constexpr std::size_t kMaxHeaderLength = 1 << 20;
+constexpr int kMaxNesting = 16;
+constexpr std::size_t kMaxRank = 64;
 constexpr const char* kSupportedDescrs =
     "'<f4' (float32), '<f8' (float64), '<i4' (int32), '<i8' (int64), '|b1' (bool), '|u1' (uint8), "
     "or big-endian '>f4', '>f8', '>i4', '>i8'";
 
 [[noreturn]] void fail(const std::string& what, const std::string& problem) {
   throw DataError(what + ": " + problem);
+}
+
+/// The start of a header for messages (a hostile one may be a megabyte long).
+std::string excerpt(const std::string& text) {
+  return text.size() <= 200 ? text : text.substr(0, 200) + "...";
 }
 
 std::string shape_string(const std::vector<std::int64_t>& shape) {
@@ -118,6 +129,14 @@ class HeaderParser {
     if (pos_ >= text_.size()) error("unexpected end");
     const char c = text_[pos_];
     PyValue value;
+    // Containers are parsed recursively, so their depth is capped (no stack overflow on hostile files).
+    struct Depth {
+      int& depth;
+      explicit Depth(int& d) : depth(++d) {}
+      ~Depth() { --depth; }
+    } depth(depth_);
+    if ((c == '{' || c == '(' || c == '[') && depth_ > kMaxNesting)
+      error("nesting deeper than " + std::to_string(kMaxNesting) + " levels, the limit");
     if (c == '\'' || c == '"') {
       value.kind = PyValue::Kind::String;
       value.text = parse_string();
@@ -192,6 +211,7 @@ class HeaderParser {
   const std::string& text_;
   const std::string& what_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 struct Descr {
@@ -263,13 +283,17 @@ Header parse_header(const std::uint8_t* bytes, std::size_t size, const std::stri
   const std::size_t preamble = kMagicSize + 2 + length_size;
   if (size < preamble) fail(what, "truncated npy file: the header length field is cut off");
   const std::size_t header_length = read_le(bytes + 8, length_size);
+  if (header_length > kMaxHeaderLength)
+    fail(what, "npy header length " + std::to_string(header_length) + " exceeds the limit of " +
+                   std::to_string(kMaxHeaderLength) + " bytes");
   if (header_length > size - preamble)
     fail(what, "truncated npy file: header length " + std::to_string(header_length) + " exceeds the " +
                    std::to_string(size - preamble) + " bytes after the preamble");
 
   const std::string text(reinterpret_cast<const char*>(bytes + preamble), header_length);
   const PyValue dict = HeaderParser(text, what).parse();
-  if (dict.kind != PyValue::Kind::Dict) fail(what, "malformed npy header (expected a dict): " + text);
+  if (dict.kind != PyValue::Kind::Dict)
+    fail(what, "malformed npy header (expected a dict): " + excerpt(text));
   const PyValue* descr = nullptr;
   const PyValue* fortran = nullptr;
   const PyValue* shape = nullptr;
@@ -279,7 +303,8 @@ Header parse_header(const std::uint8_t* bytes, std::size_t size, const std::stri
     if (key == "shape") shape = &value;
   }
   if (!descr || !fortran || !shape)
-    fail(what, "malformed npy header (expected the keys 'descr', 'fortran_order' and 'shape'): " + text);
+    fail(what,
+         "malformed npy header (expected the keys 'descr', 'fortran_order' and 'shape'): " + excerpt(text));
 
   Header header;
   if (descr->kind != PyValue::Kind::String)
@@ -290,14 +315,17 @@ Header parse_header(const std::uint8_t* bytes, std::size_t size, const std::stri
   header.big_endian = parsed->big_endian;
 
   if (fortran->kind != PyValue::Kind::Bool)
-    fail(what, "malformed npy header ('fortran_order' must be True or False): " + text);
+    fail(what, "malformed npy header ('fortran_order' must be True or False): " + excerpt(text));
   header.fortran_order = fortran->boolean;
 
   if (shape->kind != PyValue::Kind::Tuple)
-    fail(what, "malformed npy header ('shape' must be a tuple of integers): " + text);
+    fail(what, "malformed npy header ('shape' must be a tuple of integers): " + excerpt(text));
+  if (shape->items.size() > kMaxRank)
+    fail(what, "npy header shape has " + std::to_string(shape->items.size()) + " dimensions, more than the " +
+                   std::to_string(kMaxRank) + " allowed");
   for (const PyValue& dim : shape->items) {
     if (dim.kind != PyValue::Kind::Int || dim.integer < 0)
-      fail(what, "malformed npy header ('shape' must be a tuple of non-negative integers): " + text);
+      fail(what, "malformed npy header ('shape' must be a tuple of non-negative integers): " + excerpt(text));
     header.shape.push_back(dim.integer);
   }
 
@@ -305,7 +333,8 @@ Header parse_header(const std::uint8_t* bytes, std::size_t size, const std::stri
   const auto expected = byte_count(header.shape, item_size(header.dtype));
   const std::size_t available = size - header.data_offset;
   if (!expected)
-    fail(what, "header shape " + shape_string(header.shape) + " is too large to address (" + text + ")");
+    fail(what,
+         "header shape " + shape_string(header.shape) + " is too large to address (" + excerpt(text) + ")");
   if (*expected != available)
     fail(what, "header shape " + shape_string(header.shape) + " with dtype " + to_string(header.dtype) +
                    " needs " + std::to_string(*expected) + " data bytes but the file holds " +

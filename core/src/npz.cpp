@@ -8,6 +8,8 @@
 #include <zip.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -108,12 +110,32 @@ std::vector<Member> npy_members(zip_t* archive, const std::string& path) {
   return members;
 }
 
+/// Deflate expands at most 1032:1 (RFC 1951: a 258-byte match per 2 bits at best, rounded up).
+constexpr zip_uint64_t kMaxDeflateRatio = 1032;
+
 /// Decompresses one member completely; libzip checks the CRC when the end of the data is reached.
-std::vector<std::uint8_t> read_member(zip_t* archive, zip_uint64_t index, const std::string& what) {
+/// The sizes the zip directory claims are checked against the archive's real size before anything is
+/// allocated: a stored member is as long as its compressed data, a deflated one at most 1032 times.
+std::vector<std::uint8_t> read_member(zip_t* archive, zip_uint64_t index, const std::string& what,
+                                      std::uint64_t file_size) {
   zip_stat_t stat;
   zip_stat_init(&stat);
   if (zip_stat_index(archive, index, 0, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE))
     fail(what, std::string("cannot stat the member: ") + zip_strerror(archive));
+  if ((stat.valid & ZIP_STAT_COMP_SIZE) && (stat.valid & ZIP_STAT_COMP_METHOD)) {
+    if (stat.comp_size > file_size)
+      fail(what, "the zip directory claims " + std::to_string(stat.comp_size) +
+                     " compressed bytes, more than the whole file's " + std::to_string(file_size) +
+                     " (the file is truncated or corrupt)");
+    const zip_uint64_t bound =
+        stat.comp_method == ZIP_CM_STORE ? stat.comp_size : stat.comp_size * kMaxDeflateRatio + 1024;
+    if (stat.size > bound)
+      fail(what, "the zip directory claims " + std::to_string(stat.size) + " bytes for a member of " +
+                     std::to_string(stat.comp_size) + " compressed bytes, more than " +
+                     (stat.comp_method == ZIP_CM_STORE ? std::string("a stored member can hold")
+                                                       : "deflate can expand to (1032:1)") +
+                     " (the file is corrupt)");
+  }
   std::unique_ptr<zip_file_t, ZipFileClose> file(zip_fopen_index(archive, index, 0));
   if (!file) fail(what, "cannot open the member: " + describe(zip_get_error(archive)));
 
@@ -142,9 +164,15 @@ std::vector<std::uint8_t> read_member(zip_t* archive, zip_uint64_t index, const 
   return bytes;
 }
 
+std::uint64_t size_of(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  return ec ? std::numeric_limits<std::uint64_t>::max() : static_cast<std::uint64_t>(size);
+}
+
 Array read_array(zip_t* archive, const Member& member, const std::string& path) {
   const std::string what = member_what(path, member.key + kSuffix);
-  return detail::parse_npy(read_member(archive, member.index, what), what);
+  return detail::parse_npy(read_member(archive, member.index, what, size_of(path)), what);
 }
 
 }  // namespace

@@ -14,23 +14,23 @@ namespace dipole {
 
 Schema trainer_schema() {
   return {
-      param::integer("steps", 1000, "number of gradient updates").at_least(0),
-      param::integer("batch_size", 256, "transitions per update").at_least(1),
+      param::integer("steps", 1000, "number of gradient updates").range(0, 1'000'000'000'000),
+      param::integer("batch_size", 256, "transitions per update").range(1, 1 << 24),
       param::integer("seed", 0, "seed of initialisation, data sampling and update noise").at_least(0),
       param::integer("log_interval", 100, "steps between metric rows (metrics.csv / metrics.jsonl)")
           .at_least(1),
       param::integer("eval_interval", 0, "steps between evaluations (0: only at the end)").at_least(0),
       param::integer("checkpoint_interval", 0, "steps between checkpoints (0: only at the end)").at_least(0),
       param::text("device", "cpu", "torch device of parameters and batches: cpu, cuda, cuda:1, mps, ..."),
-      param::integer("threads", 0, "intra-op CPU threads (0: LibTorch's default)").at_least(0),
+      param::integer("threads", 0, "intra-op CPU threads (0: LibTorch's default)").range(0, 256),
   };
 }
 
 Schema eval_schema() {
   return {
-      param::integer("episodes", 10, "episodes per evaluation").at_least(1),
+      param::integer("episodes", 10, "episodes per evaluation").range(1, 1'000'000),
       param::integer("parallel", 8, "environment instances stepped together (one act() per step)")
-          .at_least(1),
+          .range(1, 4096),
       param::reals("omegas", {}, "guidance weights ω to evaluate (empty: the sampler's configured ω)"),
       param::integers("num_candidates", {}, "rejection-sampling N_c values to evaluate (empty: configured)"),
       param::integer("seed", 1000000, "episode i is reset with seed + i").at_least(0),

@@ -91,6 +91,7 @@ class ExorlDataset final : public Dataset {
     std::vector<std::int64_t> first_row(files.size());
     std::int64_t rows = 0, transitions = 0;
     for (std::size_t e = 0; e < files.size(); ++e) {
+      check_claimed_length(files[e], sizes);
       first_row[e] = rows;
       rows += files[e].length + 1;
       transitions += files[e].length;

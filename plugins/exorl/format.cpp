@@ -163,6 +163,19 @@ EpisodeArrays validate_episode(const EpisodeFile& file, std::map<std::string, np
   return out;
 }
 
+void check_claimed_length(const EpisodeFile& file, const DomainSizes& sizes) {
+  const auto row_bytes =
+      static_cast<std::uintmax_t>(4 * (sizes.obs_dim + sizes.action_dim + 2) + 8 * sizes.state_dim);
+  const std::uintmax_t capacity = file.bytes * 1032 + 4096;
+  const auto rows = static_cast<std::uintmax_t>(file.length) + 1;
+  if (row_bytes > 0 && rows > capacity / row_bytes)
+    throw DataError(
+        fmt::format("{}: the file name claims {} steps ({} rows of {} bytes of arrays for {}), more than a "
+                    "file of {} bytes "
+                    "can hold; the name or the file is wrong",
+                    file.path, file.length, rows, row_bytes, sizes.domain, file.bytes));
+}
+
 EpisodeArrays read_episode(const EpisodeFile& file, const DomainSizes& sizes) {
   return validate_episode(file, npz::read_npz(file.path), sizes);
 }

@@ -63,6 +63,12 @@ struct EpisodeArrays {
 EpisodeArrays validate_episode(const EpisodeFile& file, std::map<std::string, npz::Array> arrays,
                                const DomainSizes& sizes);
 
+/// Checks the length a file name claims against the file's size before anything is allocated for it:
+/// its arrays need (length + 1) × (4 × (obs + action + 2) + 8 × state) bytes, which an npz can hold in
+/// at most 1032 times its size (deflate's largest ratio). DataError naming the file otherwise (a name
+/// claiming 10^9 steps would make the dataset allocate ~100 GB).
+void check_claimed_length(const EpisodeFile& file, const DomainSizes& sizes);
+
 /// read_npz + validate_episode.
 EpisodeArrays read_episode(const EpisodeFile& file, const DomainSizes& sizes);
 

@@ -85,6 +85,18 @@ class NpzTransitions final : public dipole::Dataset {
     check_rows(term, "terminals", 1);
     check_rows(next, "next_observations", 2);
     check_rows(mask, "masks", 1);
+    // Flags are 0 or 1 exactly: a terminal of 0.5 or a mask of 5 would silently scale the TD target.
+    auto check_flags = [&](const at::Tensor& t, const char* key) {
+      if (!t.defined()) return;
+      const at::Tensor bad = at::logical_and(t != 0, t != 1);
+      if (bad.any().item<bool>()) {
+        const auto row = at::nonzero(bad)[0][0].item<std::int64_t>();
+        throw DataError(
+            fmt::format("{}: '{}' row {} is {}, expected 0 or 1", path, key, row, t[row].item<double>()));
+      }
+    };
+    check_flags(term, "terminals");
+    check_flags(mask, "masks");
     if (next.defined() && next.size(1) != obs.size(1))
       throw DataError(fmt::format("{}: 'next_observations' has {} columns, 'observations' {}", path,
                                   next.size(1), obs.size(1)));

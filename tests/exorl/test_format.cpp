@@ -214,6 +214,26 @@ TEST_F(Format, EachCorruptionGivesItsMessage) {
   expect_error(range, {"'action' at row 2, column 1 is 1.5", "[-1, 1]"});
 }
 
+TEST_F(Format, ANameClaimingHugeLengthIsRefusedBeforeAllocating) {
+  // The reproducer: a small file whose name claims 10^9 steps (the dataset would allocate ~96 GB).
+  npz::write_npz((dir_ / "episode_0_1000000000.npz").string(), valid_episode(), true);
+  const auto files = list_episode_files(dir_.string());
+  ASSERT_EQ(files.size(), 1u);
+  try {
+    check_claimed_length(files[0], kSizes);
+    FAIL() << "accepted a name claiming 10^9 steps";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("episode_0_1000000000.npz: the file name claims 1000000000 steps"),
+              std::string::npos)
+        << e.what();
+  }
+  // A true length passes (the check is a bound, the arrays are validated when read).
+  const EpisodeFile real = write("episode_1_5.npz", valid_episode());
+  EpisodeFile listed = real;
+  listed.bytes = fs::file_size(real.path);
+  EXPECT_NO_THROW(check_claimed_length(listed, kSizes));
+}
+
 TEST_F(Format, FingerprintFollowsTheFileList) {
   write("episode_0_5.npz", valid_episode());
   write("episode_1_5.npz", valid_episode());

@@ -406,7 +406,13 @@ TEST_F(Npz, HeaderLongerThan65535BytesUsesVersion2) {
   const std::size_t header_length = bytes[8] | (bytes[9] << 8) | (bytes[10] << 16) | (bytes[11] << 24);
   EXPECT_GT(header_length, 65535u);
   EXPECT_EQ((12 + header_length) % 64, 0u);
-  expect_same_array(array, parse(bytes));
+  // Reading refuses more than 64 dimensions (numpy's own limit, docs/reliability.md); a version-2
+  // header longer than 65535 bytes still parses.
+  expect_contains(data_error_of([&] { parse(bytes); }), {"25000 dimensions, more than the 64 allowed"});
+  const Array small = pattern_array(DType::Int32, {2, 3});
+  const std::string dict =
+      "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }" + std::string(70000, ' ');
+  expect_same_array(small, parse(npy_bytes(dict, small.data, 2)));
 }
 
 // ---- tensors -----------------------------------------------------------------------------------
@@ -848,6 +854,55 @@ TEST_F(Npz, SuccessfulWritesLeaveNoTemporaryFiles) {
   expect_same_array(second.at("b"), dipole::npz::read_npy(path("one.npy")));
   expect_contains(data_error_of([&] { dipole::npz::read_npz_member(path("empty.npz"), "a"); }),
                   {"no member 'a.npy'", "none"});
+}
+
+// ---- limits against hostile files (docs/reliability.md); the reproducers -------------------
+
+TEST_F(Npz, DeeplyNestedHeaderIsRefusedWithoutOverflowingTheStack) {
+  // A 'shape' of 30,000 nested tuples used to overflow the stack of the recursive header parser.
+  const std::string shape = std::string(30000, '(') + std::string(30000, ')');
+  const auto bytes = npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }", {}, 2);
+  expect_contains(data_error_of([&] { parse(bytes); }), {"handmade.npy", "nesting deeper than 16 levels"});
+  const auto lists = npy_bytes("{'descr': [" + std::string(100, '[') + std::string(100, ']') + "], }", {}, 1);
+  expect_contains(data_error_of([&] { parse(lists); }), {"nesting deeper than 16 levels"});
+}
+
+TEST_F(Npz, HeaderLengthAndRankLimits) {
+  std::vector<std::uint8_t> bytes = {0x93, 'N', 'U', 'M', 'P', 'Y', 2, 0};
+  put32(bytes, 0x7FFFFFFFu);
+  bytes.resize(4096, ' ');
+  expect_contains(data_error_of([&] { parse(bytes); }),
+                  {"handmade.npy", "header length 2147483647 exceeds the limit of 1048576 bytes"});
+  std::string shape = "(";
+  for (int i = 0; i < 65; ++i) shape += "1, ";
+  const auto rank =
+      npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + "), }", {1, 2, 3, 4});
+  expect_contains(data_error_of([&] { parse(rank); }), {"65 dimensions, more than the 64 allowed"});
+}
+
+TEST_F(Npz, MemberClaimingGigabytesIsRefusedBeforeAllocating) {
+  // A 5.5 KB npz whose zip directory claims ~4 GB for its one member.
+  std::vector<std::uint8_t> data;
+  for (int i = 0; i < 1350; ++i) append_raw(data, static_cast<float>(i));
+  const auto npy = npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1350,), }", data);
+  for (const bool deflate : {true, false}) {
+    ZipMember member{"big.npy", npy};
+    member.deflate = deflate;
+    std::vector<std::uint8_t> zip = build_zip({member});
+    auto patch32 = [&](std::size_t at, std::uint32_t v) {
+      for (int k = 0; k < 4; ++k) zip[at + k] = static_cast<std::uint8_t>(v >> (8 * k));
+    };
+    patch32(22, 0xF0000000u);  // local header: uncompressed size
+    for (std::size_t at = 0; at + 4 <= zip.size(); ++at)
+      if (zip[at] == 0x50 && zip[at + 1] == 0x4b && zip[at + 2] == 0x01 && zip[at + 3] == 0x02)
+        patch32(at + 24, 0xF0000000u);  // central directory: uncompressed size
+    ASSERT_LT(zip.size(), 6000u);
+    write_bytes(path("claims_4gb.npz"), zip);
+    const std::string message = data_error_of([&] { dipole::npz::read_npz(path("claims_4gb.npz")); });
+    expect_contains(message, {"claims_4gb.npz", "big.npy"});
+    // libzip may spot the inconsistency of a stored member itself; either way nothing is allocated.
+    if (deflate) expect_contains(message, {"claims 4026531840 bytes", "deflate can expand to"});
+  }
 }
 
 }  // namespace
