@@ -11,6 +11,8 @@
 #include <map>
 #include <utility>
 
+#include "elf_check.hpp"
+
 namespace dipole {
 
 namespace fs = std::filesystem;
@@ -44,8 +46,14 @@ std::vector<std::string> Registry::default_search_path() {
 
 Registry Registry::with_default_plugins() {
   Registry registry;
-  for (const auto& dir : default_search_path()) {
-    if (fs::is_directory(dir)) registry.load_directory(dir);
+  const auto dirs = default_search_path();
+  for (std::size_t i = 0; i < dirs.size(); ++i) {
+    std::error_code ec;
+    if (fs::is_directory(dirs[i], ec))
+      registry.load_directory(dirs[i]);
+    else if (i > 0)  // the built-in directory may be absent; a directory the user named must exist
+      throw PluginError(
+          fmt::format("plugin directory '{}' (from DIPOLE_PLUGIN_PATH) does not exist", dirs[i]));
   }
   return registry;
 }
@@ -71,6 +79,8 @@ void Registry::load_library(const std::string& path) {
   for (const auto& loaded : data_->plugins)
     if (loaded->path == canonical) return;  // the same file reached twice through the search path
 
+  // A truncated file would be mapped past its end (SIGBUS inside dlopen); a sanitized one would abort.
+  detail::check_elf_library(canonical);
   auto library = std::make_shared<boost::dll::shared_library>();
   try {
     library->load(canonical, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local);
