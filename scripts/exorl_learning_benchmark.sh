@@ -13,7 +13,6 @@
 # per run at 20,000 updates, plus ~1 minute per run of evaluation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/blas_env.sh   # OpenBLAS threads and kernels (docs/performance.md)
 BUILD_DIR=${BUILD_DIR:-build}
 OUT=${OUT:-runs/exorl_learning}
 EPISODES=${EPISODES:-1000}
@@ -23,6 +22,7 @@ ALGORITHMS=${ALGORITHMS:-"flow_bc cfgrl fql dipole"}
 STEPS=${STEPS:-20000}
 dipole="$BUILD_DIR/bin/dipole"
 [ -x "$dipole" ] || BUILD_TARGET=dipole scripts/setup.sh
+. scripts/blas_env.sh   # OpenBLAS threads; kernels after a self-check (docs/reliability.md)
 
 "$dipole" collect configs/collect_walker_random.toml --episodes "$EPISODES" \
   --set recorder.root="$OUT/data" --set collect.seed=12345

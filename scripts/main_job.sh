@@ -8,8 +8,8 @@
 # Everything lands in $OUT (default runs/main_exorl); rerunning resumes or skips finished steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/blas_env.sh   # OpenBLAS threads and kernels (docs/performance.md)
 BUILD_TARGET=dipole scripts/setup.sh   # the CLI and every plugin; the tests are not needed here
+. scripts/blas_env.sh   # OpenBLAS threads; kernels after a self-check (docs/reliability.md)
 BUILD_DIR=${BUILD_DIR:-build}
 OUT=${OUT:-runs/main_exorl}
 dipole="$BUILD_DIR/bin/dipole"

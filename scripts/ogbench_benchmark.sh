@@ -16,7 +16,6 @@
 # TASKS (1 2 3 4 5), SEEDS (0 1), ALGORITHMS (flow_bc fql dipole), STEPS (10000), BUILD_DIR (build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/blas_env.sh   # OpenBLAS threads and kernels (docs/performance.md)
 BUILD_DIR=${BUILD_DIR:-build}
 OUT=${OUT:-runs/ogbench_benchmark}
 DATA=${DATA:-$OUT/data}
@@ -27,6 +26,7 @@ ALGORITHMS=${ALGORITHMS:-"flow_bc fql dipole"}
 STEPS=${STEPS:-10000}
 dipole="$BUILD_DIR/bin/dipole"
 [ -x "$dipole" ] || scripts/setup.sh
+. scripts/blas_env.sh   # OpenBLAS threads; kernels after a self-check (docs/reliability.md)
 
 if [ ! -f "$DATA/cube-single-play-v0.npz" ]; then
   "$BUILD_DIR/bin/dipole_ogbench_generate" --dataset cube-single-play-v0 --directory "$DATA" \

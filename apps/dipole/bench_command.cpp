@@ -8,6 +8,10 @@
 
 namespace dipole::cli {
 
+namespace bench {
+int blas_check(const Args& args);  // bench_blas_check.cpp
+}  // namespace bench
+
 int bench_command(const Args& args) {
   const char* usage =
       "usage: dipole bench <benchmark> [options]   (`dipole bench <benchmark> --help`)\n"
@@ -20,7 +24,9 @@ int bench_command(const Args& args) {
       "  act          action latency for one observation (ω-guided Euler, with and without best-of-N)\n"
       "               against the weight-streaming (memory bandwidth) and FLOP bounds\n"
       "  eval         evaluation episodes/s with batched policy calls vs one environment at a time\n"
-      "  kernels      no-grad ensemble products of 1-256 rows: EnsembleMlp's kernel vs baddbmm + GELU";
+      "  kernels      no-grad ensemble products of 1-256 rows: EnsembleMlp's kernel vs baddbmm + GELU\n"
+      "  blas-check   the BLAS products against a long-double reference (exit 1 on a mismatch); run by\n"
+      "               scripts/blas_env.sh before it selects non-default OpenBLAS kernels";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     (args.empty() ? std::cerr : std::cout) << usage << "\n";
     return args.empty() ? 2 : 0;
@@ -31,6 +37,7 @@ int bench_command(const Args& args) {
   if (args[0] == "act") return bench::act_latency(rest);
   if (args[0] == "eval") return bench::eval_rate(rest);
   if (args[0] == "kernels") return bench::kernels(rest);
+  if (args[0] == "blas-check") return bench::blas_check(rest);
   throw ConfigError("unknown benchmark '" + args[0] + "'\n" + usage);
 }
 
