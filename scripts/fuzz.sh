@@ -20,7 +20,10 @@ NICE=${NICE:-0}
 
 # Setup of this script only (not needed by the main build): clang-14 and its libFuzzer runtime.
 if ! command -v clang++-14 >/dev/null || ! dpkg -s libfuzzer-14-dev >/dev/null 2>&1; then
-  apt-get install -y clang-14 libfuzzer-14-dev
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends clang-14 libfuzzer-14-dev
 fi
 CXX="clang++-14"
 command -v ccache >/dev/null && CXX="ccache clang++-14"
