@@ -136,6 +136,7 @@ class BanditDataset final : public Dataset {
     Batch batch;
     batch.observations = observations_.index_select(0, index);
     batch.actions = actions_.index_select(0, index);
+    batch.next_actions = batch.actions;  // s′ = s and every row is terminal: a′_D never enters a target
     batch.rewards = rewards_.index_select(0, index);
     batch.next_observations = batch.observations;  // every transition is terminal: s′ is never used
     batch.masks = masks_.index_select(0, index);

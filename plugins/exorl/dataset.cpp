@@ -232,6 +232,8 @@ class ExorlDataset final : public Dataset {
     b.observations = observations_.index_select(0, row);
     b.next_observations = observations_.index_select(0, next);
     b.actions = actions_.index_select(0, next);
+    // The dataset's next action by the "next_row" rule of core/batch.hpp (docs/algorithms.md, ReBRAC).
+    b.next_actions = actions_.index_select(0, (next + 1).clamp_max(actions_.size(0) - 1));
     b.rewards = rewards_.index_select(0, next);
     b.masks = masks_.index_select(0, transition);
     b.terminals = terminals_.index_select(0, transition);

@@ -1,0 +1,54 @@
+// Critic `rebrac_critic` (docs/algorithms.md, "ReBRAC"): twin Q_j(s, a) (one 2-member ensemble,
+// LayerNorm by preset `fql`) with a Polyak target Q̄ and its own Adam. Unlike the `td` critic, the target
+// takes a per-sample penalty and the algorithm decides when the target moves:
+//   y = r + γ·m·(min_j Q̄_j(s′, a′) − penalty),  a′ = batch.next_actions,  L_Q = mean_{j,b} (Q_j(s, a) − y)²
+// Keys: README.md.
+#pragma once
+
+#include <dipole/core/adam.hpp>
+#include <dipole/core/nn.hpp>
+#include <dipole/critic.hpp>
+
+namespace dipole::plugins {
+
+class RebracCritic : public Critic {
+ public:
+  struct Config {
+    MlpConfig mlp;
+    double discount = 0.99;
+    double polyak = 0.005;
+    double lr = 3e-4;
+  };
+
+  static Schema schema();
+  static Config read_config(const Params& params);
+
+  RebracCritic(const Params& params, const BuildContext& ctx);
+
+  /// L_Q with `penalty` [B] (undefined: none) subtracted from min_j Q̄_j(s′, a′) inside y.
+  CriticLoss loss(const Batch& batch, const at::Tensor& penalty, bool with_metrics) const;
+  CriticLoss compute_loss(const Batch& batch, at::Generator& generator, bool with_metrics) override;
+  /// Adam step, then Polyak (the Critic contract); the `rebrac` algorithm uses the two halves below.
+  void step() override;
+  void optimiser_step() { adam_.step(); }
+  void update_target();
+  void zero_grad() override { adam_.zero_grad(); }
+  at::Tensor q(const at::Tensor& observations, const at::Tensor& actions) const override;
+  at::Tensor score(const at::Tensor& observations, const at::Tensor& actions) const override;
+  /// Throws ConfigError: no V network.
+  at::Tensor advantage(const at::Tensor& observations, const at::Tensor& actions) const override;
+  Metrics grad_norms() const override;
+  StateDict state() const override;
+  void load_state(const StateDict& state) override;
+
+  const Config& config() const { return config_; }
+
+ private:
+  Config config_;
+  std::string section_;
+  EnsembleMlp q_;
+  EnsembleMlp q_target_;
+  Adam adam_;
+};
+
+}  // namespace dipole::plugins
