@@ -16,8 +16,8 @@ int bench_command(const Args& args) {
   const char* usage =
       "usage: dipole bench <benchmark> [options]   (`dipole bench <benchmark> --help`)\n"
       "benchmarks:\n"
-      "  train-step   updates/s of one training update (--algorithm dipole|fql|cfgrl|ifql|idql) and its "
-      "GFLOP/s\n"
+      "  train-step   updates/s of one training update (--algorithm dipole|fql|cfgrl|ifql|idql|iql|rebrac)\n"
+      "               and its GFLOP/s\n"
       "               relative to this machine's float32 matmul GFLOP/s; --profile splits the time\n"
       "  overhead     the DIPOLE update through the plugin pipeline vs the same update as one plain\n"
       "               function, alternated in one run\n"

@@ -324,9 +324,37 @@ type = "ddpm"
 steps = 5
 )",
                        fmt::arg("h", h));
+  } else if (algorithm == "iql") {
+    body = fmt::format(R"(alpha = 10.0
+
+[critic]
+type = "iql"
+hidden_dims = {h}
+advantage_critic = "online"
+
+[actor]
+type = "flow_mlp"
+hidden_dims = {h}
+output_scale = 0.01
+)",
+                       fmt::arg("h", h));
+  } else if (algorithm == "rebrac") {
+    body = fmt::format(R"(alpha_actor = 0.01
+alpha_critic = 0.01
+
+[critic]
+type = "rebrac_critic"
+hidden_dims = {h}
+
+[actor]
+type = "flow_mlp"
+hidden_dims = {h}
+output_scale = 0.01
+)",
+                       fmt::arg("h", h));
   } else {
     throw ConfigError("--algorithm: '" + algorithm +
-                      "' has no default pipeline (expected dipole, fql, cfgrl, ifql or idql)");
+                      "' has no default pipeline (expected dipole, fql, cfgrl, ifql, idql, iql or rebrac)");
   }
   return head + body + extra;
 }

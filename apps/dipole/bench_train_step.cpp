@@ -4,9 +4,8 @@
 //
 //   1. machine peak: median GFLOP/s of at::mm at [256 x 512] x [512 x 512] (one layer of the update)
 //      and 1024^3, after warm-up; the larger is "machine peak".
-//   2. an update at paper scale (--algorithm dipole | fql | cfgrl | ifql | idql, 4×512, batch 256, synthetic
-//   data
-//      with obs_dim 24 and act_dim 6, like the walker) or any --pipeline; warm-up, then
+//   2. an update at paper scale (--algorithm dipole|fql|cfgrl|ifql|idql|iql|rebrac, 4×512, batch 256,
+//      synthetic data with obs_dim 24 and act_dim 6, like the walker) or any --pipeline; warm-up, then
 //      Algorithm::update timed for --seconds: updates/s is the median of per-chunk rates.
 //   3. the matrix-multiply FLOPs of one update, counted from the GEMM operators' input shapes during
 //      one observed update (any algorithm); for DIPOLE also from the networks' parameter shapes
@@ -170,11 +169,13 @@ int train_step(const Args& args) {
   std::int64_t batch = 256;
   double seconds = 10;
   int threads = 0, blas_threads = 0, profile_updates = 0, repeat = 8;
-  options.add_options()("algorithm", po::value(&algorithm),
-                        "default pipeline: dipole (iql + flow_mlp 2 members), fql (td + BC flow + one-step "
-                        "policy), cfgrl (iql + flow_mlp with labels), ifql (iql + one flow_mlp) or idql (iql "
-                        "+ ddpm_mlp), on synthetic data with obs_dim 24, act_dim 6")(
-      "pipeline", po::value(&file), "pipeline TOML file instead")(
+  options.add_options()(
+      "algorithm", po::value(&algorithm),
+      "default pipeline: dipole (iql + flow_mlp 2 members), fql (td + BC flow + one-step "
+      "policy), cfgrl (iql + flow_mlp with labels), ifql (iql + one flow_mlp), idql (iql "
+      "+ ddpm_mlp), iql (iql + Gaussian actor) or rebrac (rebrac_critic + tanh actor and its "
+      "target; the figure averages actor and critic-only steps), on synthetic data with obs_dim 24, "
+      "act_dim 6")("pipeline", po::value(&file), "pipeline TOML file instead")(
       "set", po::value(&overrides)->composing(), "override a key: --set weighting.beta=10 (repeatable)")(
       "batch", po::value(&batch), "batch size (default 256; with --pipeline: the file's trainer.batch_size)")(
       "hidden", po::value(&hidden_text),
@@ -190,14 +191,14 @@ int train_step(const Args& args) {
       "csv", po::value(&csv), "also write the figures to this CSV file");
   po::positional_options_description positional;
   po::variables_map vm;
-  if (!parse_options(
-          args,
-          "usage: dipole bench train-step [--algorithm dipole|fql|cfgrl|ifql|idql | --pipeline FILE]\n"
-          "         [--set k=v ...] [--batch 256] [--hidden 512,512,512,512] [--seconds 16]\n"
-          "         [--rounds 8] [--threads N] [--blas-threads N] [--profile [N]] [--csv FILE]\n"
-          "Times Algorithm::update and compares the achieved matrix-multiply GFLOP/s with this\n"
-          "machine's float32 at::mm GFLOP/s measured in the same run.",
-          options, positional, vm))
+  if (!parse_options(args,
+                     "usage: dipole bench train-step [--algorithm dipole|fql|cfgrl|ifql|idql|iql|rebrac | "
+                     "--pipeline FILE]\n"
+                     "         [--set k=v ...] [--batch 256] [--hidden 512,512,512,512] [--seconds 16]\n"
+                     "         [--rounds 8] [--threads N] [--blas-threads N] [--profile [N]] [--csv FILE]\n"
+                     "Times Algorithm::update and compares the achieved matrix-multiply GFLOP/s with this\n"
+                     "machine's float32 at::mm GFLOP/s measured in the same run.",
+                     options, positional, vm))
     return 0;
   if (!(seconds > 0)) throw ConfigError("--seconds must be positive");
   if (batch < 1) throw ConfigError("--batch must be at least 1");
@@ -229,8 +230,9 @@ int train_step(const Args& args) {
   auto data_gen = at::detail::createCPUGenerator(run.trainer.seed);
   auto update_gen = at::detail::createCPUGenerator(run.trainer.seed + 1);
   warm_up(run, batch, data_gen, update_gen, 3, std::min(1.0, seconds));
-  // GEMM FLOPs of one update, counted by the observer (1 update; the shapes do not change).
-  const double counted = run_profile(run, batch, 1, data_gen, update_gen).gemm_flop_per_update();
+  // GEMM FLOPs per update, counted by the observer over 2 updates (the shapes do not change; an
+  // algorithm with an actor period of 2, such as rebrac, alternates actor and critic-only steps).
+  const double counted = run_profile(run, batch, 2, data_gen, update_gen).gemm_flop_per_update();
   const double gflop = counted / 1e9;
 
   std::vector<double> ratios, rates, peaks, loads;
