@@ -65,7 +65,7 @@ train() {  # train <benchmark> <method> <run> <extra args...>
 }
 
 # ---- ExORL walker stand ----------------------------------------------------------------------------
-if [ ! -d "$OUT/exorl_data/walker/random" ]; then
+if [ -n "${EXORL_METHODS// /}" ] && [ ! -d "$OUT/exorl_data/walker/random" ]; then
   "$dipole" collect configs/collect_walker_random.toml --episodes "$EXORL_EPISODES" \
     --set recorder.root="$OUT/exorl_data" --set collect.seed=12345
 fi
@@ -78,7 +78,7 @@ for method in $EXORL_METHODS; do
 done
 
 # ---- OGBench cube-single task 2 --------------------------------------------------------------------
-if [ ! -f "$OUT/ogbench_data/cube-single-play-v0.npz" ]; then
+if [ -n "${OGBENCH_METHODS// /}" ] && [ ! -f "$OUT/ogbench_data/cube-single-play-v0.npz" ]; then
   "$BUILD_DIR/bin/dipole_ogbench_generate" --dataset cube-single-play-v0 --directory "$OUT/ogbench_data" \
     --episodes "$OGBENCH_EPISODES" --val-episodes $(( OGBENCH_EPISODES / 10 > 0 ? OGBENCH_EPISODES / 10 : 1 )) \
     --seed 0
@@ -91,5 +91,7 @@ for method in $OGBENCH_METHODS; do
   done
 done
 
-"$dipole" report "$OUT/exorl" --out "$OUT/report_exorl" --source final
-"$dipole" report "$OUT/ogbench" --out "$OUT/report_ogbench" --metric success_rate --scale 100 --source final
+if [ -d "$OUT/exorl" ]; then "$dipole" report "$OUT/exorl" --out "$OUT/report_exorl" --source final; fi
+if [ -d "$OUT/ogbench" ]; then
+  "$dipole" report "$OUT/ogbench" --out "$OUT/report_ogbench" --metric success_rate --scale 100 --source final
+fi

@@ -14,10 +14,18 @@
 namespace dipole::learning {
 namespace {
 
-/// The kind whose registered types include `type` (throws ConfigError naming `where` if none).
-Kind kind_of(const std::string& type, const std::string& where) {
-  for (Kind kind : {Kind::Dataset, Kind::Environment, Kind::Critic, Kind::Denoiser, Kind::Weighting,
-                    Kind::Sampler, Kind::Algorithm, Kind::Recorder}) {
+/// The kind of a section: by its name where the name says it (a type name such as "iql" or "ogbench" may
+/// be registered for two kinds), else the kind whose registered types include `type`.
+Kind kind_of(const std::string& section, const std::string& type, const std::string& where) {
+  const std::string head = section.substr(0, section.find('.'));
+  if (head == "dataset") return Kind::Dataset;
+  if (head == "environment") return Kind::Environment;
+  if (head == "algorithm") return Kind::Algorithm;
+  if (head == "critic") return Kind::Critic;
+  if (head == "weighting") return Kind::Weighting;
+  if (head == "recorder") return Kind::Recorder;
+  if (head.find("sampler") != std::string::npos) return Kind::Sampler;
+  for (Kind kind : {Kind::Denoiser, Kind::Critic, Kind::Sampler, Kind::Weighting}) {
     const auto types = registry().types(kind);
     if (std::find(types.begin(), types.end(), type) != types.end()) return kind;
   }
@@ -33,7 +41,7 @@ void validate_section(config::Pipeline& pipeline, const std::string& section, co
     return;  // a runtime table ([trainer], [eval], ...): no component type
   }
   if (type.empty()) return;
-  const Kind kind = kind_of(type, file + " [" + section + "]");
+  const Kind kind = kind_of(section, type, file + " [" + section + "]");
   EXPECT_NO_THROW(pipeline.validate(section, type, registry().info(kind, type).schema))
       << file << " [" << section << "]";
   validate_section(pipeline, section + ".inner", file);
