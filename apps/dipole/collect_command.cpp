@@ -15,13 +15,16 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <random>
 
 #include "dipole/core/checkpoint.hpp"
 #include "dipole/core/config.hpp"
 #include "dipole/core/pipeline.hpp"
+#include "dipole/core/run_lock.hpp"
 #include "dipole/core/stop.hpp"
 #include "dipole/recorder.hpp"
 #include "options.hpp"
@@ -68,6 +71,13 @@ std::uint64_t episode_seed(std::uint64_t seed, std::int64_t index, std::uint64_t
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return (z ^ (z >> 31)) & 0x7FFFFFFFFFFFFFFFULL;
+}
+
+/// "~/x" → "$HOME/x" (the ogbench recorder's default directory is under ~).
+std::string expand_home(const std::string& path) {
+  const char* home = std::getenv("HOME");
+  if (path.rfind("~/", 0) == 0 && home) return std::string(home) + path.substr(1);
+  return path;
 }
 
 std::string duration(double seconds) {
@@ -188,6 +198,7 @@ int collect_command(const Args& args) {
   config::Pipeline pipeline = config::Pipeline::load(file, overrides);
   const Registry registry = Registry::with_default_plugins();
   const Params collect = pipeline.validate("collect", "collect", collect_schema());
+  Params recorder_params;
   const auto make = [&](Kind kind, const std::string& section) {
     const std::string type = pipeline.type_of(section);
     const ComponentInfo* info = nullptr;
@@ -197,12 +208,19 @@ int collect_command(const Args& args) {
       throw PluginError(fmt::format("{} [{}]: {}", pipeline.source(), section, e.what()));
     }
     const Params params = pipeline.validate(section, type, info->schema);
+    if (kind == Kind::Recorder) recorder_params = params;
     BuildContext ctx;
     ctx.section = section;
     return [&registry, kind, type, params, ctx]() { return registry.create(kind, type, params, ctx); };
   };
   const auto make_env = make(Kind::Environment, "environment");
-  const auto recorder = std::dynamic_pointer_cast<Recorder>(make(Kind::Recorder, "recorder")());
+  const auto make_recorder = make(Kind::Recorder, "recorder");
+  // One collection per destination: the run-directory lock on the recorder's `root` or `directory`.
+  std::optional<RunLock> lock;
+  for (const char* key : {"root", "directory"})
+    if (recorder_params.has(key) && !lock)
+      lock.emplace(expand_home(recorder_params.text(key)), "dipole collect");
+  const auto recorder = std::dynamic_pointer_cast<Recorder>(make_recorder());
   if (!recorder) throw PluginError("[recorder]: the created object does not implement recorder");
   const auto unused = pipeline.unused_sections();
   if (!unused.empty())

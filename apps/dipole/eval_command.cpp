@@ -12,6 +12,7 @@
 #include "dipole/core/files.hpp"
 #include "dipole/core/pipeline.hpp"
 #include "dipole/core/plot.hpp"
+#include "dipole/core/run_lock.hpp"
 #include "dipole/core/stop.hpp"
 #include "options.hpp"
 
@@ -79,6 +80,7 @@ int eval_command(const Args& args) {
   if (!std::filesystem::exists(resolved))
     throw DataError(fmt::format("'{}' is not a run directory: {} is missing", dir, resolved));
 
+  const RunLock lock(dir, "dipole eval");  // no train or other eval writing this run meanwhile
   Run run = build_run(Registry::with_default_plugins(), config::Pipeline::load(resolved, overrides));
   const TrainingState state = load_checkpoint(checkpoint);
   run.algorithm->load_state(state.algorithm);

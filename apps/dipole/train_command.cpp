@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "dipole/core/config.hpp"
+#include "dipole/core/run_lock.hpp"
 #include "dipole/core/trainer.hpp"
 #include "options.hpp"
 
@@ -34,6 +35,7 @@ int train_command(const Args& args) {
     return 0;
   if (out.empty()) out = (std::filesystem::path("runs") / std::filesystem::path(file).stem()).string();
 
+  const RunLock lock(out, "dipole train");  // before loading data: a second writer fails at once
   Run run = build_run(Registry::with_default_plugins(), config::Pipeline::load(file, overrides));
   TrainOptions train_options;
   train_options.out_dir = out;

@@ -23,6 +23,7 @@
 #include "dipole/core/evaluator.hpp"
 #include "dipole/core/files.hpp"
 #include "dipole/core/online.hpp"
+#include "dipole/core/run_lock.hpp"
 #include "dipole/core/stop.hpp"
 
 namespace dipole {
@@ -243,6 +244,7 @@ TrainResult train(Run& run, const TrainOptions& options) {
   // SIGINT/SIGTERM stop the loop after the current update (or evaluation) instead of the process.
   StopScope stop_scope;
   const fs::path dir = options.out_dir;
+  const RunLock lock(dir.string(), "dipole train");  // re-entrant: the CLI may hold it already
   fs::create_directories(dir / "checkpoints");
   // Temporary files of atomic writes cut short by a kill.
   remove_stale_temp_files(dir.string());
