@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build ccache pkg-config libtorch-dev libmujoco-dev libboost-dev
           libboost-program-options-dev libboost-filesystem-dev libtomlplusplus-dev libfmt-dev libgtest-dev
-          libzip-dev zlib1g-dev gnuplot libopenblas0-pthread)
+          libzip-dev zlib1g-dev gnuplot libopenblas0-pthread
+          slurm-wlm munge)   # slurm-wlm, munge: the one-node cluster of tests/slurm/slurm_test.sh
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

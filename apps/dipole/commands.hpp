@@ -16,5 +16,6 @@ int eval_command(const Args& args);
 int bench_command(const Args& args);
 int collect_command(const Args& args);
 int report_command(const Args& args);
+int sweep_command(const Args& args);
 
 }  // namespace dipole::cli

@@ -23,6 +23,8 @@ commands:
             recorder (e.g. ExORL's per-episode files); extends an existing destination
   report    aggregate run directories (seeds × methods × tasks) into a mean ± std table (Markdown,
             CSV) with learning-curve and return-vs-ω plots
+  sweep     studies as one file (methods × tasks × seeds × ablation axes): `dipole sweep plan|run|
+            status|report SWEEP.toml`, run by a local process pool or as one Slurm job array
   bench     benchmarks that print figures: `dipole bench train-step` (updates/s, GFLOP/s, and their
             ratio to this machine's float32 matmul GFLOP/s measured in the same run)
 
@@ -37,7 +39,7 @@ int main(int argc, char** argv) {
   const std::map<std::string, int (*)(const Args&)> commands = {
       {"plugins", plugins_command}, {"config", config_command},   {"train", train_command},
       {"eval", eval_command},       {"collect", collect_command}, {"bench", bench_command},
-      {"report", report_command}};
+      {"report", report_command},   {"sweep", sweep_command}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
