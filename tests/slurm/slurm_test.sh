@@ -84,7 +84,7 @@ JobCompType=jobcomp/none
 AccountingStorageType=accounting_storage/none
 KillWait=20
 MinJobAge=300
-NodeName=$HOST CPUs=$(nproc) RealMemory=$MEM State=UNKNOWN
+NodeName=$HOST CPUs=$(nproc --all) RealMemory=$MEM State=UNKNOWN
 PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF="$WORK/slurm.conf"
