@@ -174,7 +174,14 @@ int report(const Args& args) {
       if (a == flag || a.rfind(flag + "=", 0) == 0) return true;
     return false;
   };
-  Args report_args{l.sweep.out};
+  // Only finished runs: a run still training has no final evaluation yet.
+  Args report_args;
+  for (const auto& r : l.runs)
+    if (is_done(r)) report_args.push_back(r.dir);
+  const std::size_t done = report_args.size();
+  if (report_args.empty())
+    throw DataError(fmt::format("no run of the sweep '{}' is done yet (`dipole sweep status {}`)",
+                                l.sweep.name, args.front()));
   if (!has("--out"))
     report_args.insert(report_args.end(), {"--out", (fs::path(l.sweep.out) / "report").string()});
   if (!row_keys.empty() && !has("--rows"))
@@ -182,10 +189,8 @@ int report(const Args& args) {
   if (!has("--columns"))
     report_args.insert(report_args.end(), {"--columns", fmt::format("{}", fmt::join(column_keys, ","))});
   report_args.insert(report_args.end(), given.begin(), given.end());
-  std::size_t done = 0;
-  for (const auto& r : l.runs) done += is_done(r) ? 1 : 0;
-  std::cout << fmt::format("sweep '{}': {} of {} runs done; dipole report {}\n", l.sweep.name, done,
-                           l.runs.size(), fmt::join(report_args, " "));
+  std::cout << fmt::format("sweep '{}': reporting the {} of {} runs that are done\n", l.sweep.name, done,
+                           l.runs.size());
   return report_command(report_args);
 }
 
