@@ -218,6 +218,7 @@ std::shared_ptr<Environment> make_env(const std::string& id, const std::string& 
   Params params("environment", "ogbench_locomaze");
   params.set("env", id);
   params.set("reward_timing", timing);
+  params.set("reset_quaternion", "raw");
   BuildContext ctx;
   ctx.section = "environment";
   return std::dynamic_pointer_cast<Environment>(

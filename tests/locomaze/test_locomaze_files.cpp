@@ -160,6 +160,38 @@ TEST_F(LocomazeFiles, AntsoccerRowsAreQposThenQvelWithRawResetQuaternions) {
   EXPECT_LT(replay_median(scene, f), 1e-6);
 }
 
+TEST_F(LocomazeFiles, LocomotionPresetsResolveOnRecordedFiles) {
+  // configs/presets/<method>/<task>.toml: the data, the ogbench_locomaze environment and the published
+  // per-task settings reach the resolved pipeline (short files stand in for the official ones). One
+  // of each method (the nine presets are the same few lines; `dipole config` costs ~1 s of CPU each).
+  collect("humanoidmaze-medium-singletask-task1-v0", "humanoidmaze-medium-navigate-v0", 2, 5);
+  collect("antsoccer-arena-singletask-v0", "antsoccer-arena-navigate-v0", 2, 5);
+  struct Case {
+    std::string method, task;
+    std::vector<std::string> snippets;
+  };
+  const std::vector<Case> cases = {
+      {"fql", "humanoidmaze-medium-navigate", {"alpha = 30.0", "discount = 0.995", "q_agg = \"mean\""}},
+      {"fql", "antsoccer-arena-navigate", {"alpha = 10.0", "discount = 0.995", "-task4-v0"}},
+      {"dipole", "humanoidmaze-medium-navigate", {"type = \"dipole\"", "discount = 0.995"}},
+      {"flow_bc", "antsoccer-arena-navigate", {"type = \"flow_bc\""}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.method + "/" + c.task);
+    const auto r =
+        test::dipole_cli("config " + std::string(DIPOLE_SOURCE_DIR) + "/configs/presets/" + c.method + "/" +
+                         c.task + ".toml --set dataset.directory=" + dir_.string());
+    ASSERT_EQ(r.code, 0) << r.output;
+    const std::string category = c.task.substr(0, c.task.rfind("-navigate"));
+    for (const std::string& s :
+         {std::string("type = \"ogbench_locomaze\""), "env = \"" + category + "-singletask-task",
+          "dataset = \"" + c.task + "-singletask-task", std::string("episodes = 50")})
+      EXPECT_NE(r.output.find(s), std::string::npos) << s << "\n" << r.output;
+    for (const std::string& s : c.snippets)
+      EXPECT_NE(r.output.find(s), std::string::npos) << s << "\n" << r.output;
+  }
+}
+
 TEST_F(LocomazeFiles, PointmazeGeneratorWritesNavigateDataInTheOfficialLayout) {
   const int rows = 400;
   const auto r = test::run_command(
