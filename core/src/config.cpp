@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -707,6 +708,22 @@ std::optional<std::string> Pipeline::value_text(const std::string& key) const {
   else
     node->value->visit([&out](const auto& v) { out << v; });
   return out.str();
+}
+
+std::vector<std::string> Pipeline::value_keys() const {
+  std::vector<std::string> keys;
+  const std::function<void(const Node&, const std::string&)> walk = [&](const Node& node,
+                                                                        const std::string& prefix) {
+    for (const auto& [key, child] : node.children) {
+      const std::string path = prefix.empty() ? key : prefix + "." + key;
+      if (child.is_table())
+        walk(child, path);
+      else
+        keys.push_back(path);
+    }
+  };
+  walk(impl_->root, "");
+  return keys;
 }
 
 std::vector<std::string> Pipeline::top_level_sections() const {

@@ -51,6 +51,10 @@ class Pipeline {
   /// numbers and booleans as TOML writes them, arrays as "[a, b]". nullopt if absent or a table.
   std::optional<std::string> value_text(const std::string& key) const;
 
+  /// Dotted paths of every value (not table) in the pipeline, sorted ("algorithm.beta", ...): what
+  /// `dipole report` compares to find the keys in which runs differ.
+  std::vector<std::string> value_keys() const;
+
   /// Names of the top-level tables, sorted.
   std::vector<std::string> top_level_sections() const;
 

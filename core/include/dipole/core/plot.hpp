@@ -14,9 +14,17 @@ struct PlotSeries {
   std::vector<double> errors;                     ///< optional ± error bar per point
 };
 
+struct PlotStyle {
+  /// Draw each series' errors as a shaded band (y ± error) under its line instead of error bars.
+  bool bands = false;
+  /// Dashed vertical lines at these x values, each with a label (e.g. the offline→online boundary).
+  std::vector<std::pair<double, std::string>> vertical_lines;
+};
+
 /// Draw `series` into `png`. Returns false (and leaves the .dat/.gp files) when gnuplot is not
 /// available or fails; plotting never aborts a run.
 bool plot_lines(const std::string& png, const std::string& title, const std::string& xlabel,
-                const std::string& ylabel, const std::vector<PlotSeries>& series);
+                const std::string& ylabel, const std::vector<PlotSeries>& series,
+                const PlotStyle& style = {});
 
 }  // namespace dipole
