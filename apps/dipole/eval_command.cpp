@@ -1,3 +1,4 @@
+#include <ATen/ATen.h>
 #include <fmt/format.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 #include "dipole/core/config.hpp"
 #include "dipole/core/evaluator.hpp"
 #include "dipole/core/files.hpp"
+#include "dipole/core/npz.hpp"
 #include "dipole/core/pipeline.hpp"
 #include "dipole/core/plot.hpp"
 #include "dipole/core/run_lock.hpp"
@@ -53,11 +55,16 @@ std::string describe(const std::optional<std::int64_t>& v) {
   return v ? fmt::format("{}", *v) : "-";
 }
 
+/// Per-dimension values as "a;b;c" (a CSV cell) or "[a, b, c]" (JSON).
+std::string joined(const std::vector<double>& values, const char* separator) {
+  return fmt::format("{}", fmt::join(values, separator));
+}
+
 }  // namespace
 
 int eval_command(const Args& args) {
   po::options_description options("options");
-  std::string dir, csv;
+  std::string dir, csv, dump_actions;
   std::vector<std::string> omega_args, candidate_args, overrides;
   std::int64_t episodes = -1;
   options.add_options()("run", po::value(&dir)->required(), "run directory written by `dipole train`")(
@@ -65,7 +72,11 @@ int eval_command(const Args& args) {
       "num-candidates", po::value(&candidate_args)->composing(), "rejection-sampling N_c values, e.g. 1,32")(
       "episodes", po::value(&episodes), "episodes per setting (default: [eval] episodes)")(
       "set", po::value(&overrides)->composing(), "override a key of the run's pipeline (e.g. eval.seed=7)")(
-      "csv", po::value(&csv), "table output (default: <run>/eval_sweep.csv)");
+      "csv", po::value(&csv),
+      "table output (default: <run>/eval_sweep.csv; the same name with .jsonl beside it)")(
+      "dump-actions", po::value(&dump_actions),
+      "write every sampled action with its observation to this .npz (arrays observations, actions, omega, "
+      "num_candidates, setting)");
   po::positional_options_description positional;
   positional.add("run", 1);
   po::variables_map vm;
@@ -101,7 +112,17 @@ int eval_command(const Args& args) {
   std::string table =
       "| step | omega | num_candidates | episodes | return_mean | return_std | success_rate |\n"
       "|---:|---:|---:|---:|---:|---:|---:|\n";
-  std::string rows = "step,omega,num_candidates,episodes,return_mean,return_std,success_rate,length_mean\n";
+  // The first eight columns are the original layout; eval_seed and the action diagnostics follow
+  // (docs/reports.md): clipped_fraction = share of action components at |a| >= 1 - 1e-6 after clipping,
+  // action_mean / action_std per dimension, ';'-separated.
+  std::string rows =
+      "step,omega,num_candidates,episodes,return_mean,return_std,success_rate,length_mean,eval_seed,"
+      "clipped_fraction,action_mean,action_std\n";
+  std::string jsonl;
+  EvalRecording recording;
+  std::vector<double> dump_omega;
+  std::vector<std::int64_t> dump_candidates, dump_setting;
+  std::int64_t setting_index = 0;  // rows of the table, in order
   std::vector<PlotSeries> series;
   // SIGINT/SIGTERM abandon the running setting; the finished ones are written, then exit 130.
   StopScope stop_scope;
@@ -115,32 +136,72 @@ int eval_command(const Args& args) {
       ActOptions opts;
       opts.omega = omega;
       opts.num_candidates = nc;
+      const std::size_t recorded = recording.actions.size();
       EvalResult r;
       try {
-        r = evaluate(*run.algorithm, run.make_environment, episodes, run.eval.parallel, opts, run.eval.seed);
+        r = evaluate(*run.algorithm, run.make_environment, episodes, run.eval.parallel, opts, run.eval.seed,
+                     dump_actions.empty() ? nullptr : &recording);
       } catch (const Interrupted&) {
+        // The abandoned setting's actions are not dumped.
+        recording.actions.resize(recorded);
+        recording.observations.resize(recorded);
         interrupted = true;
         break;
       }
       const std::string w = describe(omega ? omega : configured.omega);
       const std::string n = describe(nc ? nc : configured.num_candidates);
+      const auto effective_omega = omega ? omega : configured.omega;
+      const auto effective_nc = nc ? nc : configured.num_candidates;
+      for (std::size_t k = recorded; k < recording.actions.size(); ++k)
+        for (std::int64_t i = 0; i < recording.actions[k].size(0); ++i) {
+          dump_omega.push_back(effective_omega ? *effective_omega : std::nan(""));
+          dump_candidates.push_back(effective_nc ? *effective_nc : -1);
+          dump_setting.push_back(setting_index);
+        }
+      ++setting_index;
+      const double clipped = r.actions.clipped_fraction();
       table += fmt::format("| {} | {} | {} | {} | {:.4f} | {:.4f} | {:.3f} |\n", state.step, w, n, r.episodes,
                            r.return_mean, r.return_std, r.success_rate);
-      rows += fmt::format("{},{},{},{},{},{},{},{}\n", state.step, w, n, r.episodes, r.return_mean,
-                          r.return_std, r.success_rate, r.length_mean);
+      rows += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{}\n", state.step, w, n, r.episodes,
+                          r.return_mean, r.return_std, r.success_rate, r.length_mean, run.eval.seed, clipped,
+                          joined(r.actions.mean(), ";"), joined(r.actions.stddev(), ";"));
+      jsonl += fmt::format(
+          "{{\"step\": {}, \"omega\": {}, \"num_candidates\": {}, \"episodes\": {}, \"return_mean\": {}, "
+          "\"return_std\": {}, \"success_rate\": {}, \"length_mean\": {}, \"eval_seed\": {}, "
+          "\"clipped_fraction\": {}, \"action_mean\": [{}], \"action_std\": [{}]}}\n",
+          state.step, effective_omega ? fmt::format("{}", *effective_omega) : "null",
+          effective_nc ? fmt::format("{}", *effective_nc) : "null", r.episodes, r.return_mean, r.return_std,
+          r.success_rate, r.length_mean, run.eval.seed, clipped, joined(r.actions.mean(), ", "),
+          joined(r.actions.stddev(), ", "));
       if (const auto x = omega ? omega : configured.omega) {
         series.back().points.emplace_back(*x, r.return_mean);
         series.back().errors.push_back(r.return_std /
                                        std::sqrt(static_cast<double>(std::max<std::int64_t>(r.episodes, 1))));
       }
-      std::cerr << fmt::format("[eval] omega {} N_c {}: return {:.4f} ± {:.4f}\n", w, n, r.return_mean,
-                               r.return_std);
+      std::cerr << fmt::format("[eval] omega {} N_c {}: return {:.4f} ± {:.4f}, clipped fraction {:.3f}\n", w,
+                               n, r.return_mean, r.return_std, clipped);
     }
   }
   std::cout << table;
   if (csv.empty()) csv = (std::filesystem::path(dir) / "eval_sweep.csv").string();
   write_text_atomic(csv, rows);
-  std::cout << fmt::format("wrote {}\n", csv);
+  const std::string jsonl_path = (std::filesystem::path(csv).replace_extension(".jsonl")).string();
+  write_text_atomic(jsonl_path, jsonl);
+  std::cout << fmt::format("wrote {} and {}\n", csv, jsonl_path);
+  if (!dump_actions.empty() && !(interrupted && recording.actions.empty())) {
+    if (recording.actions.empty()) throw DataError("--dump-actions: the evaluation took no action");
+    using npz::from_tensor;
+    const auto count = static_cast<std::int64_t>(dump_omega.size());
+    npz::write_npz_ordered(
+        dump_actions,
+        {{"observations", from_tensor(at::cat(recording.observations).to(at::kFloat))},
+         {"actions", from_tensor(at::cat(recording.actions).to(at::kFloat))},
+         {"omega", from_tensor(at::from_blob(dump_omega.data(), {count}, at::kDouble).clone())},
+         {"num_candidates", from_tensor(at::from_blob(dump_candidates.data(), {count}, at::kLong).clone())},
+         {"setting", from_tensor(at::from_blob(dump_setting.data(), {count}, at::kLong).clone())}},
+        true);
+    std::cout << fmt::format("wrote {} ({} actions)\n", dump_actions, count);
+  }
   if (interrupted) {
     std::cout << "interrupted: the table holds the settings finished before the stop request\n";
     return 130;

@@ -12,9 +12,50 @@
 
 namespace dipole {
 
+void ActionStats::add(const at::Tensor& actions) {
+  const at::Tensor a = actions.to(at::kCPU).to(at::kDouble).contiguous();
+  if (a.dim() != 2)
+    throw Error(fmt::format("ActionStats::add: expected [batch, action_dim], got {} dims", a.dim()));
+  const auto dim = static_cast<std::size_t>(a.size(1));
+  if (sum.empty()) {
+    sum.assign(dim, 0.0);
+    sum_squares.assign(dim, 0.0);
+  } else if (sum.size() != dim) {
+    throw Error(fmt::format("ActionStats::add: action_dim {} after {}", dim, sum.size()));
+  }
+  const double* p = a.data_ptr<double>();
+  for (std::int64_t i = 0; i < a.size(0); ++i)
+    for (std::size_t j = 0; j < dim; ++j) {
+      const double v = p[static_cast<std::size_t>(i) * dim + j];
+      sum[j] += v;
+      sum_squares[j] += v * v;
+      if (std::abs(v) >= 1.0 - kClipTolerance) ++clipped;
+    }
+  count += a.size(0);
+}
+
+double ActionStats::clipped_fraction() const {
+  if (count == 0 || sum.empty()) return 0.0;
+  return static_cast<double>(clipped) / (static_cast<double>(count) * static_cast<double>(sum.size()));
+}
+
+std::vector<double> ActionStats::mean() const {
+  std::vector<double> m(sum.size(), 0.0);
+  for (std::size_t j = 0; j < sum.size() && count > 0; ++j) m[j] = sum[j] / static_cast<double>(count);
+  return m;
+}
+
+std::vector<double> ActionStats::stddev() const {
+  const auto m = mean();
+  std::vector<double> s(sum.size(), 0.0);
+  for (std::size_t j = 0; j < sum.size() && count > 0; ++j)
+    s[j] = std::sqrt(std::max(0.0, sum_squares[j] / static_cast<double>(count) - m[j] * m[j]));
+  return s;
+}
+
 EvalResult evaluate(Algorithm& algorithm, const std::function<std::shared_ptr<Environment>()>& make_env,
                     std::int64_t episodes, std::int64_t parallel, const ActOptions& options,
-                    std::uint64_t seed) {
+                    std::uint64_t seed, EvalRecording* recording) {
   if (!make_env) throw ConfigError("evaluation needs an [environment] section in the pipeline");
   const std::int64_t slots = std::max<std::int64_t>(1, std::min(parallel, episodes));
   std::vector<std::shared_ptr<Environment>> envs;
@@ -46,6 +87,7 @@ EvalResult evaluate(Algorithm& algorithm, const std::function<std::shared_ptr<En
   for (std::size_t i = 0; i < state.size(); ++i) start(i);
 
   std::vector<double> returns, lengths, successes;
+  ActionStats action_stats;
   std::vector<std::size_t> active;
   while (true) {
     throw_if_stop_requested("evaluation");  // a stop request abandons the unfinished episodes
@@ -63,6 +105,11 @@ EvalResult evaluate(Algorithm& algorithm, const std::function<std::shared_ptr<En
     if (actions.size(0) != static_cast<std::int64_t>(active.size()) || actions.size(1) != spec.action_dim)
       throw Error(fmt::format("act() returned actions of shape [{}, {}], expected [{}, {}]", actions.size(0),
                               actions.size(1), active.size(), spec.action_dim));
+    action_stats.add(actions);
+    if (recording) {
+      recording->observations.push_back(batch.clone());
+      recording->actions.push_back(actions.clone());
+    }
     for (std::size_t k = 0; k < active.size(); ++k) {
       const std::size_t i = active[k];
       StepResult step = envs[i]->step(actions[static_cast<std::int64_t>(k)]);
@@ -92,6 +139,7 @@ EvalResult evaluate(Algorithm& algorithm, const std::function<std::shared_ptr<En
   result.return_std = returns.empty() ? 0.0 : std::sqrt(var / static_cast<double>(returns.size()));
   result.success_rate = mean(successes);
   result.length_mean = mean(lengths);
+  result.actions = std::move(action_stats);
   return result;
 }
 
