@@ -329,10 +329,9 @@ PaperTable build_table(const std::vector<Cell>& cells, const TableOptions& optio
   }
   if (options.bootstrap > 0)
     table.footnotes.push_back(
-        fmt::format("[low, high]: {:g} % percentile bootstrap interval ({} resamples over seeds; IQM: "
-                    "stratified over tasks; "
-                    "seed {})",
-                    100.0 * options.confidence, options.bootstrap, options.bootstrap_seed));
+        fmt::format("[low, high]: {:g} % percentile bootstrap interval ({} resamples of the seeds{}; seed {})",
+                    100.0 * options.confidence, options.bootstrap,
+                    options.iqm ? "; IQM: stratified over tasks" : "", options.bootstrap_seed));
   if (options.iqm)
     table.footnotes.push_back(
         "IQM: interquartile mean over every run of every task row (25 % trimmed at each end, as rliable); "

@@ -343,6 +343,8 @@ TEST_F(ReportFiles, CliReadsTheSweepLayoutWithCategoryMeansAndTheLastKSource) {
             std::string::npos);
   EXPECT_NE(read(dir_ / "out" / "learning_curve_cube_single_play_task2.png.gp").find("filledcurves"),
             std::string::npos);
+  EXPECT_EQ(output.find("gnuplot unavailable or failed"), std::string::npos) << output;
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "ablation_beta_cube_single_play_task1.png"));
   // Too few evaluations for the source: an error naming the file.
   const std::string too_many = run_cli("report " + (dir_ / "sweep").string() + " --out " +
                                            (dir_ / "out2").string() + " --source last --last 4",
@@ -390,7 +392,13 @@ TEST_F(ReportFiles, CliOfflineToOnlineTableAndPhaseBoundary) {
   ASSERT_EQ(code, 0) << output;
   const std::string md = read(dir_ / "out" / "report.md");
   // Main table: final values (online for the o2o runs). Pair table: 37.5 ± 12.5 → 75.0 ± 25.0.
-  EXPECT_NE(md.find("| walker cube-double-play | 75.0 ± 25.0 | 50.0 ± 0.0 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| success | fql | dipole |\n|---|---:|---:|\n| walker cube-double-play | 50.0 ± 0.0 | "
+                    "75.0 ± 25.0 |\n"),
+            std::string::npos)
+      << md;
+  // gnuplot (scripts/setup.sh) renders the banded curves and the boundary line.
+  EXPECT_EQ(output.find("gnuplot unavailable or failed"), std::string::npos) << output;
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "learning_curve_walker_cube_double_play.png"));
   EXPECT_NE(md.find("offline → online (the paper's Table 3)"), std::string::npos) << md;
   EXPECT_NE(
       md.find("| success | dipole |\n|---|---:|\n| walker cube-double-play | 37.5 ± 12.5 → 75.0 ± 25.0 |\n"
