@@ -79,7 +79,8 @@ for target in $TARGETS; do
   log="$FUZZ_DIR/fuzz_$target.log"
   # Findings: crash-, leak-, oom- and timeout- artifacts (slow-unit- ones, units over 10 s that still
   # finished, are reported but not failures: on a loaded machine any unit can be slow once).
-  findings() { ls "$FUZZ_DIR/artifacts" | grep -E "^$target-(crash|leak|oom|timeout)-" | wc -l; }
+  # grep -c exits 1 when it counts 0: `|| true` keeps `set -o pipefail` from ending the script.
+  findings() { ls "$FUZZ_DIR/artifacts" | grep -cE "^$target-(crash|leak|oom|timeout)-" || true; }
   before=$(findings)
   echo "[fuzz] $target for $SECONDS_PER_TARGET s" >&2
   set +e
@@ -92,8 +93,8 @@ for target in $TARGETS; do
   after=$(findings)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-  ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+  cov=$({ grep -o 'cov: [0-9]*' "$log" || true; } | tail -1 | cut -d' ' -f2)
+  ft=$({ grep -o 'ft: [0-9]*' "$log" || true; } | tail -1 | cut -d' ' -f2)
   crashes=$(ls "$FUZZ_DIR/artifacts" | grep -cE "^$target-(crash|leak|oom)-" || true)
   hangs=$(ls "$FUZZ_DIR/artifacts" | grep -c "^$target-timeout-" || true)
   slow=$(ls "$FUZZ_DIR/artifacts" | grep -c "^$target-slow-unit-" || true)
