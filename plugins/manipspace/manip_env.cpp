@@ -1,5 +1,5 @@
 // OGBench manipulation environment core (see manip_env.hpp). Section numbers refer to
-// /work/shared/docs/ogbench_manipulation.md.
+// docs/ogbench.md.
 #include "manip_env.hpp"
 
 #include <dipole/errors.hpp>
@@ -70,14 +70,14 @@ Quat down_quat(double yaw) {
 
 ManipEnv::ManipEnv(const SceneLayout& layout) : layout_(layout), model_(load_scene_model(layout)) {
   mjModel* m = model_.get();
-  // §1.3 run-time edits.
+  // docs/ogbench.md run-time edits.
   m->opt.timestep = Constants::kTimestep;
   for (int i = 0; i < 6; ++i) {
     m->actuator_gainprm[mjNGAIN * i + 0] = Constants::kArmKp[static_cast<std::size_t>(i)];
     m->actuator_biasprm[mjNBIAS * i + 1] = -Constants::kArmKp[static_cast<std::size_t>(i)];
     m->actuator_gainprm[mjNGAIN * i + 2] = Constants::kArmGain2[static_cast<std::size_t>(i)];
   }
-  // §1.2 names.
+  // docs/ogbench.md names.
   static const std::array<const char*, 6> kArmJoints = {"ur5e/shoulder_pan_joint", "ur5e/shoulder_lift_joint",
                                                         "ur5e/elbow_joint",        "ur5e/wrist_1_joint",
                                                         "ur5e/wrist_2_joint",      "ur5e/wrist_3_joint"};

@@ -1,5 +1,5 @@
 // Environment `ogbench`: OGBench's single-task manipulation environments (cube-single, cube-double,
-// scene, puzzle-3x3) on the MuJoCo C API; ogbench_manipulation.md §1–§4. This file only converts
+// scene, puzzle-3x3) on the MuJoCo C API; docs/ogbench.md. This file only converts
 // between tensors and the MuJoCo-only core (task_env.hpp). Keys: README.md.
 #include <ATen/ATen.h>
 
@@ -77,7 +77,7 @@ class OgbenchManipulation final : public Environment {
   }
 
   /// [nq + nv + buttons] float64: qpos, qvel, then the button states (scene 2, puzzle 9): everything
-  /// the §4.3 indicators need (the model has no actuator activations).
+  /// the docs/ogbench.md indicators need (the model has no actuator activations).
   at::Tensor simulator_state() const override {
     const mjModel* m = env_->env().model();
     const mjData* d = env_->env().data();
@@ -111,6 +111,6 @@ DIPOLE_PLUGIN(plugin) {
   plugin.add<OgbenchManipulation>(
       "ogbench",
       "OGBench single-task manipulation (cube-single, cube-double, scene, puzzle-3x3) on MuJoCo "
-      "(ogbench_manipulation.md)",
+      "(docs/ogbench.md)",
       OgbenchManipulation::schema());
 }
