@@ -49,7 +49,7 @@ struct SweepRow {
 struct Run {
   fs::path dir;
   std::string task, method, seed;
-  Settings axes;  ///< ablation settings: sweep axes from the path, or pipeline keys that differ
+  Settings axes;         ///< ablation settings: sweep axes from the path, or pipeline keys that differ
   bool by_path = false;  ///< labelled by the sweep layout (else by pipeline keys)
   config::Pipeline pipeline;
   std::vector<EvalRow> evals;      ///< in file order
@@ -95,19 +95,22 @@ std::string column_of(const std::string& method, const Settings& settings) {
 
 /// Every run directory (holding pipeline.resolved.toml) at or below each argument, with the root it
 /// was found under, sorted.
-std::vector<std::pair<fs::path, fs::path>> find_runs(const std::vector<std::string>& roots) {
+/// Run directories under `roots`, each with the root its sweep layout is read against: `layout_root`
+/// when given (a run directory listed by `dipole sweep report`), else the root it was found under.
+std::vector<std::pair<fs::path, fs::path>> find_runs(const std::vector<std::string>& roots,
+                                                     const std::string& layout_root) {
   std::vector<std::pair<fs::path, fs::path>> runs;
   for (const auto& root : roots) {
     if (!fs::is_directory(root)) throw DataError(fmt::format("'{}' is not a directory", root));
     if (fs::exists(fs::path(root) / "pipeline.resolved.toml")) {
-      runs.emplace_back(root, root);
+      runs.emplace_back(root, layout_root.empty() ? fs::path(root) : fs::path(layout_root));
       continue;
     }
     // Deep enough for <out>/<task>/<method>/<axis=value>.../seed<k>.
     for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
       if (it.depth() > 7) it.disable_recursion_pending();
       if (it->is_directory() && fs::exists(it->path() / "pipeline.resolved.toml")) {
-        runs.emplace_back(it->path(), root);
+        runs.emplace_back(it->path(), layout_root.empty() ? fs::path(root) : fs::path(layout_root));
         it.disable_recursion_pending();
       }
     }
@@ -287,7 +290,7 @@ int report_command(const Args& args) {
   std::vector<std::string> roots;
   std::string out_dir = "report", rows_keys = "dataset.domain,dataset.task,dataset.dataset",
               column_keys = "algorithm.type", metric = "return_mean", source = "auto", layout = "auto",
-              select_omega, ignore_keys;
+              select_omega, ignore_keys, layout_root;
   double scale = 1.0, clip_threshold = 0.5, confidence = 0.95;
   int precision = 1, last = 0, bootstrap = 0;
   std::uint64_t bootstrap_seed = 0;
@@ -298,6 +301,9 @@ int report_command(const Args& args) {
       "layout", po::value(&layout),
       "auto (the sweep layout <task>/<method>/<axis=value>.../seed<k> where the paths have it, else keys), "
       "paths or keys")(
+      "layout-root", po::value(&layout_root),
+      "read the sweep layout of every run relative to this directory (the sweep's out; used by `dipole "
+      "sweep report`, which lists its finished run directories)")(
       "rows", po::value(&rows_keys),
       "comma-separated pipeline keys whose values label a row (absent keys are skipped; if none is present, "
       "dataset.type)")("columns", po::value(&column_keys),
@@ -351,9 +357,9 @@ int report_command(const Args& args) {
 
   // ---- runs and their labels --------------------------------------------------------------------
   std::vector<Run> runs;
-  for (const auto& [dir, root] : find_runs(roots)) {
+  for (const auto& [dir, root] : find_runs(roots, layout_root)) {
     Run run{dir, "", "", "", {}, false, config::Pipeline::load((dir / "pipeline.resolved.toml").string()),
-            {}, {}};
+            {},  {}};
     const bool by_path =
         layout != "keys" && !(layout == "auto" && explicit_keys) && sweep_layout(dir, root, run);
     run.by_path = by_path;

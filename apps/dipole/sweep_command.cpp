@@ -152,20 +152,12 @@ int report(const Args& args) {
   if (args.empty() || args.front() == "--help" || args.front() == "-h") {
     std::cout
         << "usage: dipole sweep report SWEEP.toml [dipole report options]\n"
-           "Runs `dipole report` on <out> with --out <out>/report, rows labelled by the keys the tasks\n"
-           "set, columns by algorithm.type and the ablation axes' keys, then the sweep file's\n"
-           "report.args and the options given here (later ones win).\n";
+           "Runs `dipole report` on the sweep's finished runs with --out <out>/report, rows labelled by\n"
+           "the sweep's task names, columns by its method names and axis values, then the sweep\n"
+           "file's report.args and the options given here (later ones win).\n";
     return 0;
   }
   auto l = load(args.front());
-  std::vector<std::string> row_keys, column_keys{"algorithm.type"};
-  auto add = [](std::vector<std::string>& keys, const std::string& key) {
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
-  };
-  for (const auto& task : l.sweep.tasks)
-    for (const auto& s : task.set) add(row_keys, s.substr(0, s.find('=')));
-  for (const auto& axis : l.sweep.axes)
-    for (const auto& key : axis.keys) add(column_keys, key);
   // The sweep file's report.args, then the command line's; defaults only for options neither gives.
   Args given(l.sweep.report_args.begin(), l.sweep.report_args.end());
   given.insert(given.end(), args.begin() + 1, args.end());
@@ -184,10 +176,12 @@ int report(const Args& args) {
                                 l.sweep.name, args.front()));
   if (!has("--out"))
     report_args.insert(report_args.end(), {"--out", (fs::path(l.sweep.out) / "report").string()});
-  if (!row_keys.empty() && !has("--rows"))
-    report_args.insert(report_args.end(), {"--rows", fmt::format("{}", fmt::join(row_keys, ","))});
-  if (!has("--columns"))
-    report_args.insert(report_args.end(), {"--columns", fmt::format("{}", fmt::join(column_keys, ","))});
+  // Rows are the sweep's task names, columns its method names and axis values, read from the run
+  // directories' paths <out>/<task>/<method>/<axis=value>.../seed<k> (two methods of one algorithm type
+  // stay apart). --rows/--columns/--layout given by the user label by pipeline keys instead.
+  if (!has("--rows") && !has("--columns") && !has("--layout"))
+    report_args.insert(report_args.end(), {"--layout", "paths"});
+  if (!has("--layout-root")) report_args.insert(report_args.end(), {"--layout-root", l.sweep.out});
   report_args.insert(report_args.end(), given.begin(), given.end());
   std::cout << fmt::format("sweep '{}': reporting the {} of {} runs that are done\n", l.sweep.name, done,
                            l.runs.size());

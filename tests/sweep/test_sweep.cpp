@@ -188,6 +188,28 @@ TEST_F(Sweep, LocalExecutorRunsSkipsAndReports) {
   EXPECT_NE(report.find("dipole"), std::string::npos) << report;
 }
 
+TEST_F(Sweep, ReportKeepsTwoMethodsOfOneAlgorithmTypeApart) {
+  // Two methods of the same algorithm type (flow_bc) that differ only in a width: the report's columns
+  // are the sweep's method names, its rows the task names (read from the run directories' layout).
+  const std::string common =
+      "\"trainer.steps=10\", \"trainer.batch_size=32\", \"trainer.log_interval=10\", \"dataset.size=500\", "
+      "\"eval.episodes=10\", \"eval.parallel=10\"";
+  const std::string file = write(
+      "s.toml", "name = \"two\"\nout = \"out\"\nseeds = [0]\n[methods.bc_narrow]\npipeline = \"" + kConfigs +
+                    "bandit_flow_bc.toml\"\nset = [" + common + ", \"denoiser.hidden_dims=[16]\"]\n" +
+                    "[methods.bc_wide]\npipeline = \"" + kConfigs + "bandit_flow_bc.toml\"\nset = [" +
+                    common + ", \"denoiser.hidden_dims=[48]\"]\n[tasks.one_bandit]\nset = []\n");
+  CommandResult r = cli("sweep run " + file + " --executor local --jobs 2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = cli("sweep report " + file);
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string report = dipole::read_text((dir_ / "out/report/report.md").string());
+  EXPECT_NE(report.find("| bc_narrow |"), std::string::npos) << report;
+  EXPECT_NE(report.find("| bc_wide |"), std::string::npos) << report;
+  EXPECT_NE(report.find("| one_bandit |"), std::string::npos) << report;
+  EXPECT_EQ(report.find("| flow_bc |"), std::string::npos) << report;
+}
+
 TEST_F(Sweep, FailuresAreRetriedThenReportedWithTheirLogTail) {
   // Validates (the schema is fine) but fails when training starts: the npz file does not exist.
   const std::string file =
