@@ -95,6 +95,33 @@ std::string column_of(const std::string& method, const Settings& settings) {
 
 /// Every run directory (holding pipeline.resolved.toml) at or below each argument, with the root it
 /// was found under, sorted.
+/// Natural order of paths: runs of digits compare as numbers, so `beta=3` comes before `beta=10` and a
+/// report's columns follow the axis values.
+bool natural_less(const std::string& a, const std::string& b) {
+  std::size_t i = 0, j = 0;
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  while (i < a.size() && j < b.size()) {
+    if (digit(a[i]) && digit(b[j])) {
+      std::size_t i_end = i, j_end = j;
+      while (i_end < a.size() && digit(a[i_end])) ++i_end;
+      while (j_end < b.size() && digit(b[j_end])) ++j_end;
+      std::size_t i0 = i, j0 = j;  // leading zeros do not change the number
+      while (i0 + 1 < i_end && a[i0] == '0') ++i0;
+      while (j0 + 1 < j_end && b[j0] == '0') ++j0;
+      if (i_end - i0 != j_end - j0) return i_end - i0 < j_end - j0;
+      const int c = a.compare(i0, i_end - i0, b, j0, j_end - j0);
+      if (c != 0) return c < 0;
+      i = i_end;
+      j = j_end;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j || (a.size() - i == b.size() - j && a < b);
+}
+
 /// Run directories under `roots`, each with the root its sweep layout is read against: `layout_root`
 /// when given (a run directory listed by `dipole sweep report`), else the root it was found under.
 std::vector<std::pair<fs::path, fs::path>> find_runs(const std::vector<std::string>& roots,
@@ -115,7 +142,8 @@ std::vector<std::pair<fs::path, fs::path>> find_runs(const std::vector<std::stri
       }
     }
   }
-  std::sort(runs.begin(), runs.end());
+  std::sort(runs.begin(), runs.end(),
+            [](const auto& x, const auto& y) { return natural_less(x.first.string(), y.first.string()); });
   if (runs.empty())
     throw DataError(fmt::format("no run directory (one holding pipeline.resolved.toml) under {}",
                                 fmt::join(roots, ", ")));
