@@ -16,7 +16,7 @@ constexpr double kPi = 3.141592653589793;
 constexpr Vec3 kCubeArmLo = {0.25, -0.35, 0.20}, kCubeArmHi = {0.6, 0.35, 0.35};
 constexpr Vec3 kSceneArmLo = {0.25, -0.2, 0.20}, kSceneArmHi = {0.6, 0.2, 0.35};
 constexpr Vec3 kPuzzleArmLo = {0.25, -0.2, 0.20}, kPuzzleArmHi = {0.6, 0.2, 0.25};
-// Scene object box (health reset and data collection; docs/ogbench.md).
+// Scene object box (health reset and data collection).
 constexpr double kSceneObjXLo = 0.3, kSceneObjXHi = 0.45, kSceneObjYLo = -0.07, kSceneObjYHi = 0.18;
 
 Quat yaw_quat(double yaw) {

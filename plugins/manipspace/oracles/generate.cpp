@@ -53,7 +53,7 @@ const char* kUsage =
     "usage: dipole_ogbench_generate [--type play] --dataset <category>-<type>-v0 --directory DIR\n"
     "         [--episodes 1000] [--val-episodes 100] [--seed 0] [--threads 2] [--noise 0.1] [--steps 1001]\n"
     "         [--checkpoint-every 100]\n"
-    "  --type              play (plan oracles) or noisy (Markov oracles + action noise); docs/ogbench.md\n"
+    "  --type              play (plan oracles) or noisy (Markov oracles + action noise)\n"
     "  --dataset           <category>-<type>-v0, category cube-single, cube-double, scene or puzzle-3x3\n"
     "                      (default cube-single-<type>-v0)\n"
     "  --directory         receives <dataset>.npz (train episodes) and <dataset>-val.npz\n"
