@@ -71,24 +71,25 @@ NetShape net_shape(const StateDict& state, const std::string& prefix) {
   return shape;
 }
 
-/// Matrix-multiply FLOPs of one DIPOLE + IQL update (dipole.cpp, iql_critic.cpp), per algorithms.md
-/// §1.5: a Linear layer n_{l−1} → n_l costs 2·n_{l−1}·n_l FLOPs per row forward (P = Σ n_{l−1}·n_l, so
-/// forward = 2P), and backward costs the same again for the weight gradient (Xᵀ·dY) plus the same
-/// again for the input gradient (dY·Wᵀ) — except in the first layer, whose input is data without a
-/// gradient, so a trained network costs 6P − 2·n_0·n_1 per row (≈ 3× forward).
-/// What the update computes for a batch of B rows:
+/// Matrix-multiply FLOPs of one DIPOLE + IQL update (dipole.cpp, iql_critic.cpp), per the FLOP
+/// model of docs/algorithms.md, "Ensembles": a Linear layer n_{l−1} → n_l costs 2·n_{l−1}·n_l FLOPs per row
+/// forward (P = Σ n_{l−1}·n_l, so forward = 2P), and backward costs the same again for the weight gradient
+/// (Xᵀ·dY) plus the same again for the input gradient (dY·Wᵀ) — except in the first layer, whose input is
+/// data without a gradient, so a trained network costs 6P − 2·n_0·n_1 per row (≈ 3× forward). What the update
+/// computes for a batch of B rows:
 ///   critic  q̄ = min_j Q̄_j(s, a)       target ensemble (2 members), forward only,   no grad: 2·2·P_Q
 ///           V(s′)                       online V, forward only (y),                  no grad: 2·P_V
 ///           V(s)                        trained (L_V):                              6·P_V − 2·a_V
 ///           Q_j(s, a), j = 1, 2         trained (L_Q):                      2·(6·P_Q − 2·a_Q)
 ///   denoiser v± = f([s, x_t, t])         2 branches, trained:                 2·(6·P_den − 2·a_den)
 ///   Adam, Polyak, GELU, LayerNorm, losses: elementwise, not counted.
-/// ≈ 7.36 GFLOP at B = 256, 4×512, obs 24, act 6 (the §1.5 figure without the first-layer
-/// correction: 7.40).
+/// ≈ 7.36 GFLOP at B = 256, 4×512, obs 24, act 6 (the figure of docs/algorithms.md, "Ensembles", without the
+/// first-layer correction: 7.40).
 struct FlopModel {
   NetShape denoiser, q, v;
   double per_update = 0;  ///< counted as above
-  double section15 = 0;   ///< the §1.5 approximation (6P per trained network-row)
+  /// the approximation of docs/algorithms.md, "Ensembles" (6P per trained network-row)
+  double section15 = 0;
   bool applies = false;
 };
 
@@ -280,7 +281,8 @@ int train_step(const Args& args) {
   rows.emplace_back("gflop_per_update (GEMMs counted by the observer)", fmt::format("{:.3f}", gflop));
   if (model.applies) {
     rows.emplace_back("gflop_per_update (DIPOLE shape model)", fmt::format("{:.3f}", model.per_update / 1e9));
-    rows.emplace_back("gflop_per_update (§1.5 formula)", fmt::format("{:.3f}", model.section15 / 1e9));
+    rows.emplace_back("gflop_per_update (formula of docs/algorithms.md, Ensembles)",
+                      fmt::format("{:.3f}", model.section15 / 1e9));
   }
   rows.emplace_back("achieved_gflops", fmt::format("{:.2f}", gflop * median(rates)));
   rows.emplace_back("ratio", format_spread(spread(ratios), "{:.3f}"));

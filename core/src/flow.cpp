@@ -16,7 +16,8 @@ TimeSampling parse_time_sampling(const std::string& name) {
 Schema flow_time_schema() {
   return {
       param::text("t_sampling", "uniform",
-                  "flow time draw: uniform t ~ U[0, 1) or grid t = j/G, j uniform in {0..G} (§1.2)")
+                  "flow time draw: uniform t ~ U[0, 1) or grid t = j/G, j uniform in {0..G} "
+                  "(docs/algorithms.md, \"Flow matching\")")
           .one_of({"uniform", "grid"}),
       param::integer("time_grid", kDefaultTimeGrid, "G of t_sampling = grid").range(1, 1000000),
   };
@@ -31,7 +32,8 @@ FlowSample flow_sample(const at::Tensor& actions, at::Generator& generator, Time
   const auto batch = actions.size(0);
   const auto dim = actions.size(1);
   auto float_options = at::TensorOptions().dtype(at::kFloat);
-  // Noise first, then times: the order is part of the reproducibility contract (§1.10).
+  // Noise first, then times: the order is part of the reproducibility contract (docs/algorithms.md, "Random
+  // draws and reproducibility").
   auto noise = at::randn({batch, dim}, generator, float_options);
   at::Tensor t;
   if (sampling == TimeSampling::Uniform) {

@@ -301,7 +301,8 @@ MlpConfig mlp_preset(const std::string& name, NetworkRole role) {
 Schema mlp_schema(const std::string& default_preset) {
   return {
       param::text("preset", default_preset,
-                  "network preset (algorithms.md §1.4): fql = 4×512 GELU(tanh), Linear→act→LN, LN on critics "
+                  "network preset (docs/algorithms.md, \"Networks and presets\"): fql = 4×512 GELU(tanh), "
+                  "Linear→act→LN, LN on critics "
                   "only; cfgrl_exorl = 3×512 mish, Linear→LN→act, LN on critics and actors (actor: not on "
                   "the last hidden layer), actor output LeCun-normal")
           .one_of({"fql", "cfgrl_exorl"}),

@@ -28,7 +28,8 @@ class Critic : public Component {
   virtual at::Tensor q(const at::Tensor& observations, const at::Tensor& actions) const = 0;
   /// Score used for rejection sampling: min over members of the configured Q → [B]. No gradient.
   virtual at::Tensor score(const at::Tensor& observations, const at::Tensor& actions) const = 0;
-  /// Advantage A(s, a) as configured (§1.6) → [B]. No gradient.
+  /// Advantage A(s, a) as configured (docs/algorithms.md, "Critics: expectile value, TD target, Polyak") →
+  /// [B]. No gradient.
   virtual at::Tensor advantage(const at::Tensor& observations, const at::Tensor& actions) const = 0;
   /// Global L2 gradient norms of its modules, e.g. {"grad_norm/q", …}; call after backward().
   virtual Metrics grad_norms() const { return {}; }

@@ -1,6 +1,6 @@
-// The contextual bandit with a known answer (algorithms.md §8.3): Dataset `bandit`, Environment
-// `bandit` and Critic `bandit_oracle` (the analytic Q = r, V = V_τ, A = r − V_τ). The math lives
-// in bandit_problem.hpp, which the learning tests include too. Keys: README.md.
+// The contextual bandit with a known answer (docs/algorithms.md, "The built-in bandit (plugins/bandit)"):
+// Dataset `bandit`, Environment `bandit` and Critic `bandit_oracle` (the analytic Q = r, V = V_τ, A = r −
+// V_τ). The math lives in bandit_problem.hpp, which the learning tests include too. Keys: README.md.
 #include <ATen/ATen.h>
 
 #include <dipole/critic.hpp>
@@ -82,9 +82,10 @@ class BanditDataset final : public Dataset {
   static Schema schema() {
     Schema s = problem_schema();
     s.push_back(param::integer("size", 100000, "number of transitions").range(1, 100000000));
-    s.push_back(param::real("action_clip_eps", 1e-5,
-                            "dataset actions are clipped to [−1 + eps, 1 − eps] (algorithms.md §1.1)")
-                    .range(0, 0.5));
+    s.push_back(
+        param::real("action_clip_eps", 1e-5,
+                    "dataset actions are clipped to [−1 + eps, 1 − eps] (docs/algorithms.md, Conventions)")
+            .range(0, 0.5));
     return s;
   }
 
@@ -274,7 +275,8 @@ class BanditOracleCritic final : public Critic {
 DIPOLE_PLUGIN(plugin) {
   using namespace dipole::plugins;
   plugin.add<BanditDataset>("bandit",
-                            "contextual bandit with a known answer (algorithms.md §8.3): offline data",
+                            "contextual bandit with a known answer (docs/algorithms.md, \"The built-in "
+                            "bandit (plugins/bandit)\"): offline data",
                             BanditDataset::schema());
   plugin.add<BanditEnvironment>("bandit", "contextual bandit with a known answer: one-step episodes",
                                 BanditEnvironment::schema());

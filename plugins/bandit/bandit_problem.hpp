@@ -1,6 +1,6 @@
-// The contextual bandit with a known answer (algorithms.md §8.3, §2.10): analytic densities,
-// rewards, values and the exact ("oracle") flow velocities, so learning tests can compare what an
-// algorithm samples with what it should sample.
+// The contextual bandit with a known answer (docs/algorithms.md, "The built-in bandit (plugins/bandit)",
+// "DIPOLE"): analytic densities, rewards, values and the exact ("oracle") flow velocities, so learning tests
+// can compare what an algorithm samples with what it should sample.
 //
 // Header-only and free of LibTorch: the bandit plugin (dataset, environment, oracle critic) and the
 // learning tests include it. Everything lives on a grid of G equal cells over the action range
@@ -10,13 +10,14 @@
 // mixture truncated to [−1, 1], and a reward r(c, a). Every transition is terminal (mask 0), so
 // Q(c, a) = r(c, a), V_τ(c) = the τ-expectile of r(c, a) under a ~ μ(·|c) and A = r − V_τ.
 // Two context kinds:
-//   bimodal   μ = 0.6·N(−0.5, 0.15²) + 0.4·N(0.4, 0.2²),  r(a) = −2·|a − 0.6|   (§2.10)
-//   unimodal  μ = N(0, 0.35²),                           r(a) = a
+//   bimodal   μ = 0.6·N(−0.5, 0.15²) + 0.4·N(0.4, 0.2²),  r(a) = −2·|a − 0.6|   (docs/algorithms.md,
+//   "DIPOLE") unimodal  μ = N(0, 0.35²),                           r(a) = a
 // Problems ("problem" key of the plugin): "mixed" (even contexts bimodal, odd contexts unimodal:
 // with the default C = 2, context 0 bimodal and context 1 unimodal), "bimodal", "unimodal".
 //
-// Targets (§2.1): π⁺ ∝ μ·σ(βA + k), π⁻ ∝ μ·σ(−(βA + k)), π* ∝ μ·σ(βA + k)·e^{ωβA}.
-// Oracle velocity of a density p (§1.2, §8.3), interpolant x_t = (1 − t)z + t·a:
+// Targets (docs/algorithms.md, "DIPOLE"): π⁺ ∝ μ·σ(βA + k), π⁻ ∝ μ·σ(−(βA + k)), π* ∝ μ·σ(βA + k)·e^{ωβA}.
+// Oracle velocity of a density p (docs/algorithms.md, "Flow matching", "The built-in bandit
+// (plugins/bandit)"), interpolant x_t = (1 − t)z + t·a:
 //   E[a | x_t = x] = Σ_g a_g p_g N(x; t·a_g, (1 − t)²) / Σ_g p_g N(x; t·a_g, (1 − t)²)
 //   v_t(x)         = (E[a | x_t = x] − x) / (1 − t)
 // and the oracle push-forward: quantiles of N(0, 1) integrated by the same Euler / guided Euler
@@ -180,9 +181,9 @@ inline std::vector<double> rewards_on_grid(const Context& context, const Grid& g
   return r;
 }
 
-/// The τ-expectile of values r_g under the density p (§8.1 item 6): the V solving
-/// τ·∫(r − V)₊ p = (1 − τ)·∫(V − r)₊ p, found by bisection (the left side minus the right side is
-/// strictly decreasing in V).
+/// The τ-expectile of values r_g under the density p (docs/algorithms.md, "Critics: expectile value, TD
+/// target, Polyak"): the V solving τ·∫(r − V)₊ p = (1 − τ)·∫(V − r)₊ p, found by bisection (the left side
+/// minus the right side is strictly decreasing in V).
 inline double expectile(const std::vector<double>& values, const Density& density, const Grid& grid,
                         double tau) {
   double lo = *std::min_element(values.begin(), values.end());
@@ -395,7 +396,8 @@ inline double total_variation(const std::vector<double>& p, const std::vector<do
   return 0.5 * tv;
 }
 
-/// Expected histogram-noise term √(b/(2πn)) of the TV between an n-sample histogram and its law (§8.3).
+/// Expected histogram-noise term √(b/(2πn)) of the TV between an n-sample histogram and its law
+/// (docs/algorithms.md, "The built-in bandit (plugins/bandit)").
 inline double histogram_noise(std::int64_t bins, std::int64_t samples) {
   return std::sqrt(static_cast<double>(bins) / (2.0 * M_PI * static_cast<double>(samples)));
 }

@@ -1,13 +1,16 @@
 // Algorithm `cfgrl`: classifier-free guidance for RL (Frans et al., "Diffusion guidance is a
-// controllable policy improvement operator"; algorithms.md §3). One label-conditioned flow network;
-// sampling combines the positive-conditioned and the unconditional velocity,
-// v = (1 + ω)·v(label⁺) − ω·v(label⁰), i.e. cfg = 1 + ω (§2.5), with the same guided sampler as DIPOLE.
+// controllable policy improvement operator"; docs/algorithms.md, "CFGRL"). One label-conditioned flow
+// network; sampling combines the positive-conditioned and the unconditional velocity, v = (1 + ω)·v(label⁺) −
+// ω·v(label⁰), i.e. cfg = 1 + ω (docs/algorithms.md, "Euler sampling and guidance"), with the same guided
+// sampler as DIPOLE.
 //
-// variant = "exorl" (§3.1): labels 0 = unconditional, 1 = positive. The [weighting] (indicator,
+// variant = "exorl" (docs/algorithms.md, "CFGRL"): labels 0 = unconditional, 1 = positive. The [weighting]
+// (indicator,
 //   mode = "rows", strict) gives row 0 = 1[A > 0] for label 1 and row 1 = 0.1 for label 0; both labels
 //   are evaluated on the same x_t: L = mean_b [p_b·ℓ(label 1) + 0.1·ℓ(label 0)]. t on the grid j/32.
 //   Sampling: v⁺ = v(label 1), v⁻ = v(label 0).
-// variant = "ogbench" (§3.2): labels 0 = null, 1 = negative, 2 = positive. The [weighting]
+// variant = "ogbench" (docs/algorithms.md, "CFGRL"): labels 0 = null, 1 = negative, 2 = positive. The
+// [weighting]
 //   (indicator, mode = "labels", non-strict, label_dropout 0.1) gives one label per transition; one
 //   forward per sample with its label: L = mean_b ℓ(label_b). t ~ U[0, 1).
 //   Sampling: v⁺ = v(label 2), v⁻ = v(label 0) (the negative token is trained but not sampled).
@@ -46,8 +49,10 @@ class Cfgrl final : public Algorithm {
   static Schema schema() {
     return {
         param::text("variant", "exorl",
-                    "exorl: labels {0 uncond, 1 positive}, weights from the weighting's two rows (§3.1); "
-                    "ogbench: labels {0 null, 1 negative, 2 positive} from the weighting (§3.2)")
+                    "exorl: labels {0 uncond, 1 positive}, weights from the weighting's two rows "
+                    "(docs/algorithms.md, \"CFGRL\"); "
+                    "ogbench: labels {0 null, 1 negative, 2 positive} from the weighting "
+                    "(docs/algorithms.md, \"CFGRL\")")
             .one_of({"exorl", "ogbench"}),
         param::text("t_sampling", "variant",
                     "flow time draw: uniform t ~ U[0, 1), grid t = j/G, or variant (exorl → grid, ogbench → "
@@ -180,7 +185,8 @@ class Cfgrl final : public Algorithm {
 }  // namespace dipole::plugins
 
 DIPOLE_PLUGIN(plugin) {
-  plugin.add<dipole::plugins::Cfgrl>(
-      "cfgrl", "CFGRL: label-conditioned flow with classifier-free guidance (algorithms.md §3, variants A/B)",
-      dipole::plugins::Cfgrl::schema());
+  plugin.add<dipole::plugins::Cfgrl>("cfgrl",
+                                     "CFGRL: label-conditioned flow with classifier-free guidance "
+                                     "(docs/algorithms.md, \"CFGRL\", variants A/B)",
+                                     dipole::plugins::Cfgrl::schema());
 }

@@ -1,24 +1,26 @@
 // Algorithm `dipole`: DIPOLE, dichotomous policy learning with a positive and a negative flow policy
-// (arXiv 2601.00898; algorithms.md §2). Target π* ∝ μ·σ(βA + k)·e^{ωβA} = (π⁺)^{1+ω}/(π⁻)^ω with
+// (arXiv 2601.00898; docs/algorithms.md, "DIPOLE"). Target π* ∝ μ·σ(βA + k)·e^{ωβA} = (π⁺)^{1+ω}/(π⁻)^ω with
 // π⁺ ∝ μσ(βA + k) and π⁻ ∝ μσ(−(βA + k)).
 //
-// update (§2.3), every loss from the pre-update parameters:
+// update (docs/algorithms.md, "DIPOLE"), every loss from the pre-update parameters:
 //   1. critic terms (the [critic]'s compute_loss, e.g. IQL: L_V, L_Q) and A(s, a), no gradient;
 //   2. weights from the [weighting] (dipole_sigmoid: row 0 = w⁺ = σ(βA + k), row 1 = w⁻ = σ(−βA − k));
 //   3. one flow sample (z, t) per transition, shared by both branches (share_noise);
 //   4. one ensemble forward → v⁺, v⁻ [2, B, d]; ℓ± = mean_d (v± − u)²;
 //   5. L⁺ = mean_b w⁺ℓ⁺, L⁻ = mean_b w⁻ℓ⁻ (no weight normalisation); one backward of
 //      L_critic + L⁺ + L⁻ (disjoint parameters), then every optimiser steps, then Polyak (critic).
-// act (§2.4): the [sampler] (best_of_n over guided_euler by default) on v = (1 + ω)v⁺ − ωv⁻,
+// act (docs/algorithms.md, "DIPOLE"): the [sampler] (best_of_n over guided_euler by default) on v = (1 + ω)v⁺
+// − ωv⁻,
 //   candidates scored by the critic.
 //
 // Sections it builds: [critic], [denoiser] (2 members; or 1 member with 2 labels when
 // shared_network), [weighting] (2 rows), [sampler] (+ [sampler.inner]).
 //
-// Deliberate choices where the paper is silent (all [DECISION] in algorithms.md §2.6): flow matching
-// with the linear interpolant and Euler, IQL critic, same (z, t) for both branches, the target critic
-// for A, the online critic for rejection. The shared-network ablation (§2.9) uses label 1 = positive,
-// label 0 = negative and two forwards (one per label) on the same x_t. Keys: README.md.
+// Deliberate choices where the paper is silent (all [DECISION] in docs/algorithms.md, "DIPOLE"): flow
+// matching with the linear interpolant and Euler, IQL critic, same (z, t) for both branches, the target
+// critic for A, the online critic for rejection. The shared-network ablation (docs/algorithms.md, "DIPOLE")
+// uses label 1 = positive, label 0 = negative and two forwards (one per label) on the same x_t. Keys:
+// README.md.
 #include <ATen/ATen.h>
 
 #include <dipole/algorithm.hpp>
@@ -50,7 +52,8 @@ class Dipole final : public Algorithm {
   static Schema schema() {
     Schema schema = {
         param::boolean("shared_network", false,
-                       "ablation (§2.9): one network with a 2-label embedding (1 = positive, 0 = negative) "
+                       "ablation (docs/algorithms.md, \"DIPOLE\"): one network with a 2-label embedding (1 = "
+                       "positive, 0 = negative) "
                        "instead of two independent ensemble members"),
         param::boolean("share_noise", true,
                        "draw (z, t) once per transition for both branches; false: an independent draw for "
@@ -194,6 +197,7 @@ class Dipole final : public Algorithm {
 
 DIPOLE_PLUGIN(plugin) {
   plugin.add<dipole::plugins::Dipole>(
-      "dipole", "DIPOLE: positive/negative flow policies, guided sampling with ω (algorithms.md §2)",
+      "dipole",
+      "DIPOLE: positive/negative flow policies, guided sampling with ω (docs/algorithms.md, \"DIPOLE\")",
       dipole::plugins::Dipole::schema());
 }

@@ -1,8 +1,8 @@
 // dipole_bench_dmc: per DMC task, environment steps per second against the raw bound set by MuJoCo
 // (physics steps per second / n, n = physics steps per action), their ratio, the reset cost, and
-// the return of uniform random actions (exorl_tasks.md §10.2). No LibTorch: an environment step is
-// the Task-layer sequence environment.cpp runs (set_action, legacy step, warning check, reward,
-// observation), without the tensor wrapping.
+// the return of uniform random actions (docs/exorl.md, "Reference returns of simple policies"). No LibTorch:
+// an environment step is the Task-layer sequence environment.cpp runs (set_action, legacy step, warning
+// check, reward, observation), without the tensor wrapping.
 //   dipole_bench_dmc [episodes per task for the returns, default 10] [env steps timed, default 4000]
 //                    [domain: only this domain's tasks]
 // Timing: the best of three alternating rounds of each loop (the machine is shared).
@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
         mj_rate = std::max(mj_rate, time_mj_steps());
       }
 
-      // Returns of uniform random actions, and the §7 relabelling error on the same episodes.
+      // Returns of uniform random actions, and the relabelling error on the same episodes (docs/exorl.md,
+      // "Reward relabelling").
       Physics relabel = task->make_physics();
       std::vector<double> state(static_cast<std::size_t>(physics.state_dim()));
       double sum = 0.0, sum2 = 0.0, lo = 1e300, hi = -1e300, relabel_error = 0.0;

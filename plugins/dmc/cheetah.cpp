@@ -1,5 +1,6 @@
-// The DeepMind Control Suite cheetah (run, and ExORL's run_backward) as a Task: exorl_tasks.md §4
-// (which restates dm_control's suite/cheetah.py and ExORL's custom_dmc_tasks/cheetah.py). MuJoCo-only.
+// The DeepMind Control Suite cheetah (run, and ExORL's run_backward) as a Task: plugins/dmc/README.md,
+// "cheetah" (which restates dm_control's suite/cheetah.py and ExORL's custom_dmc_tasks/cheetah.py).
+// MuJoCo-only.
 #include <mujoco/mujoco.h>
 
 #include <dipole/core/assets.hpp>
@@ -16,8 +17,9 @@
 namespace dipole::dmc {
 namespace {
 
-/// §4.4: run = tolerance(v_x; 10, ∞, margin 10, linear, 0) = clip(v_x/10, 0, 1); run_backward the
-/// same of −v_x. v_x: centre-of-mass x velocity (world frame, + forward).
+/// Reward (plugins/dmc/README.md, "cheetah"): run = tolerance(v_x; 10, ∞, margin 10, linear, 0) =
+/// clip(v_x/10, 0, 1); run_backward the same of −v_x. v_x: centre-of-mass x velocity (world frame, +
+/// forward).
 double cheetah_reward(bool backward, double com_velocity_x) {
   constexpr double kRunSpeed = 10.0;
   const double speed = backward ? -com_velocity_x : com_velocity_x;
@@ -29,9 +31,10 @@ class Cheetah final : public Task {
  public:
   static constexpr const char* kModelAsset = "dm_control/suite/cheetah.xml";
   static constexpr double kPhysicsTimestep = 0.01;  // s, the XML's <option timestep>
-  static constexpr int kNumBodies = 8;      // world, torso, bthigh, bshin, bfoot, fthigh, fshin, ffoot
-  static constexpr int kNumJoints = 9;      // rootx, rootz, rooty, bthigh, bshin, bfoot, fthigh, fshin, ffoot
-  static constexpr int kSettleSteps = 200;  // §4.2: 2 s of passive settling at reset
+  static constexpr int kNumBodies = 8;  // world, torso, bthigh, bshin, bfoot, fthigh, fshin, ffoot
+  static constexpr int kNumJoints = 9;  // rootx, rootz, rooty, bthigh, bshin, bfoot, fthigh, fshin, ffoot
+  // 2 s of passive settling at reset (plugins/dmc/README.md, "cheetah")
+  static constexpr int kSettleSteps = 200;
   static constexpr int kVelocitySensorAdr = 0;  // sensordata address of torso_subtreelinvel
 
   explicit Cheetah(const std::string& task) : backward_(task == "run_backward"), name_(task) {}
@@ -43,8 +46,8 @@ class Cheetah final : public Task {
   int physics_steps_per_action() const override { return 1; }   // control timestep 0.01 s
   std::int64_t episode_steps() const override { return 1000; }  // 10 s
 
-  /// §4.1: suite/cheetah.xml unmodified for both tasks (run_backward's copy differs only in the
-  /// visual size of the ground plane).
+  /// Model (plugins/dmc/README.md, "cheetah"): suite/cheetah.xml unmodified for both tasks (run_backward's
+  /// copy differs only in the visual size of the ground plane).
   Physics make_physics() const override {
     Physics physics = Physics::load_xml(find_asset(kModelAsset));
     const mjModel* m = physics.model();
@@ -60,9 +63,9 @@ class Cheetah final : public Task {
     return physics;
   }
 
-  /// §4.2: limited joints (the six leg joints, id order) uniform in their range, then 200 legacy
-  /// physics steps with zero control and no forward before them (the first mj_step2 uses the
-  /// kinematics of qpos0, as in dm_control), then time = 0. Velocities are what settling left.
+  /// Reset (plugins/dmc/README.md, "cheetah"): limited joints (the six leg joints, id order) uniform in their
+  /// range, then 200 legacy physics steps with zero control and no forward before them (the first mj_step2
+  /// uses the kinematics of qpos0, as in dm_control), then time = 0. Velocities are what settling left.
   void initialize_episode(Physics& physics, Random& random) const override {
     const mjModel* m = physics.model();
     mjData* d = physics.data();
@@ -73,7 +76,8 @@ class Cheetah final : public Task {
     d->time = 0.0;
   }
 
-  /// §4.3: qpos[1..8] (rootx omitted), qvel[0..8]; double → float32.
+  /// Observation (plugins/dmc/README.md, "cheetah"): qpos[1..8] (rootx omitted), qvel[0..8]; double →
+  /// float32.
   void observation(const Physics& physics, float* out) const override {
     const mjData* d = physics.data();
     for (int i = 1; i < kNumJoints; ++i) *out++ = static_cast<float>(d->qpos[i]);

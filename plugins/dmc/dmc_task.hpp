@@ -1,8 +1,9 @@
-// The DeepMind Control Suite tasks of ExORL (exorl_tasks.md) on the MuJoCo C API, without LibTorch:
-// `Physics` holds one model + data and dm_control's stepping conventions (§2); a `Task` holds what
-// differs per domain and task (model, reset, observation, reward). The `dmc` environment plugin,
-// the `exorl` dataset plugin (reward relabelling, §7) and the tests all use these, so each formula
-// lives here once. Built as the static library `dipole_dmc_tasks` (position-independent).
+// The DeepMind Control Suite tasks of ExORL (docs/exorl.md) on the MuJoCo C API, without LibTorch:
+// `Physics` holds one model + data and dm_control's stepping conventions (docs/exorl.md, "Step, reset and
+// state"); a `Task` holds what differs per domain and task (model, reset, observation, reward). The `dmc`
+// environment plugin, the `exorl` dataset plugin (reward relabelling, docs/exorl.md, "Reward relabelling")
+// and the tests all use these, so each formula lives here once. Built as the static library
+// `dipole_dmc_tasks` (position-independent).
 #pragma once
 
 #include <mujoco/mujoco.h>
@@ -45,15 +46,18 @@ class Physics {
 
   /// mj_resetData: qpos = qpos0, qvel = act = ctrl = 0, time 0, warnings cleared.
   void reset_data();
-  /// §2.2 "forward-no-act": mj_forward with mjDSBL_ACTUATION temporarily set.
+  /// "forward-no-act" (docs/exorl.md, "Step, reset and state"): mj_forward with mjDSBL_ACTUATION temporarily
+  /// set.
   void forward_without_actuation();
-  /// §2.1 steps 1–2: clip each entry to [−1, 1] and map it affinely onto the actuator's ctrlrange,
-  /// in float32 as the Python wrappers do. NumericError on a non-finite entry.
+  /// Step, first part (docs/exorl.md, "Step, reset and state"): clip each entry to [−1, 1] and map it
+  /// affinely onto the actuator's ctrlrange, in float32 as the Python wrappers do. NumericError on a
+  /// non-finite entry.
   void set_action(const float* action, int action_dim);
-  /// §2.1 step 3, dm_control's "legacy step": mj_step2, n − 1 × mj_step, mj_step1.
+  /// Step, physics part (docs/exorl.md, "Step, reset and state"), dm_control's "legacy step": mj_step2, n − 1
+  /// × mj_step, mj_step1.
   void legacy_step(int physics_steps);
 
-  /// nq + nv + na (§2.5).
+  /// nq + nv + na (docs/exorl.md, "Step, reset and state").
   int state_dim() const;
   /// Writes qpos, qvel, act (in that order) into `out` [state_dim()].
   void get_state(double* out) const;
@@ -71,7 +75,8 @@ class Physics {
 };
 
 /// Uniform [0, 1) doubles and standard normals from a seeded 64-bit Mersenne Twister (the draws do
-/// not reproduce NumPy's stream, §11: same seed, same episode, within Dipole).
+/// not reproduce NumPy's stream, docs/exorl.md, "Step, reset and state": same seed, same episode, within
+/// Dipole).
 class Random {
  public:
   explicit Random(std::uint64_t seed) : engine_(seed) {}
@@ -92,22 +97,25 @@ class Task {
   virtual std::string name() const = 0;    ///< "stand", "run_backward", "reach_top_left", ...
   virtual int obs_dim() const = 0;
   virtual int action_dim() const = 0;
-  virtual int physics_steps_per_action() const = 0;  ///< n of §1
-  virtual std::int64_t episode_steps() const = 0;    ///< T of §1
+  virtual int physics_steps_per_action() const = 0;  ///< n of docs/exorl.md, "Tasks"
+  virtual std::int64_t episode_steps() const = 0;    ///< T of docs/exorl.md, "Tasks"
 
   /// A freshly compiled model for this task (assets located with dipole::find_asset), checked
-  /// against the sizes of §1 (DataError naming the file otherwise).
+  /// against the sizes of docs/exorl.md, "Tasks" (DataError naming the file otherwise).
   virtual Physics make_physics() const = 0;
-  /// The task-specific part of the reset (§3.2, §4.2, §5.3, §6.5). Called after reset_data() and
-  /// forward_without_actuation(); the caller runs the final forward_without_actuation().
+  /// The task-specific part of the reset (plugins/dmc/README.md, one section per domain). Called after
+  /// reset_data() and forward_without_actuation(); the caller runs the final forward_without_actuation().
   virtual void initialize_episode(Physics& physics, Random& random) const = 0;
-  /// Observation [obs_dim()] from the current data (§3.3, §4.3, §5.4, §6.7), double → float32.
+  /// Observation [obs_dim()] from the current data (plugins/dmc/README.md, one section per domain), double →
+  /// float32.
   virtual void observation(const Physics& physics, float* out) const = 0;
-  /// Per-step reward in [0, 1] from position- and velocity-stage quantities (§3.4 ...).
+  /// Per-step reward in [0, 1] from position- and velocity-stage quantities (plugins/dmc/README.md, one
+  /// section per domain).
   virtual double reward(const Physics& physics) const = 0;
-  /// §7: the reward of the stored state `state` [physics.state_dim()]. Default: set the state,
-  /// forward without actuation, reward(). A task whose reward needs less (jaco: the pinch site's
-  /// position, mj_kinematics alone) overrides it with a cheaper computation giving the same value.
+  /// Relabelling (docs/exorl.md, "Reward relabelling"): the reward of the stored state `state`
+  /// [physics.state_dim()]. Default: set the state, forward without actuation, reward(). A task whose reward
+  /// needs less (jaco: the pinch site's position, mj_kinematics alone) overrides it with a cheaper
+  /// computation giving the same value.
   virtual double reward_from_state(Physics& physics, const double* state) const;
 };
 
@@ -116,9 +124,9 @@ std::unique_ptr<Task> make_task(const std::string& domain, const std::string& ta
 /// Every (domain, task) pair make_task accepts, in a stable order.
 std::vector<std::pair<std::string, std::string>> task_names();
 
-/// §7: the reward of `task` for the state `state` [physics.state_dim()] (Task::reward_from_state:
-/// set the state, forward without actuation, reward; mj_resetData is skipped, §7 shows it changes
-/// nothing here).
+/// Relabelling (docs/exorl.md, "Reward relabelling"): the reward of `task` for the state `state`
+/// [physics.state_dim()] (Task::reward_from_state: set the state, forward without actuation, reward;
+/// mj_resetData is skipped, which changes nothing here).
 double reward_from_state(const Task& task, Physics& physics, const double* state);
 
 }  // namespace dipole::dmc

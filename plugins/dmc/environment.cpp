@@ -1,6 +1,7 @@
-// Environment `dmc`: one DeepMind Control Suite task of ExORL (exorl_tasks.md §1–§6) chosen by the
-// keys `domain` and `task`, wrapping a Task and its Physics (dmc_task.hpp). The only LibTorch file of
-// the plugin; everything MuJoCo-specific lives in the static library dipole_dmc_tasks. Keys: README.md.
+// Environment `dmc`: one DeepMind Control Suite task of ExORL (docs/exorl.md, "Tasks"; plugins/dmc/README.md)
+// chosen by the keys `domain` and `task`, wrapping a Task and its Physics (dmc_task.hpp). The only LibTorch
+// file of the plugin; everything MuJoCo-specific lives in the static library dipole_dmc_tasks. Keys:
+// README.md.
 #include <ATen/ATen.h>
 
 #include <dipole/environment.hpp>
@@ -29,12 +30,12 @@ std::unique_ptr<dmc::Task> make_configured_task(const Params& params) {
 class DmcEnvironment final : public Environment {
  public:
   static Schema schema() {
-    return {
-        param::text("domain", "walker", "DMC domain: walker, cheetah, quadruped or jaco (exorl_tasks.md §1)")
-            .one_of({"walker", "cheetah", "quadruped", "jaco"}),
-        param::text("task", "stand",
-                    "task of the domain: walker stand|walk|run, cheetah run|run_backward, quadruped "
-                    "walk|run, jaco reach_top_left|reach_top_right")};
+    return {param::text("domain", "walker",
+                        "DMC domain: walker, cheetah, quadruped or jaco (docs/exorl.md, \"Tasks\")")
+                .one_of({"walker", "cheetah", "quadruped", "jaco"}),
+            param::text("task", "stand",
+                        "task of the domain: walker stand|walk|run, cheetah run|run_backward, quadruped "
+                        "walk|run, jaco reach_top_left|reach_top_right")};
   }
 
   DmcEnvironment(const Params& params, const BuildContext& /*ctx*/)
@@ -49,8 +50,9 @@ class DmcEnvironment final : public Environment {
   Spec spec() const override { return spec_; }
   std::int64_t max_episode_steps() const override { return task_->episode_steps(); }
 
-  /// §2.2: reset, forward without actuation (warnings ignored), the task's initialisation, forward
-  /// without actuation; a new MuJoCo warning in the last two parts throws NumericError.
+  /// docs/exorl.md, "Step, reset and state": reset, forward without actuation (warnings ignored), the task's
+  /// initialisation, forward without actuation; a new MuJoCo warning in the last two parts throws
+  /// NumericError.
   at::Tensor reset(std::uint64_t seed) override {
     physics_.reset_data();
     physics_.forward_without_actuation();
@@ -65,7 +67,8 @@ class DmcEnvironment final : public Environment {
     return observation();
   }
 
-  /// §2.1: action → ctrl, n legacy physics steps, reward and observation of the new state.
+  /// docs/exorl.md, "Step, reset and state": action → ctrl, n legacy physics steps, reward and observation of
+  /// the new state.
   StepResult step(const at::Tensor& action) override {
     if (steps_ < 0) throw std::logic_error(label_ + ": step() before reset()");
     if (steps_ >= task_->episode_steps())
@@ -115,6 +118,6 @@ DIPOLE_PLUGIN(plugin) {
   using dipole::plugins::DmcEnvironment;
   plugin.add<DmcEnvironment>("dmc",
                              "DeepMind Control Suite tasks of ExORL (walker, cheetah, quadruped, jaco) on "
-                             "MuJoCo (exorl_tasks.md)",
+                             "MuJoCo (docs/exorl.md)",
                              DmcEnvironment::schema());
 }

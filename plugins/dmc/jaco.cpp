@@ -1,9 +1,9 @@
-// The ExORL Jaco reaching tasks (exorl_tasks.md §6): ExORL's `MultiTaskReach` on dm_control's
+// The ExORL Jaco reaching tasks (plugins/dmc/README.md, "jaco"): ExORL's `MultiTaskReach` on dm_control's
 // kinova arm and hand, re-stated for the MuJoCo 2.2.2 C API. Plain C++ and MuJoCo (no LibTorch).
 //
 // The model is composed at run time from the kinova files exactly as dm_control's composer would
-// (§6.2); it is not stored in the repository. The IK follows dm_control's `qpos_from_site_pose`
-// (§6.6) with one deliberate shortcut: positions are refreshed with mj_kinematics + mj_comPos
+// (plugins/dmc/README.md, "jaco"); it is not stored in the repository. The IK follows dm_control's
+// `qpos_from_site_pose` with one deliberate shortcut: positions are refreshed with mj_kinematics + mj_comPos
 // instead of mj_fwdPosition, which computes the same site pose and Jacobian without the mesh
 // collisions (dm_control's collision results are never read inside the IK).
 #include "jaco.hpp"
@@ -36,7 +36,8 @@ constexpr double kTwoPi = 2.0 * 3.141592653589793;  // 2·np.pi
 constexpr int kArmJoints = 6;
 constexpr int kFingers = 3;
 
-// §6.4 targets (world frame, metres); ExORL also defines the two "bottom" ones, unused by the data.
+// Reward targets (world frame, metres; plugins/dmc/README.md, "jaco"); ExORL also defines the two "bottom"
+// ones, unused by the data.
 struct NamedTarget {
   const char* name;
   std::array<double, 3> position;
@@ -46,13 +47,13 @@ constexpr std::array<NamedTarget, 2> kTargets = {{
     {"reach_top_right", {0.09, 0.09, 0.001}},
 }};
 
-// §6.5: the TCP spawn box and the reset's sampling budget.
+// Reset (plugins/dmc/README.md, "jaco"): the TCP spawn box and the reset's sampling budget.
 constexpr std::array<double, 3> kSpawnLow = {-0.2, -0.2, 0.02};
 constexpr std::array<double, 3> kSpawnHigh = {0.2, 0.2, 0.4};
 constexpr int kMaxRejectionSamples = 10;
 constexpr int kMaxIkAttempts = 10;
 
-// §6.2 compiled facts.
+// Compiled facts of the composed model (MuJoCo 2.2.2, measured), checked after every compile.
 constexpr int kNumBodies = 17;
 constexpr int kNumSensorData = 18;
 constexpr double kTimestep = 0.002;
@@ -206,10 +207,12 @@ std::string joint_name(int i) {
   return i < kArmJoints ? "joint_" + std::to_string(i + 1) : "finger_" + std::to_string(i - kArmJoints + 1);
 }
 
-/// §6.2 [meas]: sizes, joint order (qpos = dof = joint id = i), sensors, masses.
+/// The compiled facts above (measured): sizes, joint order (qpos = dof = joint id = i), sensors, masses.
 void check_compiled(const mjModel* m, const std::string& source) {
   const auto fail = [&source](const std::string& what) {
-    throw DataError(source + ": the composed jaco model does not match exorl_tasks.md §6.2: " + what);
+    throw DataError(
+        source +
+        ": the composed jaco model does not match the compiled facts of plugins/dmc/jaco.cpp: " + what);
   };
   if (m->nq != 9 || m->nv != 9 || m->na != 0 || m->nu != 9 || m->njnt != 9)
     fail("expected nq = nv = njnt = nu = 9, na = 0; got nq " + std::to_string(m->nq) + ", nv " +
@@ -346,7 +349,7 @@ double norm3(const double* v) {
   return std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
 }
 
-/// Which part of the robot a body belongs to (§6.5 step 2.3).
+/// Which part of the robot a body belongs to (the reset's collision test, plugins/dmc/README.md, "jaco").
 enum class Part { Arm, Hand, External };
 
 struct RobotParts {

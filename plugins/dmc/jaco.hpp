@@ -1,6 +1,6 @@
-// The ExORL Jaco reaching tasks (reach_top_left, reach_top_right) of exorl_tasks.md §6 on the MuJoCo
-// C API, without LibTorch: the model composed at run time from dm_control's kinova files (§6.2), the
-// reset with its inverse kinematics (§6.5, §6.6), the observation (§6.7) and the reward (§6.4).
+// The ExORL Jaco reaching tasks (reach_top_left, reach_top_right; plugins/dmc/README.md, "jaco") on the
+// MuJoCo C API, without LibTorch: the model composed at run time from dm_control's kinova files, the reset
+// with its inverse kinematics, the observation and the reward.
 #pragma once
 
 #include <mujoco/mujoco.h>
@@ -17,13 +17,14 @@ namespace dipole::dmc {
 /// Folder of the kinova files, relative to an asset root (located with dipole::find_asset).
 inline constexpr const char* kJacoAssetDir = "dm_control/third_party/kinova";
 
-/// The MJCF text of §6.2, composed from `<kinova_dir>/{common,jaco_arm,jaco_hand}.xml`, with
-/// meshdir = `<kinova_dir>/meshes_decimated/` and `target_site` at `target` (visual only).
-/// DataError naming the file when one is missing or lacks an element the composition needs.
+/// The MJCF text of the jaco model (plugins/dmc/README.md, "jaco"), composed from
+/// `<kinova_dir>/{common,jaco_arm,jaco_hand}.xml`, with meshdir = `<kinova_dir>/meshes_decimated/` and
+/// `target_site` at `target` (visual only). DataError naming the file when one is missing or lacks an element
+/// the composition needs.
 std::string jaco_model_xml(const std::string& kinova_dir, const std::array<double, 3>& target);
 
 /// Compiles jaco_model_xml(kinova_dir, target) from memory (Physics::load_xml_text) and checks the facts
-/// of §6.2 (sizes, qpos order, body masses): DataError naming the files otherwise.
+/// of jaco.cpp (sizes, qpos order, body masses): DataError naming the files otherwise.
 Physics load_jaco_physics(const std::string& kinova_dir, const std::array<double, 3>& target);
 
 /// The pinch-site pose dm_control's `ToolCenterPointInitializer` asks for: pointing down (w, x, y, z).
@@ -35,9 +36,9 @@ struct IkResult {
   double error = 0.0;  ///< last ‖e_p‖ + 2‖e_r‖
 };
 
-/// §6.6 (dm_control `qpos_from_site_pose`, rot_weight 2): moves the 6 arm joints of `physics`, in
-/// place, so that the pinch site reaches `position` with orientation `quat`. Leaves the kinematics
-/// (xpos, site_xpos, ...) of the final qpos in the data.
+/// The reset's IK (plugins/dmc/README.md, "jaco"; dm_control `qpos_from_site_pose`, rot_weight 2): moves the
+/// 6 arm joints of `physics`, in place, so that the pinch site reaches `position` with orientation `quat`.
+/// Leaves the kinematics (xpos, site_xpos, ...) of the final qpos in the data.
 IkResult jaco_pinch_site_ik(Physics& physics, const std::array<double, 3>& position,
                             const std::array<double, 4>& quat);
 
@@ -47,7 +48,7 @@ IkResult jaco_pinch_site_ik(Physics& physics, const std::array<double, 3>& posit
 std::array<double, 6> min_norm_least_squares(const std::array<double, 36>& matrix,
                                              const std::array<double, 6>& rhs);
 
-/// What one reset did (§6.5 step 2): for the measured figures of the tests.
+/// What one reset did (plugins/dmc/README.md, "jaco"): for the measured figures of the tests.
 struct JacoResetStats {
   int samples = 0;             ///< TCP positions drawn
   int ik_attempts = 0;         ///< IK runs in total
@@ -79,8 +80,9 @@ class JacoTask final : public Task {
 
   /// initialize_episode, also reporting what the TCP placement did.
   JacoResetStats initialize_episode_with_stats(Physics& physics, Random& random) const;
-  /// §7 shortcut: the reward of `state` [18] from mj_kinematics alone (equal to the full-forward
-  /// Task::reward_from_state, 13 µs → 1.1 µs per state); what reward_from_state uses.
+  /// Relabelling shortcut (docs/exorl.md, "Reward relabelling"): the reward of `state` [18] from
+  /// mj_kinematics alone (equal to the full-forward Task::reward_from_state, 13 µs → 1.1 µs per state); what
+  /// reward_from_state uses.
   double reward_from_state_kinematics(Physics& physics, const double* state) const;
   double reward_from_state(Physics& physics, const double* state) const override {
     return reward_from_state_kinematics(physics, state);
@@ -93,7 +95,8 @@ class JacoTask final : public Task {
   std::array<double, 3> target_;
 };
 
-/// §6.4: tolerance(distance; 0, 0.05, margin 0.05, gaussian, 0.1), rounded to float32.
+/// Reward (plugins/dmc/README.md, "jaco"): tolerance(distance; 0, 0.05, margin 0.05, gaussian, 0.1), rounded
+/// to float32.
 double jaco_reach_reward(double distance);
 
 /// The jaco task `task` ("reach_top_left", "reach_top_right"), or nullptr for another name.

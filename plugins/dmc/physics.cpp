@@ -1,5 +1,6 @@
 // Physics (dmc_task.hpp): one MuJoCo model + data with dm_control's stepping conventions
-// (exorl_tasks.md §2), and reward_from_state (§7). MuJoCo-only: no LibTorch here.
+// (docs/exorl.md, "Step, reset and state"), and reward_from_state (docs/exorl.md, "Reward relabelling").
+// MuJoCo-only: no LibTorch here.
 #include <mujoco/mujoco.h>
 
 #include <dipole/errors.hpp>
@@ -96,7 +97,8 @@ void Physics::legacy_step(int physics_steps) {
   const mjModel* m = model_.get();
   mjData* d = data_.get();
   // Same computation as n × (mj_step2, mj_step1): the reset or the previous step left the position
-  // and velocity stages up to date; afterwards they describe the new state (§2.1).
+  // and velocity stages up to date; afterwards they describe the new state (docs/exorl.md, "Step, reset and
+  // state").
   mj_step2(m, d);
   for (int k = 1; k < physics_steps; ++k) mj_step(m, d);
   mj_step1(m, d);

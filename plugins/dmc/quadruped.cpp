@@ -1,7 +1,7 @@
-// The DeepMind Control Suite quadruped (walk, run) as a Task: exorl_tasks.md §5 (which restates
-// dm_control's suite/quadruped.py). The model is suite/quadruped.xml edited at load time (§5.1): the
-// text is edited here (MuJoCo 2.2.2 has no model-editing API), its includes inlined, and the result
-// compiled from memory; the assets folder is never written. MuJoCo-only.
+// The DeepMind Control Suite quadruped (walk, run) as a Task: plugins/dmc/README.md, "quadruped" (which
+// restates dm_control's suite/quadruped.py). The model is suite/quadruped.xml edited at load time
+// (plugins/dmc/README.md, "quadruped"): the text is edited here (MuJoCo 2.2.2 has no model-editing API), its
+// includes inlined, and the result compiled from memory; the assets folder is never written. MuJoCo-only.
 #include <mujoco/mujoco.h>
 
 #include <dipole/core/assets.hpp>
@@ -109,8 +109,9 @@ void inline_includes(std::string& xml, const std::filesystem::path& dir, const s
 
 // ---- the task ----------------------------------------------------------------------------------------
 
-/// §5.5: r = upright · move with upright = tolerance(z_z; 1, ∞, margin 2, linear, 0) = (1 + z_z)/2 and
-/// move = tolerance(v_x; s, ∞, margin s, linear, 0.5); z_z: torso xmat zz, v_x: velocimeter x.
+/// Reward (plugins/dmc/README.md, "quadruped"): r = upright · move with upright = tolerance(z_z; 1, ∞, margin
+/// 2, linear, 0) = (1 + z_z)/2 and move = tolerance(v_x; s, ∞, margin s, linear, 0.5); z_z: torso xmat zz,
+/// v_x: velocimeter x.
 double quadruped_reward(double speed, double torso_zz, double torso_velocity_x) {
   constexpr double kInf = std::numeric_limits<double>::infinity();
   const double deviation = 1.0;  // cos 0: "upright with deviation angle 0"
@@ -125,8 +126,8 @@ class Quadruped final : public Task {
   static constexpr int kTorso = 1;  // body id
   static constexpr int kNumHinges = 16;
   static constexpr int kNumActuators = 12;
-  static constexpr int kHeightAttempts = 10000;  // §5.3
-  // sensordata addresses (§5.1)
+  static constexpr int kHeightAttempts = 10000;  // reset height search (plugins/dmc/README.md, "quadruped")
+  // sensordata addresses (plugins/dmc/README.md, "quadruped")
   static constexpr int kAccelerometer = 0, kGyro = 3, kVelocimeter = 6, kForceTorque = 9,
                        kForceTorqueSize = 24;
 
@@ -140,8 +141,8 @@ class Quadruped final : public Task {
   int physics_steps_per_action() const override { return 4; }   // control timestep 0.02 s
   std::int64_t episode_steps() const override { return 1000; }  // 20 s
 
-  /// §5.1: floor size F F .5 (F = 10 walk, 100 run), no walls, ball, target site, terrain geom or
-  /// rangefinder sensors; checked against the compiled sizes.
+  /// Model edits (plugins/dmc/README.md, "quadruped"): floor size F F .5 (F = 10 walk, 100 run), no walls,
+  /// ball, target site, terrain geom or rangefinder sensors; checked against the compiled sizes.
   Physics make_physics() const override {
     const std::string path = find_asset(kModelAsset);
     std::string xml = read_text(path);
@@ -162,7 +163,8 @@ class Quadruped final : public Task {
          s = find_element(xml, "rangefinder", "", ""))
       xml.erase(s.begin, s.end - s.begin);
 
-    Physics physics = Physics::load_xml_text(xml, path + " (edited as exorl_tasks.md §5.1)");
+    Physics physics =
+        Physics::load_xml_text(xml, path + " (edited at load time as plugins/dmc/README.md describes)");
     const mjModel* m = physics.model();
     if (m->nq != 23 || m->nv != 22 || m->na != 12 || m->nu != 12 || m->nbody != 18 || m->nsensor != 12 ||
         m->nsensordata != 36 || m->opt.timestep != 0.005 || m->jnt_type[0] != mjJNT_FREE ||
@@ -171,7 +173,8 @@ class Quadruped final : public Task {
         m->sensor_adr[3] != kForceTorque)
       throw DataError(
           physics.source() +
-          ": compiled sizes differ from exorl_tasks.md §5.1 (expected nq 23, nv 22, na 12, nu 12, "
+          ": compiled sizes differ from those of plugins/dmc/README.md, quadruped (expected nq 23, nv 22, na "
+          "12, nu 12, "
           "nbody 18, nsensor 12, nsensordata 36, timestep 0.005, accelerometer, gyro, velocimeter "
           "first; got nq " +
           std::to_string(m->nq) + ", nv " + std::to_string(m->nv) + ", na " + std::to_string(m->na) +
@@ -180,8 +183,9 @@ class Quadruped final : public Task {
     return physics;
   }
 
-  /// §5.3: a uniformly random orientation (4 normals, normalised), then the lowest height, in 1 cm
-  /// steps from 0, at which the body touches nothing; hinges, velocities and act stay 0.
+  /// Reset (plugins/dmc/README.md, "quadruped"): a uniformly random orientation (4 normals, normalised), then
+  /// the lowest height, in 1 cm steps from 0, at which the body touches nothing; hinges, velocities and act
+  /// stay 0.
   void initialize_episode(Physics& physics, Random& random) const override {
     double quat[4];
     for (double& q : quat) q = random.normal();
@@ -206,8 +210,8 @@ class Quadruped final : public Task {
     }
   }
 
-  /// §5.4: hinge qpos, hinge qvel, act, velocimeter, torso zz, accelerometer, gyro,
-  /// asinh(force/torque sensors); double → float32.
+  /// Observation (plugins/dmc/README.md, "quadruped"): hinge qpos, hinge qvel, act, velocimeter, torso zz,
+  /// accelerometer, gyro, asinh(force/torque sensors); double → float32.
   void observation(const Physics& physics, float* out) const override {
     const mjData* d = physics.data();
     for (int i = 0; i < kNumHinges; ++i) *out++ = static_cast<float>(d->qpos[7 + i]);

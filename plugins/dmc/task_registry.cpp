@@ -18,7 +18,7 @@ struct Domain {
   std::unique_ptr<Task> (*make)(const std::string& task);
 };
 
-/// Every domain with its tasks, in the order of exorl_tasks.md §1. A domain is one line here plus
+/// Every domain with its tasks, in the order of docs/exorl.md, "Tasks". A domain is one line here plus
 /// its factory in task_factories.hpp.
 const std::vector<Domain>& domains() {
   static const std::vector<Domain> kDomains = {

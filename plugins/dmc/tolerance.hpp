@@ -1,5 +1,6 @@
 // The soft indicator of the DeepMind Control Suite rewards (dm_control `rewards.tolerance`,
-// exorl_tasks.md §2.3). Header-only and LibTorch-free so tests can check it against hand values.
+// docs/exorl.md, "The tolerance function"). Header-only and LibTorch-free so tests can check it against hand
+// values.
 #pragma once
 
 #include <cmath>

@@ -1,5 +1,5 @@
-// The DeepMind Control Suite walker (stand, walk, run) as a Task: exorl_tasks.md §3 (which restates
-// dm_control's suite/walker.py); the reward formula is in walker_reward.hpp. MuJoCo-only.
+// The DeepMind Control Suite walker (stand, walk, run) as a Task: plugins/dmc/README.md, "walker" (which
+// restates dm_control's suite/walker.py); the reward formula is in walker_reward.hpp. MuJoCo-only.
 #include <mujoco/mujoco.h>
 
 #include <dipole/core/assets.hpp>
@@ -54,8 +54,9 @@ class Walker final : public Task {
     return physics;
   }
 
-  /// §3.2: in joint id order, limited joints uniform in their range, the unlimited hinge (rooty)
-  /// uniform in [−π, π], unlimited slides (rootz, rootx) left at 0; velocities stay 0.
+  /// Reset (plugins/dmc/README.md, "walker"): in joint id order, limited joints uniform in their range, the
+  /// unlimited hinge (rooty) uniform in [−π, π], unlimited slides (rootz, rootx) left at 0; velocities stay
+  /// 0.
   void initialize_episode(Physics& physics, Random& random) const override {
     const mjModel* m = physics.model();
     mjData* d = physics.data();
@@ -68,7 +69,8 @@ class Walker final : public Task {
     }
   }
 
-  /// §3.3: (xx, xz) of bodies 1…7, torso height, qvel[0..8]; double → float32.
+  /// Observation (plugins/dmc/README.md, "walker"): (xx, xz) of bodies 1…7, torso height, qvel[0..8]; double
+  /// → float32.
   void observation(const Physics& physics, float* out) const override {
     const mjData* d = physics.data();
     for (int body = 1; body < kNumBodies; ++body) {
@@ -79,7 +81,7 @@ class Walker final : public Task {
     for (int i = 0; i < kNumJoints; ++i) *out++ = static_cast<float>(d->qvel[i]);
   }
 
-  /// §3.4 from torso height, torso zz and the centre-of-mass x velocity.
+  /// Reward (plugins/dmc/README.md, "walker") from torso height, torso zz and the centre-of-mass x velocity.
   double reward(const Physics& physics) const override {
     const mjData* d = physics.data();
     return walker_reward(task_, d->xpos[3 * kTorso + 2], d->xmat[9 * kTorso + 8],

@@ -1,4 +1,4 @@
-// Rewards of the DMC walker tasks (exorl_tasks.md §3.4) as pure functions of three physics
+// Rewards of the DMC walker tasks (plugins/dmc/README.md, "walker") as pure functions of three physics
 // quantities, so tests can check them against hand-computed values without MuJoCo.
 #pragma once
 

@@ -1,8 +1,8 @@
 // Dataset `exorl`: ExORL's per-episode files with rewards relabelled for a chosen task (keys and
 // behaviour: README.md; format: format.hpp; relabelling: relabel.hpp).
 //
-// Transitions follow CFGRL (exorl_tasks.md §9.1): for each episode with rows 0 … T and i = 0 … T−1,
-// (observation[i], action[i+1], R(physics[i+1]), observation[i+1]), mask 1 (time-limit ends are
+// Transitions follow CFGRL (docs/exorl.md, "Files and transitions"): for each episode with rows 0 … T and i =
+// 0 … T−1, (observation[i], action[i+1], R(physics[i+1]), observation[i+1]), mask 1 (time-limit ends are
 // bootstrapped through), terminal 1 on the last transition of each episode. No transition crosses
 // two files. Storage: the rows of every episode concatenated once ([R, ·] tensors) plus, per
 // transition, the row of its observation, so sampling is an index draw and index_select.

@@ -1,6 +1,6 @@
-// ExORL's on-disk episode format (exorl_tasks.md §8): file names, per-file validation and the arrays
-// of one episode file. No MuJoCo and no LibTorch beyond the light npz header, so the validation
-// rules are unit-tested without a simulator (tests/exorl/test_format.cpp).
+// ExORL's on-disk episode format (plugins/exorl/README.md, "On-disk layout"): file names, per-file validation
+// and the arrays of one episode file. No MuJoCo and no LibTorch beyond the light npz header, so the
+// validation rules are unit-tested without a simulator (tests/exorl/test_format.cpp).
 //
 // Layout: <root>/<domain>/<algorithm>/buffer/<prefix>_<index>_<length>.npz, one file per episode,
 // rows 0 … T (row 0 = the reset row), members observation, action, reward, discount (float32) and
@@ -17,7 +17,7 @@
 
 namespace dipole::exorl {
 
-/// Widths a domain's files must have (§1): observation, action and physics-state columns.
+/// Widths a domain's files must have (docs/exorl.md, "Tasks"): observation, action and physics-state columns.
 struct DomainSizes {
   std::string domain;  ///< named in error messages
   std::int64_t obs_dim = 0;
@@ -57,9 +57,10 @@ struct EpisodeArrays {
   npz::Array physics;                      ///< float64 [rows, state_dim]
 };
 
-/// Checks the arrays read from `file` against §8.3 and `sizes`; DataError naming the file and the
-/// key: missing key, dtype, rank and width, row count ≠ length + 1 from the name, a non-finite value
-/// (naming the row), an action outside [−1, 1] (naming the row and column).
+/// Checks the arrays read from `file` against the rules of plugins/exorl/README.md ("On-disk layout",
+/// "Dataset `exorl`") and `sizes`; DataError naming the file and the key: missing key, dtype, rank and width,
+/// row count ≠ length + 1 from the name, a non-finite value (naming the row), an action outside [−1, 1]
+/// (naming the row and column).
 EpisodeArrays validate_episode(const EpisodeFile& file, std::map<std::string, npz::Array> arrays,
                                const DomainSizes& sizes);
 

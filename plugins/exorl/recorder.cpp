@@ -1,5 +1,6 @@
-// Recorder `exorl`: writes each episode as one ExORL file (exorl_tasks.md §8.4), so `dipole collect`
-// produces directories the `exorl` dataset (and ExORL's / CFGRL's Python loaders) read. Keys: README.md.
+// Recorder `exorl`: writes each episode as one ExORL file (plugins/exorl/README.md, "On-disk layout"), so
+// `dipole collect` produces directories the `exorl` dataset (and ExORL's / CFGRL's Python loaders) read.
+// Keys: README.md.
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
-// Reward relabelling (exorl_tasks.md §7) on the dmc tasks (plugins/dmc/dmc_task.hpp): MuJoCo only,
-// no LibTorch. One Relabeller per thread: each owns its model and data.
+// Reward relabelling (docs/exorl.md, "Reward relabelling") on the dmc tasks (plugins/dmc/dmc_task.hpp):
+// MuJoCo only, no LibTorch. One Relabeller per thread: each owns its model and data.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +23,8 @@ DomainSizes dmc_domain_sizes(const std::string& domain);
 void check_task(const std::string& domain, const std::string& task);
 
 /// Computes R_task(physics[t]) for stored states: set qpos, qvel, act, forward without actuation,
-/// reward (§7; mj_resetData skipped, §7 shows it changes nothing for these rewards).
+/// reward (docs/exorl.md, "Reward relabelling"; mj_resetData is skipped, which changes nothing for these
+/// rewards).
 class Relabeller {
  public:
   /// ConfigError listing the valid (domain, task) pairs for an unknown pair.

@@ -1,9 +1,9 @@
-// Algorithm `flow_bc` (algorithms.md §5.5): behaviour cloning with one flow denoiser. The control of
-// every learning comparison: its target is the behaviour policy μ itself.
+// Algorithm `flow_bc` (docs/algorithms.md, "Flow BC"): behaviour cloning with one flow denoiser. The control
+// of every learning comparison: its target is the behaviour policy μ itself.
 //
 //   update:  z ~ N(0, I), t ~ U[0, 1) (or the grid), x_t = (1 − t)z + t·a, u = a − z,
-//            L = mean_b mean_d (v_θ(s, x_t, t) − u)²          (w ≡ 1, §1.2)
-//   act:     the [sampler] (euler by default, §1.3) on v_θ.
+//            L = mean_b mean_d (v_θ(s, x_t, t) − u)²          (w ≡ 1, docs/algorithms.md, "Flow matching")
+//   act:     the [sampler] (euler by default, docs/algorithms.md, "Euler sampling and guidance") on v_θ.
 //
 // Sections it builds: [denoiser] (one member, no labels) and [sampler]. No critic.
 // Keys: README.md.
@@ -87,6 +87,7 @@ class FlowBc final : public Algorithm {
 }  // namespace dipole::plugins
 
 DIPOLE_PLUGIN(plugin) {
-  plugin.add<dipole::plugins::FlowBc>("flow_bc", "flow-matching behaviour cloning (algorithms.md §5.5)",
+  plugin.add<dipole::plugins::FlowBc>("flow_bc",
+                                      "flow-matching behaviour cloning (docs/algorithms.md, \"Flow BC\")",
                                       dipole::plugins::FlowBc::schema());
 }

@@ -1,5 +1,6 @@
-// Denoiser `flow_mlp`: an ensemble of M independent MLPs f(s, x_t, t[, label]) (algorithms.md §1.4,
-// §1.5), or a time-free policy f(s[, label], z) (§1.11), with its own Adam. Keys: README.md.
+// Denoiser `flow_mlp`: an ensemble of M independent MLPs f(s, x_t, t[, label]) (docs/algorithms.md, "Networks
+// and presets", docs/algorithms.md, "Ensembles"), or a time-free policy f(s[, label], z) (docs/algorithms.md,
+// "Networks and presets"), with its own Adam. Keys: README.md.
 #pragma once
 
 #include <dipole/core/adam.hpp>

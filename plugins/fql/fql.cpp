@@ -1,7 +1,8 @@
-// Algorithm `fql`: flow Q-learning (Park, Li, Levine 2025, "Flow Q-Learning"; algorithms.md §4).
+// Algorithm `fql`: flow Q-learning (Park, Li, Levine 2025, "Flow Q-Learning"; docs/algorithms.md, "FQL").
 // A BC flow v_θ(s, x, t), a one-step policy μ_φ(s, z) distilled from it and pushed up a TD critic.
 //
-// update (§4.2), one joint step from pre-update parameters, random draws in this order (§1.10):
+// update (docs/algorithms.md, "FQL"), one joint step from pre-update parameters, random draws in this order
+// (docs/algorithms.md, "Random draws and reproducibility"):
 //   critic:  z′ ~ N(0, I); a′ = clip(μ_φ(s′, z′), −1, 1) (no gradient) → batch.next_actions;
 //            the [critic] (td) computes L_Q = mean_b mean_j (Q_j(s, a) − y)², y = r + γ·m·agg_j Q̄_j(s′, a′)
 //   actor:   L_flow    = plain flow matching of v_θ on (s, a), (z, t) drawn after z′
@@ -10,10 +11,10 @@
 //            q = mean_j Q_j(s, clip(μ_φ(s, z), −1, 1));  L_q = −mean_b q  (× 1/stop_grad(mean_b |q|) when
 //            normalize_q_loss)
 //            L_actor = L_flow + α·L_distill + L_q
-//   Gradient isolation (§1.7): L_actor is back-propagated only into the BC flow and the one-step
-//   policy (backward with explicit inputs), so the critic's gradients stay exactly those of L_Q; the
-//   BC flow gets gradient only from L_flow (a_flow is computed without a graph).
-//   Then every optimiser steps and the critic Polyak-updates its target.
+//   Gradient isolation (docs/algorithms.md, "Gradient isolation"): L_actor is back-propagated only into the
+//   BC flow and the one-step policy (backward with explicit inputs), so the critic's gradients stay exactly
+//   those of L_Q; the BC flow gets gradient only from L_flow (a_flow is computed without a graph). Then every
+//   optimiser steps and the critic Polyak-updates its target.
 // act: the [sampler] (direct): a = clip(μ_φ(s, z), −1, 1) with a fresh z.
 //
 // Sections it builds: [critic] (td), [denoiser] (the BC flow, 1 member), [one_step_policy] (a
@@ -43,7 +44,8 @@ class Fql final : public Algorithm {
 
   static Schema schema() {
     return {
-        param::real("alpha", 10.0, "α, weight of the distillation loss (per-environment values: §4.4)")
+        param::real("alpha", 10.0,
+                    "α, weight of the distillation loss (per-environment values: docs/algorithms.md, FQL)")
             .range(0.0, 1e9),
         param::integer("flow_steps", 10, "Euler steps N of the BC flow that produces the distillation target")
             .range(1, 100000),
@@ -121,7 +123,8 @@ class Fql final : public Algorithm {
     actor_loss.backward({}, /*retain_graph=*/c10::nullopt, /*create_graph=*/false, actor_parameters_);
     Metrics metrics;
     if (with_metrics) {
-      // Must be exactly 0: the actor loss left no gradient in the critic (§8.1 item 11).
+      // Must be exactly 0: the actor loss left no gradient in the critic (docs/algorithms.md, "Gradient
+      // isolation").
       double critic_after_actor = 0.0;
       for (const auto& [name, value] : critic_->grad_norms()) critic_after_actor += value * value;
       metrics = critic.metrics;
@@ -182,8 +185,8 @@ class Fql final : public Algorithm {
 }  // namespace dipole::plugins
 
 DIPOLE_PLUGIN(plugin) {
-  plugin.add<dipole::plugins::Fql>(
-      "fql",
-      "flow Q-learning: BC flow + one-step policy distilled and pushed up a TD critic (algorithms.md §4)",
-      dipole::plugins::Fql::schema());
+  plugin.add<dipole::plugins::Fql>("fql",
+                                   "flow Q-learning: BC flow + one-step policy distilled and pushed up a TD "
+                                   "critic (docs/algorithms.md, \"FQL\")",
+                                   dipole::plugins::Fql::schema());
 }

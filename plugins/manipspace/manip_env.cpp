@@ -1,5 +1,4 @@
-// OGBench manipulation environment core (see manip_env.hpp). Section numbers refer to
-// docs/ogbench.md.
+// OGBench manipulation environment core (see manip_env.hpp; docs/ogbench.md, "Manipulation: ..." sections).
 #include "manip_env.hpp"
 
 #include <dipole/errors.hpp>
@@ -70,14 +69,14 @@ Quat down_quat(double yaw) {
 
 ManipEnv::ManipEnv(const SceneLayout& layout) : layout_(layout), model_(load_scene_model(layout)) {
   mjModel* m = model_.get();
-  // docs/ogbench.md run-time edits.
+  // Run-time edits (docs/ogbench.md, "Manipulation: scene model and physics").
   m->opt.timestep = Constants::kTimestep;
   for (int i = 0; i < 6; ++i) {
     m->actuator_gainprm[mjNGAIN * i + 0] = Constants::kArmKp[static_cast<std::size_t>(i)];
     m->actuator_biasprm[mjNBIAS * i + 1] = -Constants::kArmKp[static_cast<std::size_t>(i)];
     m->actuator_gainprm[mjNGAIN * i + 2] = Constants::kArmGain2[static_cast<std::size_t>(i)];
   }
-  // docs/ogbench.md names.
+  // Names the code relies on.
   static const std::array<const char*, 6> kArmJoints = {"ur5e/shoulder_pan_joint", "ur5e/shoulder_lift_joint",
                                                         "ur5e/elbow_joint",        "ur5e/wrist_1_joint",
                                                         "ur5e/wrist_2_joint",      "ur5e/wrist_3_joint"};

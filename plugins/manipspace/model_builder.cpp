@@ -1,6 +1,7 @@
-// Flat MJCF assembly (see model_builder.hpp). The steps follow ogbench_manipulation.md §1.7; the
-// merge rules (defaults under a prefix class, compiler/option attributes copied into the root) are
-// those of dm_control's mjcf attach/include_copy restated in §1.1.
+// Flat MJCF assembly (see model_builder.hpp). The steps follow docs/ogbench.md, "Manipulation: scene model
+// and physics", and plugins/manipspace/README.md, "The model, built at run time"; the merge rules (defaults
+// under a prefix class, compiler/option attributes copied into the root) are those of dm_control's mjcf
+// attach/include_copy.
 #include "model_builder.hpp"
 
 #include <dipole/core/assets.hpp>
@@ -41,7 +42,8 @@ std::string stem(const std::string& file) {
 }
 
 /// Give every unnamed mesh its implicit name (the file stem), rewrite file paths to absolute ones
-/// under `asset_dir` and drop meshes whose file is missing (§1.7.8). Returns the dropped names.
+/// under `asset_dir` and drop meshes whose file is missing (docs/ogbench.md, "Manipulation: scene model and
+/// physics"). Returns the dropped names.
 std::set<std::string> resolve_files(Node& root, const fs::path& asset_dir) {
   std::set<std::string> dropped;
   for (Node* asset : root.children_named("asset")) {
@@ -108,7 +110,7 @@ std::unique_ptr<Node> load_part(const fs::path& file) {
   return root;
 }
 
-/// Copy the attributes of `from` that `to` leaves unset (§1.1: dm_control's merge of <compiler> and
+/// Copy the attributes of `from` that `to` leaves unset (dm_control's merge of <compiler> and
 /// <option>); a conflicting value is an error, except the ones dropped above.
 void merge_attributes(Node& to, const Node& from, const std::string& where) {
   for (const auto& [key, value] : from.attributes) {
@@ -141,7 +143,8 @@ Node* find_body(Node& node, const std::string& name) {
   return nullptr;
 }
 
-/// Rename every `name` ending in "_0" to end in "_<index>" (§1.1 step 5).
+/// Rename every `name` ending in "_0" to end in "_<index>" (docs/ogbench.md, "Manipulation: scene model and
+/// physics").
 void rename_copy(Node& node, int index) {
   if (node.type != Node::Type::Element) return;
   for (auto& [key, value] : node.attributes)
@@ -169,7 +172,8 @@ void set_pos(Node& body, const std::array<double, 3>& p) {
   body.set("pos", format_number(p[0]) + " " + format_number(p[1]) + " " + format_number(p[2]));
 }
 
-/// Collects the sections of the flat file in the order of §1.7.
+/// Collects the sections of the flat file in the order of plugins/manipspace/README.md, "The model, built at
+/// run time".
 struct Flat {
   std::unique_ptr<Node> root = Node::element("mujoco");
   Node* compiler;
@@ -223,9 +227,9 @@ struct Flat {
   }
 };
 
-/// An attached robot part (§1.7 steps 4–5): prefix every name and reference, put its defaults under
-/// <default class="prefix">, drop lights and keyframes; returns the wrapper body holding its
-/// worldbody content (not yet inserted).
+/// An attached robot part (plugins/manipspace/README.md, "The model, built at run time", steps 3–4): prefix
+/// every name and reference, put its defaults under <default class="prefix">, drop lights and keyframes;
+/// returns the wrapper body holding its worldbody content (not yet inserted).
 std::unique_ptr<Node> attach(Flat& flat, Node& part, const std::string& prefix, const std::string& where) {
   flat.merge_globals(part, where);
   for (const char* drop : {"keyframe", "compiler", "option", "statistic", "visual"}) {
@@ -347,7 +351,7 @@ std::string build_flat_mjcf(const SceneLayout& layout, const std::string& descri
     }
   }
 
-  // Globals (§1.7 steps 1–2).
+  // Globals (plugins/manipspace/README.md, "The model, built at run time", steps 1–2).
   flat.option->set("timestep", "0.002");
   if (const std::string* integrator = flat.option->attribute("integrator");
       integrator && *integrator == "implicitfast" && mjVERSION_HEADER < 233)
@@ -385,7 +389,8 @@ std::string descriptions_directory() {
 
 ModelPtr load_scene_model(const SceneLayout& layout) {
   // Parsing the meshes takes about 0.45 s per model, so each (descriptions, layout) is compiled once
-  // per process and every caller gets its own copy (instances edit their model at run time, §1.3).
+  // per process and every caller gets its own copy (instances edit their model at run time,
+  // docs/ogbench.md, "Manipulation: scene model and physics").
   static std::mutex mutex;
   static std::map<std::string, ModelPtr> compiled;
   const std::string dir = descriptions_directory();

@@ -1,6 +1,6 @@
 // Environment `ogbench`: OGBench's single-task manipulation environments (cube-single, cube-double,
-// scene, puzzle-3x3) on the MuJoCo C API; docs/ogbench.md. This file only converts
-// between tensors and the MuJoCo-only core (task_env.hpp). Keys: README.md.
+// scene, puzzle-3x3) on the MuJoCo C API; docs/ogbench.md, "Manipulation environments". This file only
+// converts between tensors and the MuJoCo-only core (task_env.hpp). Keys: README.md.
 #include <ATen/ATen.h>
 
 #include <dipole/environment.hpp>
@@ -77,7 +77,7 @@ class OgbenchManipulation final : public Environment {
   }
 
   /// [nq + nv + buttons] float64: qpos, qvel, then the button states (scene 2, puzzle 9): everything
-  /// the docs/ogbench.md indicators need (the model has no actuator activations).
+  /// the success indicators need (the model has no actuator activations).
   at::Tensor simulator_state() const override {
     const mjModel* m = env_->env().model();
     const mjData* d = env_->env().data();
@@ -111,6 +111,6 @@ DIPOLE_PLUGIN(plugin) {
   plugin.add<OgbenchManipulation>(
       "ogbench",
       "OGBench single-task manipulation (cube-single, cube-double, scene, puzzle-3x3) on MuJoCo "
-      "(docs/ogbench.md)",
+      "(docs/ogbench.md, Manipulation environments)",
       OgbenchManipulation::schema());
 }

@@ -1,5 +1,5 @@
-// Single-task OGBench manipulation environment (see task_env.hpp). Section numbers refer to
-// /work/shared/docs/ogbench_manipulation.md.
+// Single-task OGBench manipulation environment (see task_env.hpp; docs/ogbench.md, "Manipulation:
+// reset, success, reward").
 #include "task_env.hpp"
 
 #include <dipole/errors.hpp>
@@ -12,11 +12,11 @@ namespace {
 
 constexpr double kPi = 3.141592653589793;
 
-// Arm sampling boxes of §4.1 step 3 (lo, hi).
+// Arm sampling boxes (lo, hi).
 constexpr Vec3 kCubeArmLo = {0.25, -0.35, 0.20}, kCubeArmHi = {0.6, 0.35, 0.35};
 constexpr Vec3 kSceneArmLo = {0.25, -0.2, 0.20}, kSceneArmHi = {0.6, 0.2, 0.35};
 constexpr Vec3 kPuzzleArmLo = {0.25, -0.2, 0.20}, kPuzzleArmHi = {0.6, 0.2, 0.25};
-// Scene object box of §4.5 / §6.1.
+// Scene object box (health reset and data collection).
 constexpr double kSceneObjXLo = 0.3, kSceneObjXHi = 0.45, kSceneObjYLo = -0.07, kSceneObjYHi = 0.18;
 
 Quat yaw_quat(double yaw) {

@@ -1,6 +1,6 @@
-// Single-task OGBench manipulation environment (ogbench_manipulation.md §4): reset in task mode,
-// success / reward / termination with both reward timings of §4.4, the time limit, and the scene
-// numerical-health reset of §4.5. Goals, indicators and rewards come from plugins/ogbench
+// Single-task OGBench manipulation environment (docs/ogbench.md, "Manipulation: reset, success, reward"):
+// reset in task mode, success / reward / termination with both reward timings, the time limit, and the
+// scene numerical-health reset. Goals, indicators and rewards come from plugins/ogbench
 // (ogbench_tasks.hpp), written once. MuJoCo-only: no ATen here.
 #pragma once
 
@@ -14,7 +14,7 @@
 
 namespace dipole::manipspace {
 
-/// §4.4: `Pre` (OGBench ≥ 1.2.0, the default): reward = r(s_t), terminated = success = success(s_t)
+/// Reward timing: `Pre` (OGBench ≥ 1.2.0, the default): reward = r(s_t), terminated = success = success(s_t)
 /// with success(s_0) = false. `Post` (≤ 1.1.5, FQL's pin): r(s_{t+1}) and success(s_{t+1}).
 enum class RewardTiming { Pre, Post };
 RewardTiming parse_reward_timing(const std::string& text);  ///< "pre" | "post", else ConfigError
@@ -45,19 +45,20 @@ class SingleTaskEnv {
   int steps() const { return steps_; }
   bool success_flag() const { return success_; }
 
-  /// §4.1 (without the goal-image phase, which only goal-conditioned evaluation uses): arm at a
+  /// Reset (without the goal-image phase, which only goal-conditioned evaluation uses): arm at a
   /// uniform pose of the arm box by IK from home, objects at the task's initial state plus the reset
   /// noise, goals from the task table; success flag false. The same seed gives the same state.
   /// Returns the observation.
   std::vector<double> reset(std::uint64_t seed);
-  /// §2.4 (action not clipped; the caller clips). The observation is env().observation().
+  /// One step (docs/ogbench.md, "Manipulation: action and controller"; action not clipped; the caller clips).
+  /// The observation is env().observation().
   StepOutcome step(const Action& action);
 
-  /// Indicators of §4.3 for the current state.
+  /// Success indicators for the current state.
   std::vector<bool> indicators() const;
   /// r(s) for the current state.
   int reward_now() const;
-  /// Number of §4.5 respawns in the current episode (scene only).
+  /// Number of scene health respawns in the current episode (scene only).
   int health_resets() const { return health_resets_; }
 
  private:

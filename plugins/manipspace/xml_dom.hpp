@@ -1,6 +1,7 @@
 // A small XML DOM for MJCF files: elements, attributes (in file order), comments and text; enough to
-// read the OGBench model descriptions, edit them and write one flat MJCF (ogbench_manipulation.md
-// §1.7). No DTDs, no namespaces, no processing instructions beyond skipping `<?xml ...?>`.
+// read the OGBench model descriptions, edit them and write one flat MJCF (docs/ogbench.md,
+// "Manipulation: scene model and physics"). No DTDs, no namespaces, no processing instructions beyond
+// skipping `<?xml ...?>`.
 #pragma once
 
 #include <memory>

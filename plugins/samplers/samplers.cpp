@@ -120,7 +120,8 @@ at::Tensor BestOfNSampler::sample(const at::Tensor& observations, const Velocity
   at::NoGradGuard no_grad;
   const auto n = observations.size(0);
   // Rows n·N_c in observation-major order: the inner sampler's single randn([n·N_c, d]) is the
-  // [n, N_c, d] draw of §1.10, and with N_c = 1 it is exactly the plain sampler's draw.
+  // [n, N_c, d] draw of docs/algorithms.md, "Random draws and reproducibility", and with N_c = 1 it is
+  // exactly the plain sampler's draw.
   auto repeated = candidates == 1 ? observations : observations.repeat_interleave(candidates, 0);
   ActOptions inner_options = options;
   inner_options.num_candidates.reset();

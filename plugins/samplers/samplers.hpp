@@ -1,6 +1,7 @@
-// Samplers (algorithms.md §1.3, §1.9, §1.10, §2.4). All noise comes from the generator passed to
-// sample(), drawn once per call as randn([n, d]) (best_of_n: one draw of [n·N_c, d] through its inner
-// sampler, i.e. [n, N_c, d] row-major). Keys: README.md.
+// Samplers (docs/algorithms.md, "Euler sampling and guidance", "Samplers", "Random draws and
+// reproducibility", "DIPOLE"). All noise comes from the generator passed to sample(), drawn once per call as
+// randn([n, d]) (best_of_n: one draw of [n·N_c, d] through its inner sampler, i.e. [n, N_c, d] row-major).
+// Keys: README.md.
 #pragma once
 
 #include <memory>

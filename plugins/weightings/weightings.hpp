@@ -1,5 +1,5 @@
-// Weighting functions (algorithms.md §1.8, §2.9, §3): advantage [B] → rows [R, B] and/or labels [B].
-// All outputs are constants (no gradient). Keys: README.md.
+// Weighting functions (docs/algorithms.md, "Weightings", "DIPOLE", "CFGRL"): advantage [B] → rows [R, B]
+// and/or labels [B]. All outputs are constants (no gradient). Keys: README.md.
 #pragma once
 
 #include <dipole/weighting.hpp>

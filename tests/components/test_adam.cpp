@@ -1,4 +1,5 @@
-// Adam against hand-computed values (algorithms.md §1.7) and its checkpoint round trip.
+// Adam against hand-computed values (docs/algorithms.md, "Optimiser, batch and steps") and its checkpoint
+// round trip.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 

@@ -1,5 +1,7 @@
-// Critics `iql` (§1.6) and `td` (§4.2): losses by hand, gradient isolation (§8.1 item 11, critic side),
-// Polyak after the step, state round trip, and a learning test with a known answer (§8.1 item 6).
+// Critics `iql` and `td` (docs/algorithms.md, "Critics: expectile value, TD target, Polyak"): losses by hand,
+// gradient isolation (docs/algorithms.md, "Gradient isolation", critic side), Polyak after the step, state
+// round trip, and a learning test with a known answer (docs/algorithms.md, "Critics: expectile value, TD
+// target, Polyak").
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -116,7 +118,8 @@ TEST(IqlCritic, EachLossReachesOnlyItsOwnNetwork) {
   EXPECT_EQ(norms[1].first, "grad_norm/v");
 }
 
-TEST(IqlCritic, DenoiserBackwardLeavesCriticGradientsZero) {  // §8.1 item 11 (critic side)
+// docs/algorithms.md, "Gradient isolation" (critic side)
+TEST(IqlCritic, DenoiserBackwardLeavesCriticGradientsZero) {
   auto critic = make<IqlCritic>();
   auto params = testing::params_for(FlowMlp::schema(), {{"hidden_dims", kSmall}});
   auto ctx = testing::context(kObs, kAct, 5);
@@ -313,7 +316,8 @@ TEST(TdCritic, ClearErrorsWithoutNextActionsOrForAdvantages) {
   }
 }
 
-TEST(TdCritic, ActorQTermReachesTheActionsOnlyAndStepPolyaks) {  // §8.1 item 11 (FQL actor, critic side)
+TEST(TdCritic, ActorQTermReachesTheActionsOnlyAndStepPolyaks) {  // docs/algorithms.md, "Gradient isolation"
+                                                                 // (FQL actor, critic side)
   auto critic = make<TdCritic>({{"polyak", 1.0}});
   auto b = batch(6, 9);
   b.next_actions = b.actions;

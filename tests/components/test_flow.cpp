@@ -1,4 +1,4 @@
-// Flow matching and Euler identities (algorithms.md §1.2, §1.3; §8.2 items 12–15, 17).
+// Flow matching and Euler identities (docs/algorithms.md, "Flow matching", "Euler sampling and guidance").
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 namespace dipole {
 namespace {
 
-TEST(Flow, InterpolantEndsAndTargetIndependentOfT) {  // §8.2 item 12
+TEST(Flow, InterpolantEndsAndTargetIndependentOfT) {  // docs/algorithms.md, "Flow matching"
   auto gen = testing::generator(1);
   auto z = at::randn({6, 3}, gen);
   auto a = at::rand({6, 3}, gen) * 2 - 1;
@@ -65,7 +65,7 @@ TEST(Flow, ErrorAndWeightedLossByHand) {
   EXPECT_FLOAT_EQ(weighted_flow_loss(e2, at::Tensor())[1].item<float>(), 5.0f);
 }
 
-TEST(Euler, ConstantFieldGivesZPlusC) {  // §8.2 item 13
+TEST(Euler, ConstantFieldGivesZPlusC) {  // docs/algorithms.md, "Euler sampling and guidance"
   auto gen = testing::generator(3);
   auto z = at::randn({5, 2}, gen) * 0.3;
   auto c = at::tensor(std::vector<float>{0.25f, -0.4f});
@@ -77,7 +77,7 @@ TEST(Euler, ConstantFieldGivesZPlusC) {  // §8.2 item 13
   }
 }
 
-TEST(Euler, PointTargetReachedExactlyForEveryN) {  // §8.2 item 14
+TEST(Euler, PointTargetReachedExactlyForEveryN) {  // docs/algorithms.md, "Euler sampling and guidance"
   auto gen = testing::generator(4);
   auto target = at::tensor(std::vector<float>{0.3f, -0.7f});
   for (std::int64_t n : {1, 2, 5, 10, 32}) {
@@ -106,7 +106,7 @@ TEST(Euler, ClipsOnlyAtTheEnd) {
   EXPECT_FLOAT_EQ(y.item<float>(), 1.0f);
 }
 
-TEST(Guidance, CombinationIdentities) {  // §8.2 items 15 and 17
+TEST(Guidance, CombinationIdentities) {  // docs/algorithms.md, "Euler sampling and guidance"
   auto gen = testing::generator(5);
   auto vp = at::randn({6, 3}, gen);
   auto vn = at::randn({6, 3}, gen);

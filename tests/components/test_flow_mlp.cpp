@@ -1,5 +1,5 @@
-// Denoiser `flow_mlp`: input layouts of §1.4, time-free policies (§1.11), member isolation (§8.2 item 19)
-// and its checkpoint state.
+// Denoiser `flow_mlp`: input layouts and time-free policies (docs/algorithms.md, "Networks and presets"),
+// member isolation ("Ensembles") and its checkpoint state.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -83,7 +83,8 @@ TEST(FlowMlp, TimeFreePolicyTakesStateAndNoise) {
   EXPECT_EQ(actor->forward(s, at::Tensor(), at::Tensor(), at::Tensor()).sizes(), (at::IntArrayRef{1, 4, 2}));
 }
 
-TEST(FlowMlp, LossOnMemberZeroLeavesMemberOneUntouched) {  // §8.2 item 19 through the denoiser
+// docs/algorithms.md, "Ensembles" through the denoiser
+TEST(FlowMlp, LossOnMemberZeroLeavesMemberOneUntouched) {
   DenoiserShape shape;
   shape.members = 2;
   shape.n_labels = 2;

@@ -1,4 +1,4 @@
-// Ensemble MLP, presets, init and embeddings (algorithms.md §1.4, §1.5, §8.2 item 19).
+// Ensemble MLP, presets, init and embeddings (docs/algorithms.md, "Networks and presets", "Ensembles").
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 

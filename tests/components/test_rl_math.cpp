@@ -1,4 +1,5 @@
-// Expectile loss, TD target, Polyak, weights and helpers (algorithms.md §8.1 items 1–3, 5–9).
+// Expectile loss, TD target, Polyak, weights and helpers (docs/algorithms.md, "Critics: expectile value, TD
+// target, Polyak", "Weightings").
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -16,7 +17,7 @@ at::Tensor advantages(std::uint64_t seed, std::int64_t n = 200, at::ScalarType d
   return (at::randn({n}, gen) * 2).to(dtype);
 }
 
-TEST(SigmoidWeights, SumToOneAndStayInUnitInterval) {  // §8.1 item 1
+TEST(SigmoidWeights, SumToOneAndStayInUnitInterval) {  // docs/algorithms.md, "Weightings"
   auto a = advantages(1);
   for (double beta : {0.0, 1.0, 3.0, 10.0, 100.0})
     for (double shift : {-4.0, 0.0, 1.0, 4.0}) {
@@ -35,7 +36,7 @@ TEST(SigmoidWeights, SumToOneAndStayInUnitInterval) {  // §8.1 item 1
   EXPECT_LT(((ratio - at::exp(ad * 3.0 + 1.0)) / ratio).abs().max().item<double>(), 1e-10);
 }
 
-TEST(SigmoidWeights, DichotomyIdentity) {  // §8.1 item 2
+TEST(SigmoidWeights, DichotomyIdentity) {  // docs/algorithms.md, "Weightings"
   auto a = advantages(3, 200, at::kDouble);
   const double beta = 3.0, shift = 0.7;
   auto w = sigmoid_weights(a, beta, shift);
@@ -47,7 +48,7 @@ TEST(SigmoidWeights, DichotomyIdentity) {  // §8.1 item 2
   }
 }
 
-TEST(SigmoidWeights, BetaZeroGivesConstants) {  // §8.1 item 3
+TEST(SigmoidWeights, BetaZeroGivesConstants) {  // docs/algorithms.md, "Weightings"
   auto a = advantages(4);
   auto w = sigmoid_weights(a, 0.0, 0.0);
   EXPECT_EQ(w.min().item<float>(), 0.5f);
@@ -57,7 +58,7 @@ TEST(SigmoidWeights, BetaZeroGivesConstants) {  // §8.1 item 3
   EXPECT_LT(testing::max_abs_diff(wk[1], at::full_like(a, 1 / (1 + std::exp(1.5)))), 1e-7);
 }
 
-TEST(SigmoidWeights, FractionAboveHalfMatchesAdvantageThreshold) {  // §8.1 item 5
+TEST(SigmoidWeights, FractionAboveHalfMatchesAdvantageThreshold) {  // docs/algorithms.md, "Weightings"
   auto a = advantages(5, 1000);
   for (double beta : {1.0, 3.0})
     for (double shift : {-1.0, 0.0, 2.0}) {
@@ -68,7 +69,8 @@ TEST(SigmoidWeights, FractionAboveHalfMatchesAdvantageThreshold) {  // §8.1 ite
     }
 }
 
-TEST(ExpectileLoss, HandValuesAndHalfIsHalfSquare) {  // §8.1 item 6
+// docs/algorithms.md, "Critics: expectile value, TD target, Polyak"
+TEST(ExpectileLoss, HandValuesAndHalfIsHalfSquare) {
   auto u = at::tensor(std::vector<float>{2.0f, -2.0f, 0.0f, 0.5f});
   auto l = expectile_loss(u, 0.9);
   EXPECT_FLOAT_EQ(l[0].item<float>(), 0.9f * 4);
@@ -91,7 +93,8 @@ double expectile_by_bisection(const std::vector<double>& q, double tau) {
   return 0.5 * (lo + hi);
 }
 
-TEST(ExpectileLoss, MinimiserIsTheExpectile) {  // §8.1 item 6
+// docs/algorithms.md, "Critics: expectile value, TD target, Polyak"
+TEST(ExpectileLoss, MinimiserIsTheExpectile) {
   const std::vector<double> q{-1.0, 0.0, 0.5, 2.0, 3.5};
   auto qt = at::tensor(q, at::kDouble);
   for (double tau : {0.5, 0.7, 0.9, 0.999}) {
@@ -112,7 +115,8 @@ TEST(ExpectileLoss, MinimiserIsTheExpectile) {  // §8.1 item 6
   EXPECT_GT(expectile_by_bisection(q, 0.9999), 3.4);       // → max as τ → 1
 }
 
-TEST(TdTarget, MaskZeroGivesRewardExactly) {  // §8.1 item 7
+// docs/algorithms.md, "Critics: expectile value, TD target, Polyak"
+TEST(TdTarget, MaskZeroGivesRewardExactly) {
   auto r = at::tensor(std::vector<float>{0.3f, -1.0f, 2.0f});
   auto v = at::tensor(std::vector<float>{10.0f, 20.0f, -5.0f}).requires_grad_(true);
   auto y0 = td_target(r, at::zeros({3}), v, 0.99);
@@ -122,7 +126,7 @@ TEST(TdTarget, MaskZeroGivesRewardExactly) {  // §8.1 item 7
   EXPECT_FALSE(y1.requires_grad());
 }
 
-TEST(Polyak, EndsAndGeometricDecay) {  // §8.1 item 8
+TEST(Polyak, EndsAndGeometricDecay) {  // docs/algorithms.md, "Critics: expectile value, TD target, Polyak"
   auto gen = testing::generator(8);
   auto online = at::randn({3, 4}, gen) * 100;
   auto target0 = at::randn({3, 4}, gen);
@@ -141,7 +145,7 @@ TEST(Polyak, EndsAndGeometricDecay) {  // §8.1 item 8
   EXPECT_LT(testing::max_abs_diff(t - o, expected), 1e-9);
 }
 
-TEST(ExponentialWeights, ClipAtMaxWeight) {  // §8.1 item 9
+TEST(ExponentialWeights, ClipAtMaxWeight) {  // docs/algorithms.md, "Weightings"
   // βA = ln 100 is the crossover; values below give e^{βA}, above exactly 100.
   auto a = at::tensor(std::vector<double>{-1.0, 0.0, 0.4, 0.46, 0.47, 2.0, 50.0});
   auto w = exponential_weights(a, 10.0, 100.0);

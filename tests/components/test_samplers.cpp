@@ -1,4 +1,5 @@
-// Samplers (algorithms.md §1.9, §1.10; §8.2 items 16 and 18).
+// Samplers (docs/algorithms.md, "Samplers", "Random draws and reproducibility", "Euler sampling and
+// guidance").
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -63,7 +64,8 @@ TEST(EulerSampler, DrawsOneNoiseTensorAndIntegrates) {
   EXPECT_TRUE(at::equal(three, ref3));
 }
 
-TEST(GuidedEuler, OmegaZeroEqualsPlainEulerOnMemberZero) {  // §8.2 item 16
+// docs/algorithms.md, "Euler sampling and guidance"
+TEST(GuidedEuler, OmegaZeroEqualsPlainEulerOnMemberZero) {
   auto d = ensemble();
   auto obs = observations(6);
   // Both paths run the same ensemble forward: the guided sampler combines rows 0 and 1 with
@@ -132,7 +134,7 @@ TEST(GuidedEuler, LabelFieldEvaluatesBothLabelsInOneForward) {
   EXPECT_TRUE(at::equal(field.positive_only(obs, x, t), pos));
 }
 
-TEST(BestOfN, BestOfOneEqualsTheInnerSampler) {  // §8.2 item 18
+TEST(BestOfN, BestOfOneEqualsTheInnerSampler) {  // docs/algorithms.md, "Samplers"
   auto d = ensemble();
   auto field = ensemble_field(*d, kAct);
   auto obs = observations(5);
@@ -146,7 +148,7 @@ TEST(BestOfN, BestOfOneEqualsTheInnerSampler) {  // §8.2 item 18
   }
 }
 
-TEST(BestOfN, PicksTheNearestCandidatePerObservation) {  // §8.2 item 18
+TEST(BestOfN, PicksTheNearestCandidatePerObservation) {  // docs/algorithms.md, "Samplers"
   auto d = ensemble();
   auto field = ensemble_field(*d, kAct);
   const std::int64_t n = 4, nc = 16;

@@ -1,4 +1,4 @@
-// Weighting plugins (algorithms.md §1.8, §2.8, §2.9, §3; §8.1 items 1, 5, 9).
+// Weighting plugins (docs/algorithms.md, "Weightings", "DIPOLE", "CFGRL").
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The shared DMC task layer (plugins/dmc/dmc_task.hpp, library dipole_dmc_tasks) and environment
-// `dmc` for every task of exorl_tasks.md: sizes, reward range, determinism, truncation, the spec's
-// worked reward examples through reward_from_state, and the relabelling identity of §7 (rewards
-// recomputed from the recorded simulator_state() equal the online rewards).
+// `dmc` for every task of docs/exorl.md: sizes, reward range, determinism, truncation, the
+// worked reward examples through reward_from_state, and the relabelling identity (docs/exorl.md, "Reward
+// relabelling"; rewards recomputed from the recorded simulator_state() equal the online rewards).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -35,20 +35,22 @@
 namespace dipole {
 namespace {
 
-/// One task with the figures of exorl_tasks.md §1 and §10.2 it must reproduce.
+/// One task with the figures it must reproduce (docs/exorl.md, "Tasks", "Reference returns of simple
+/// policies").
 struct TaskCase {
   const char* domain;
   const char* task;
   std::int64_t obs_dim, action_dim, episode_steps, state_dim;
-  double relabel_tolerance;                   // §7: 0 (bit-identical) or ≤ 1e-12
+  double relabel_tolerance;  // docs/exorl.md, "Reward relabelling": 0 (bit-identical) or ≤ 1e-12
   double random_return_lo, random_return_hi;  // band for the mean return of 3 random-action episodes
-  bool acceleration_stage_obs;  // quadruped: obs 48–50 and 54–77 come from the last sub-step (§2.1)
+  bool acceleration_stage_obs;  // quadruped: obs 48–50 and 54–77 come from the last sub-step (docs/exorl.md,
+                                // "Step, reset and state")
 };
 
-// §10.2, uniform random actions (mean ± sd over 100 episodes, reference implementation): walker
-// stand 130.7 ± 13.9, walk 32.9 ± 4.5, run 23.2 ± 2.2; cheetah run 3.9 ± 1.3, run_backward 20.0 ± 2.7.
-// The bands are mean ± 4 sd/√3 for the mean of 3 episodes. Quadruped walk / run: 112.8 ± 201,
-// bimodal (on its back 0–20, upright near 500; range 1–528): only [0, 600] is checked.
+// docs/exorl.md, "Reference returns of simple policies", uniform random actions (mean ± sd over 100 episodes,
+// reference implementation): walker stand 130.7 ± 13.9, walk 32.9 ± 4.5, run 23.2 ± 2.2; cheetah run 3.9
+// ± 1.3, run_backward 20.0 ± 2.7. The bands are mean ± 4 sd/√3 for the mean of 3 episodes. Quadruped walk /
+// run: 112.8 ± 201, bimodal (on its back 0–20, upright near 500; range 1–528): only [0, 600] is checked.
 const std::vector<TaskCase>& cases() {
   static const std::vector<TaskCase> kCases = {
       {"walker", "stand", 24, 6, 1000, 18, 0.0, 98.6, 162.8, false},
@@ -124,8 +126,8 @@ TEST(DmcTasks, EnvironmentRejectsAPairOutsideTheTableNamingTheKey) {
 }
 
 TEST(DmcTasks, WalkerWorkedExampleThroughRewardFromState) {
-  // §3.4: qpos rootz = −0.2, rooty = 0.3; qvel rootx = 2 → stand = walk 0.947948461, run 0.355480673,
-  // torso orientation entries (cos 0.3, sin 0.3), height 1.1.
+  // plugins/dmc/README.md, "walker": qpos rootz = −0.2, rooty = 0.3; qvel rootx = 2 → stand = walk
+  // 0.947948461, run 0.355480673, torso orientation entries (cos 0.3, sin 0.3), height 1.1.
   for (const auto& [name, expected] :
        {std::pair<const char*, double>{"stand", 0.947948461}, {"walk", 0.947948461}, {"run", 0.355480673}}) {
     const auto task = dmc::make_task("walker", name);
@@ -158,7 +160,8 @@ double reward_at(const std::string& domain, const std::string& task_name,
 }
 
 TEST(DmcTasks, CheetahWorkedExamplesThroughRewardFromState) {
-  // §4.4: qvel rootx = 5 → run 0.5, run_backward 0; rootx = −12 → run 0, run_backward 1 (qvel at 9).
+  // plugins/dmc/README.md, "cheetah": qvel rootx = 5 → run 0.5, run_backward 0; rootx = −12 → run 0,
+  // run_backward 1 (qvel at 9).
   EXPECT_NEAR(reward_at("cheetah", "run", {{9, 5.0}}), 0.5, 1e-12);
   EXPECT_EQ(reward_at("cheetah", "run_backward", {{9, 5.0}}), 0.0);
   EXPECT_EQ(reward_at("cheetah", "run", {{9, -12.0}}), 0.0);
@@ -167,9 +170,9 @@ TEST(DmcTasks, CheetahWorkedExamplesThroughRewardFromState) {
 }
 
 TEST(DmcTasks, QuadrupedWorkedExamplesThroughRewardFromState) {
-  // §5.5: qpos0 (upright, at rest): walk 0.5, run 0.5. Torso rolled 90° about x (z_z = 0, root
-  // quaternion (cos 45°, sin 45°, 0, 0) at qpos 3–6) with world-x velocity 0.25 (qvel 0 = state 23):
-  // upright 0.5, walk 0.375, run 0.2625.
+  // plugins/dmc/README.md, "quadruped": qpos0 (upright, at rest): walk 0.5, run 0.5. Torso rolled 90° about x
+  // (z_z = 0, root quaternion (cos 45°, sin 45°, 0, 0) at qpos 3–6) with world-x velocity 0.25 (qvel 0 =
+  // state 23): upright 0.5, walk 0.375, run 0.2625.
   EXPECT_NEAR(reward_at("quadruped", "walk", {}), 0.5, 1e-12);
   EXPECT_NEAR(reward_at("quadruped", "run", {}), 0.5, 1e-12);
   const double h = std::sqrt(0.5);
@@ -182,7 +185,7 @@ TEST(DmcTasks, QuadrupedWorkedExamplesThroughRewardFromState) {
 }
 
 TEST(DmcTasks, QuadrupedModelIsEditedAsTheSpecSays) {
-  // §5.1 compiled sizes; the unedited file (ball joint present) gives nq 30, nv 28.
+  // Compiled sizes (docs/exorl.md, "Tasks"); the unedited file (ball joint present) gives nq 30, nv 28.
   for (const char* name : {"walk", "run"}) {
     const auto task = dmc::make_task("quadruped", name);
     const dmc::Physics physics = task->make_physics();
@@ -262,7 +265,7 @@ std::string quadruped_model_error() {
 }
 
 TEST(DmcTasks, QuadrupedModelErrorsNameTheFileAndWhatIsWrong) {
-  {  // an element §5.1 deletes is missing
+  {  // an element the quadruped model edits delete is missing (plugins/dmc/README.md, "quadruped")
     EditedQuadrupedAssets assets([](std::string& xml) {
       const std::size_t at = xml.find("<site name=\"target\"");
       xml.erase(at, xml.find("/>", at) + 2 - at);
@@ -292,7 +295,8 @@ TEST(DmcTasks, QuadrupedModelErrorsNameTheFileAndWhatIsWrong) {
   EXPECT_NO_THROW(dmc::make_task("quadruped", "walk")->make_physics());  // the real assets again
 }
 
-/// The environment's reset sequence (§2.2) on a Task and Physics, without the plugin.
+/// The environment's reset sequence (docs/exorl.md, "Step, reset and state") on a Task and Physics, without
+/// the plugin.
 void reset_like_the_environment(const dmc::Task& task, dmc::Physics& physics, std::uint64_t seed) {
   physics.reset_data();
   physics.forward_without_actuation();
@@ -302,8 +306,8 @@ void reset_like_the_environment(const dmc::Task& task, dmc::Physics& physics, st
 }
 
 TEST(DmcTasks, QuadrupedResetIsUprightFreeOfContactsAtTheLowestCentimetre) {
-  // §5.3: root at (0, 0, z) with z a multiple of 0.01 where nothing touches, z − 0.01 touching; a
-  // unit quaternion; hinges, velocities and act 0.
+  // plugins/dmc/README.md, "quadruped": root at (0, 0, z) with z a multiple of 0.01 where nothing touches, z
+  // − 0.01 touching; a unit quaternion; hinges, velocities and act 0.
   const auto task = dmc::make_task("quadruped", "walk");
   dmc::Physics physics = task->make_physics();
   double mean_height = 0.0;
@@ -331,12 +335,12 @@ TEST(DmcTasks, QuadrupedResetIsUprightFreeOfContactsAtTheLowestCentimetre) {
     EXPECT_GT(physics.data()->ncon, 0) << "seed " << seed;
     mean_height += z / 5.0;
   }
-  EXPECT_LT(mean_height, 1.2);  // §5.3: about 0.8 m on average
+  EXPECT_LT(mean_height, 1.2);  // plugins/dmc/README.md, "quadruped": about 0.8 m on average
 }
 
 TEST(DmcTasks, QuadrupedObservationLayoutAtResetAndActivationAfterOneStep) {
-  // §5.4 at the reset state: hinges, hinge velocities, act, velocimeter and gyro are 0; entry 47 is
-  // torso zz = 1 − 2(q_x² + q_y²) of the root quaternion.
+  // Observation at the reset state (plugins/dmc/README.md, "quadruped"): hinges, hinge velocities, act,
+  // velocimeter and gyro are 0; entry 47 is torso zz = 1 − 2(q_x² + q_y²) of the root quaternion.
   auto env = make_env("quadruped", "walk");
   const at::Tensor obs = env->reset(3);
   const at::Tensor state = env->simulator_state();
@@ -345,8 +349,9 @@ TEST(DmcTasks, QuadrupedObservationLayoutAtResetAndActivationAfterOneStep) {
   for (int i = 0; i < 47; ++i) EXPECT_EQ(o[i], 0.0F) << i;
   for (int i = 51; i < 54; ++i) EXPECT_EQ(o[i], 0.0F) << i;
   EXPECT_NEAR(o[47], 1.0 - 2.0 * (q[4] * q[4] + q[5] * q[5]), 1e-6);
-  // §5.2 and the 2.2.2 filter (act += h·(ctrl − act)/0.1, h = 0.005): after n = 4 sub-steps from
-  // act = 0, act = ctrl·(1 − 0.95⁴); ctrl from §2.1: yaw a, lift −1 + 2.1·(a + 1)/2, extend 0.8·a.
+  // Actuators (plugins/dmc/README.md, "quadruped") and the 2.2.2 filter (act += h·(ctrl − act)/0.1, h =
+  // 0.005): after n = 4 sub-steps from act = 0, act = ctrl·(1 − 0.95⁴); ctrl from docs/exorl.md, "Step, reset
+  // and state": yaw a, lift −1 + 2.1·(a + 1)/2, extend 0.8·a.
   std::vector<float> a(12);
   for (int i = 0; i < 12; ++i) a[static_cast<std::size_t>(i)] = -0.9F + 0.15F * static_cast<float>(i);
   const StepResult r = env->step(at::from_blob(a.data(), {12}, at::kFloat).clone());
@@ -360,8 +365,8 @@ TEST(DmcTasks, QuadrupedObservationLayoutAtResetAndActivationAfterOneStep) {
 }
 
 TEST(DmcTasks, CheetahResetSettlesAndRestartsTheClock) {
-  // §4.2: 200 passive steps (2 s) after the draw, then time = 0; the legs have moved under gravity
-  // and springs, so qpos differs from the drawn pose, and every entry stays finite.
+  // plugins/dmc/README.md, "cheetah": 200 passive steps (2 s) after the draw, then time = 0; the legs have
+  // moved under gravity and springs, so qpos differs from the drawn pose, and every entry stays finite.
   const auto task = dmc::make_task("cheetah", "run");
   dmc::Physics physics = task->make_physics();
   reset_like_the_environment(*task, physics, 4);
@@ -434,8 +439,8 @@ TEST_P(DmcTaskEpisodes, FullEpisodeSizesRangeTruncationAndRelabellingIdentity) {
     ASSERT_EQ(state.numel(), c.state_dim);
     const double relabelled = dmc::reward_from_state(*task, relabel, state.data_ptr<double>());
     max_relabel_error = std::max(max_relabel_error, std::abs(relabelled - r.reward));
-    // §10.3.2: the observation recomputed from the state equals the online one, except the
-    // acceleration-stage entries, which online come from the last sub-step with actuation.
+    // docs/exorl.md, "Step, reset and state": the observation recomputed from the state equals the online
+    // one, except the acceleration-stage entries, which online come from the last sub-step with actuation.
     task->observation(relabel, recomputed.data());
     const float* online = r.observation.data_ptr<float>();
     for (std::int64_t i = 0; i < c.obs_dim; ++i) {

@@ -1,5 +1,6 @@
 // DMC walker (plugins/dmc): the tolerance and reward formulas against the hand-computed values of
-// exorl_tasks.md §2.3 and §3.4, and environment `dmc` with domain walker loaded through the registry.
+// docs/exorl.md ("The tolerance function") and plugins/dmc/README.md ("walker"), and environment `dmc` with
+// domain walker loaded through the registry.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -206,9 +207,10 @@ TEST(DmcWalker, EpisodeIsTruncatedAtExactlyOneThousandSteps) {
 }
 
 TEST(DmcWalker, RandomActionReturnsMatchTheReferenceMeasurements) {
-  // exorl_tasks.md §10.2, uniform random actions on a reference implementation, 100 episodes:
-  // stand 130.7 ± 13.9 (107–182), walk 32.9 ± 4.5 (27–49), run 23.2 ± 2.2 (19–33). A wrong timestep,
-  // action map or reward term moves these far outside the (widened) ranges checked here.
+  // docs/exorl.md, "Reference returns of simple policies", uniform random actions on a reference
+  // implementation, 100 episodes: stand 130.7 ± 13.9 (107–182), walk 32.9 ± 4.5 (27–49), run 23.2 ± 2.2
+  // (19–33). A wrong timestep, action map or reward term moves these far outside the (widened) ranges checked
+  // here.
   DIPOLE_REQUIRE_MUJOCO();
   struct Case {
     const char* task;
@@ -250,8 +252,8 @@ TEST(DmcWalker, EvaluatorRunsFullEpisodesAndParallelInstancesAgreeWithSequential
   EXPECT_EQ(parallel.success_rate, 0.0);
   EXPECT_EQ(parallel.return_mean, sequential.return_mean);
   EXPECT_EQ(parallel.return_std, sequential.return_std);
-  // §10.2: all-zero actions score 120 ± 45 on stand (reference implementation); 1000 would need a
-  // walker standing upright from the first step.
+  // docs/exorl.md, "Reference returns of simple policies": all-zero actions score 120 ± 45 on stand
+  // (reference implementation); 1000 would need a walker standing upright from the first step.
   EXPECT_GT(parallel.return_mean, 20.0);
   EXPECT_LT(parallel.return_mean, 400.0);
 }

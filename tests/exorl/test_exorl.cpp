@@ -108,7 +108,8 @@ TEST_F(Exorl, RoundTripOfACollectedDirectory) {
   EXPECT_TRUE(act[0].eq(0).all().item<bool>());  // reset row: zero action, reward 0, discount 1
   EXPECT_EQ(rew[0][0].item<float>(), 0.0F);
   EXPECT_TRUE(discount.eq(1).all().item<bool>());
-  EXPECT_EQ(physics[0][0].item<double>(), 0.0);  // rootz = rootx = 0 at reset (§3.2)
+  // rootz = rootx = 0 at reset (plugins/dmc/README.md, "walker")
+  EXPECT_EQ(physics[0][0].item<double>(), 0.0);
   EXPECT_EQ(physics[0][1].item<double>(), 0.0);
   EXPECT_TRUE(physics[0].slice(0, 9).eq(0).all().item<bool>());  // velocities 0
   EXPECT_EQ(obs[0][14].item<float>(), 1.3F);                     // torso height 1.3 at reset
@@ -152,8 +153,9 @@ TEST_F(Exorl, RelabelledRewardsEqualTheRecordedOnes) {
 }
 
 TEST_F(Exorl, RelabellingReproducesEveryDomainsCollectionReward) {
-  // §7: the rewards depend on position and velocity quantities only, so recomputing them from the
-  // stored states gives the online rewards (walker, cheetah: bit-identical; quadruped within 1e-15).
+  // docs/exorl.md, "Reward relabelling": the rewards depend on position and velocity quantities only, so
+  // recomputing them from the stored states gives the online rewards (walker, cheetah: bit-identical;
+  // quadruped within 1e-15).
   for (const auto& [domain, task] : std::vector<std::pair<std::string, std::string>>{
            {"cheetah", "run"}, {"quadruped", "walk"}, {"jaco", "reach_top_left"}}) {
     const Result r = dipole_cli(

@@ -1,5 +1,5 @@
-// Helpers shared by the jaco tests: the reset sequence of §2.2 as the dmc environment runs it, and
-// uniform random actions.
+// Helpers shared by the jaco tests: the reset sequence (docs/exorl.md, "Step, reset and state") as the dmc
+// environment runs it, and uniform random actions.
 #pragma once
 
 #include <array>
@@ -10,7 +10,8 @@
 
 namespace dipole::dmc::test {
 
-/// §2.2: mj_resetData, forward-no-act, the task's initialization, forward-no-act.
+/// Reset (docs/exorl.md, "Step, reset and state"): mj_resetData, forward-no-act, the task's initialization,
+/// forward-no-act.
 inline JacoResetStats reset_episode(const JacoTask& task, Physics& physics, Random& random) {
   physics.reset_data();
   physics.forward_without_actuation();
@@ -25,7 +26,8 @@ inline std::array<float, JacoTask::kActionDim> random_action(Random& random) {
   return action;
 }
 
-/// One environment step of §2.1: set the action, n legacy physics steps; returns the reward.
+/// One environment step (docs/exorl.md, "Step, reset and state"): set the action, n legacy physics steps;
+/// returns the reward.
 inline double step_episode(const JacoTask& task, Physics& physics,
                            const std::array<float, JacoTask::kActionDim>& action) {
   physics.set_action(action.data(), JacoTask::kActionDim);

@@ -1,5 +1,6 @@
-// Jaco (plugins/dmc/jaco.cpp): reset (§6.5), observation (§6.7), timing (§6.3), reward relabelling
-// (§7) and the random-policy return of §10.2, on whole episodes.
+// Jaco (plugins/dmc/jaco.cpp): reset, observation, timing (plugins/dmc/README.md, "jaco"), reward relabelling
+// (docs/exorl.md, "Reward relabelling") and the random-policy return (docs/exorl.md, "Reference returns of
+// simple policies"), on whole episodes.
 #include <gtest/gtest.h>
 
 #ifdef DIPOLE_HAVE_MUJOCO
@@ -187,11 +188,13 @@ TEST(JacoEpisode, LengthTimingAndRelabelling) {
   Physics physics = task->make_physics();
   const Episode episode = run_episode(*task, physics, 3, 9);
   ASSERT_EQ(episode.rewards.size(), 250U);
-  // §2.1 step 5: composer ends the episode at time ≥ 10 s, first reached at step 250 (n = 20 × 0.002)
+  // docs/exorl.md, "Step, reset and state": composer ends the episode at time ≥ 10 s, first reached at step
+  // 250 (n = 20 × 0.002)
   EXPECT_LT(episode.times[248], 10.0);
   EXPECT_GE(episode.times[249], 10.0);
   EXPECT_NEAR(episode.times[0], 0.04, 1e-12);
-  // §7: the reward relabelled from each stored state equals the online reward exactly
+  // docs/exorl.md, "Reward relabelling": the reward relabelled from each stored state equals the online
+  // reward exactly
   Physics fresh = task->make_physics();
   double max_reward = 0.0;
   for (std::size_t t = 0; t < episode.rewards.size(); ++t) {
@@ -217,8 +220,9 @@ TEST(JacoEpisode, LengthTimingAndRelabelling) {
 }
 
 TEST(JacoEpisode, RandomPolicyReturnNearTheSpec) {
-  // §10.2 [meas]: top_left 10.8 ± 25.7, top_right 17.4 ± 32.9 per episode (heavy-tailed, range 0–172).
-  // 20 episodes: the mean's standard error is ≈ 6–7, so a wide band; reward ≡ 0 or ≡ 1 would fail.
+  // docs/exorl.md, "Reference returns of simple policies" [meas]: top_left 10.8 ± 25.7, top_right 17.4 ± 32.9
+  // per episode (heavy-tailed, range 0–172). 20 episodes: the mean's standard error is ≈ 6–7, so a wide band;
+  // reward ≡ 0 or ≡ 1 would fail.
   for (const char* name : {"reach_top_left", "reach_top_right"}) {
     const auto task = make(name);
     Physics physics = task->make_physics();

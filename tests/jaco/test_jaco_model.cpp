@@ -1,5 +1,5 @@
-// Jaco (plugins/dmc/jaco.cpp): the composed model against the compiled facts of exorl_tasks.md §6.2,
-// the errors for broken asset files, the IK of §6.6 and the reward formula of §6.4.
+// Jaco (plugins/dmc/jaco.cpp): the composed model against its compiled facts, the errors for broken asset
+// files, the IK and the reward formula (plugins/dmc/README.md, "jaco").
 #include <gtest/gtest.h>
 
 #ifdef DIPOLE_HAVE_MUJOCO
@@ -157,8 +157,8 @@ TEST(JacoModel, ActuatorsOfTheSpec) {
 TEST(JacoModel, ComposedXmlDropsTheNativeccdFlagAndUsesAbsoluteMeshdir) {
   const std::string dir = kinova_dir();
   const std::string xml = jaco_model_xml(dir, {0.09, 0.09, 0.001});
-  EXPECT_NE(read_text(fs::path(dir) / "common.xml").find("nativeccd"),
-            std::string::npos);  // still in the asset
+  // still in the asset
+  EXPECT_NE(read_text(fs::path(dir) / "common.xml").find("nativeccd"), std::string::npos);
   EXPECT_EQ(xml.find("nativeccd"), std::string::npos);
   EXPECT_NE(xml.find("meshdir=\"" + dir + "/meshes_decimated/\""), std::string::npos);
   EXPECT_NE(xml.find("boundmass=\"1e-05\""), std::string::npos);

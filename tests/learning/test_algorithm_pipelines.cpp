@@ -71,7 +71,8 @@ std::string config_path(const std::string& name) {
 }
 
 TEST(AlgorithmPipelines, DipoleRunsWithEveryWeighting) {
-  // Component swapping by overrides (`--set weighting.type=...`): a few updates, finite §2.8 metrics.
+  // Component swapping by overrides (`--set weighting.type=...`): a few updates, finite metrics
+  // (docs/algorithms.md, "DIPOLE").
   const std::vector<std::vector<std::string>> cases = {
       {"weighting.type=dipole_sigmoid", "weighting.beta=3", "weighting.shift=1"},
       {"weighting.type=dipole_sigmoid", "weighting.shift_mode=quantile"},
@@ -183,8 +184,8 @@ TEST(AlgorithmPipelines, CfgrlOgbenchVariantRuns) {
 }
 
 TEST(AlgorithmPipelines, FqlActorLossLeavesNoCriticGradient) {
-  // §1.7 / §8.1 item 11: after the actor backward the critic's gradients are exactly zero; the critic
-  // still receives its own loss's gradient.
+  // docs/algorithms.md, "Gradient isolation": after the actor backward the critic's gradients are exactly
+  // zero; the critic still receives its own loss's gradient.
   dipole::Run run = build_run(
       registry(),
       config::Pipeline::load(config_path("bandit_fql.toml"), {"trainer.threads=1", "trainer.batch_size=64"}));

@@ -1,6 +1,7 @@
 // Unit tests of the analytic bandit (plugins/bandit/bandit_problem.hpp): the reference every
-// learning test compares with must itself be right. Numbers marked [MEASURED] in algorithms.md
-// §2.10/§8.3 are reproduced here from the procedure given there.
+// learning test compares with must itself be right. The measured figures of
+// docs/algorithms.md ("DIPOLE", "The built-in bandit (plugins/bandit)") are reproduced here from the
+// procedure given there.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -47,7 +48,7 @@ TEST(BanditProblem, ExpectileSolvesTheExpectileEquation) {
       EXPECT_GT(v, previous);  // increasing in τ
       previous = v;
     }
-    // τ = 0.5 is the mean (§8.1 item 6).
+    // τ = 0.5 is the mean (docs/algorithms.md, "Critics: expectile value, TD target, Polyak").
     EXPECT_NEAR(expectile(r, mu, grid, 0.5), mean_reward(context, mu, grid), 1e-10);
   }
   // Unimodal, r = a, μ symmetric: V_0.5 = 0.
@@ -85,7 +86,7 @@ TEST(BanditProblem, BehaviourDrawsFollowTheDensity) {
 }
 
 TEST(BanditProblem, DichotomyIdentity) {
-  // (π⁺)^{1+ω}/(π⁻)^ω ∝ μσ(βA + k)e^{ωβA} = π* (§8.1 item 2): compare after normalising.
+  // (π⁺)^{1+ω}/(π⁻)^ω ∝ μσ(βA + k)e^{ωβA} = π* (docs/algorithms.md, "Weightings"): compare after normalising.
   const auto grid = make_grid(1000);
   const double beta = 3.0, shift = 1.0, omega = 1.5;
   const auto targets = dipole_targets(bimodal_context(), grid, 0.9, beta, shift, omega);
@@ -98,8 +99,8 @@ TEST(BanditProblem, DichotomyIdentity) {
 }
 
 TEST(BanditProblem, OracleEulerLandsOnAPointTarget) {
-  // A density on one cell is the point target a*: Euler with the exact field reaches it for any N (§8.2 item
-  // 14).
+  // A density on one cell is the point target a*: Euler with the exact field reaches it for any N
+  // (docs/algorithms.md, "Euler sampling and guidance").
   const auto grid = make_grid(200);
   Density point(grid.points.size(), 0.0);
   point[150] = 1.0 / grid.width;
@@ -110,7 +111,8 @@ TEST(BanditProblem, OracleEulerLandsOnAPointTarget) {
 }
 
 TEST(BanditProblem, OraclePushForwardReproducesTheTargetAtOmegaZero) {
-  // §8.3: exact velocities, N = 50: only the Euler error is left, ≈ 0.02 TV (40 bins).
+  // docs/algorithms.md, "The built-in bandit (plugins/bandit)": exact velocities, N = 50: only the Euler
+  // error is left, ≈ 0.02 TV (40 bins).
   const auto grid = make_grid(1000);
   const auto starts = normal_quantiles(2000);
   for (const auto& context : {bimodal_context(), unimodal_context()}) {
@@ -122,8 +124,9 @@ TEST(BanditProblem, OraclePushForwardReproducesTheTargetAtOmegaZero) {
 }
 
 TEST(BanditProblem, ReproducesTheMeasuredGuidanceGap) {
-  // §2.10 [MEASURED]: bimodal μ, V = E_μ[r], β = 3, k = 0, N = 50, 40 bins: TV(guided ODE, π*) = 0.55
-  // at ω = 1; mean reward −0.72 (ω = 0) → −0.19 (ω = 1). Unimodal: TV(μ, π⁺) = 0.07 (β = 1), 0.18 (β = 3).
+  // docs/algorithms.md, "DIPOLE" [MEASURED]: bimodal μ, V = E_μ[r], β = 3, k = 0, N = 50, 40 bins: TV(guided
+  // ODE, π*) = 0.55 at ω = 1; mean reward −0.72 (ω = 0) → −0.19 (ω = 1). Unimodal: TV(μ, π⁺) = 0.07 (β = 1),
+  // 0.18 (β = 3).
   const auto grid = make_grid(1000);
   const auto starts = normal_quantiles(1000);
   const auto bimodal = bimodal_context();

@@ -1,5 +1,6 @@
-// Flow BC, CFGRL and FQL on the bandit (algorithms.md §8.3, §5.5, §3, §4), from the shipped
-// pipelines configs/bandit_{flow_bc,cfgrl,fql}.toml (learnt critics: iql for CFGRL, td for FQL).
+// Flow BC, CFGRL and FQL on the bandit (docs/algorithms.md, "The built-in bandit (plugins/bandit)", "Flow
+// BC", "CFGRL", "FQL"), from the shipped pipelines configs/bandit_{flow_bc,cfgrl,fql}.toml (learnt critics:
+// iql for CFGRL, td for FQL).
 //
 // Flow BC must reproduce μ; CFGRL and FQL must beat flow BC on mean reward in every context by a
 // margin of 5 standard errors of the difference (10,000 sampled actions per context).
@@ -45,10 +46,10 @@ Algorithm& flow_bc() {
 }
 
 TEST(FlowBcBandit, ReproducesBehaviourDensity) {
-  // §8.3 "flow BC reproduces μ", N = 32: floor ≈ 0.03 (Euler) + noise √(20/(2π·10⁴)) = 0.018 + learning
-  // margin. Unimodal context: margin 0.03 → 0.08. Bimodal context (narrow modes, std 0.15, the harder
-  // field to learn): margin 0.08 → 0.13. Measured: bimodal 0.095 / 0.086, unimodal 0.042 / 0.040
-  // (two training seeds).
+  // "flow BC reproduces μ" (docs/algorithms.md, "The built-in bandit (plugins/bandit)"), N = 32: floor ≈ 0.03
+  // (Euler) + noise √(20/(2π·10⁴)) = 0.018 + learning margin. Unimodal context: margin 0.03 → 0.08. Bimodal
+  // context (narrow modes, std 0.15, the harder field to learn): margin 0.08 → 0.13. Measured: bimodal 0.095
+  // / 0.086, unimodal 0.042 / 0.040 (two training seeds).
   const auto grid = bandit::make_grid(1000);
   const auto contexts = bandit::make_contexts("mixed", kContexts);
   Algorithm& bc = flow_bc();

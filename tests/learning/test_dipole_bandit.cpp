@@ -1,15 +1,15 @@
-// DIPOLE on the bandit with the oracle critic (algorithms.md §8.3): the denoisers and the guided
-// sampler are tested in isolation from critic learning.
+// DIPOLE on the bandit with the oracle critic (docs/algorithms.md, "The built-in bandit (plugins/bandit)"):
+// the denoisers and the guided sampler are tested in isolation from critic learning.
 //
 // Setting shared by the histogram tests: one context (no interference between contexts), β = 3,
-// k = 0, V = E_μ[r] (expectile 0.5, the setting of §2.10's measurements), 2×64 flow networks,
-// batch 256, 4000 updates at lr 3e-3 then 2000 at lr 3e-4 (train_two_stage), sampling with N = 32
-// Euler steps, n = 10,000 samples, 20 bins, N_c = 1 (no rejection sampling).
+// k = 0, V = E_μ[r] (expectile 0.5, the setting of the measurements in docs/algorithms.md, "DIPOLE"), 2×64
+// flow networks, batch 256, 4000 updates at lr 3e-3 then 2000 at lr 3e-4 (train_two_stage), sampling with N =
+// 32 Euler steps, n = 10,000 samples, 20 bins, N_c = 1 (no rejection sampling).
 //
 // Tolerances = floor + histogram noise + learning margin, each below the spread the test must detect:
-//   floor:   Euler error with exact velocities at N = 32, ≈ 0.03 (§1.3, reproduced in test_bandit_problem);
-//   noise:   √(b/(2πn)) = √(20/(2π·10⁴)) ≈ 0.018;
-//   margin:  learning error; measured values are printed by each test.
+//   floor:   Euler error with exact velocities at N = 32, ≈ 0.03 (docs/algorithms.md, "Euler sampling and
+//   guidance", reproduced in test_bandit_problem); noise:   √(b/(2πn)) = √(20/(2π·10⁴)) ≈ 0.018; margin:
+//   learning error; measured values are printed by each test.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -95,9 +95,10 @@ std::vector<double> learned_histogram(Algorithm& algorithm, double omega, std::u
                            kBins);
 }
 
-/// §8.3 "mean reward rises with ω": monotone over ω ∈ {0, 0.5, 1} only (it may fall for ω ≥ 2 in
-/// multimodal cases). Each step must exceed 3 standard errors of the difference. Part of each
-/// problem's test so that each trained model serves one test process (ctest runs tests separately).
+/// "Mean reward rises with ω" (docs/algorithms.md, "The built-in bandit (plugins/bandit)"): monotone over ω ∈
+/// {0, 0.5, 1} only (it may fall for ω ≥ 2 in multimodal cases). Each step must exceed 3 standard errors of
+/// the difference. Part of each problem's test so that each trained model serves one test process (ctest runs
+/// tests separately).
 void expect_mean_reward_rises_with_omega(Algorithm& dipole, const bandit::Context& context) {
   RewardStats previous;
   for (double omega : {0.0, 0.5, 1.0}) {
@@ -114,10 +115,11 @@ void expect_mean_reward_rises_with_omega(Algorithm& dipole, const bandit::Contex
 }
 
 TEST(DipoleOracle, UnimodalPositivePolicyGuidedSamplerAndRewardMatchAnalytic) {
-  // Unimodal μ = N(0, 0.35²), r = a: the guided ODE samples π* up to the floor (§2.10).
-  // Spreads to detect (§8.3, β = 3): TV(μ, π⁺) = 0.18; TV(π⁺, π*) = 0.18 (ω = 0.5), 0.36 (ω = 1).
-  // Tolerance 0.03 (floor) + 0.018 (noise) + 0.03 (learning) ≈ 0.08 < 0.18. Measured 0.027/0.022/0.025
-  // (ω = 0/0.5/1, seed 3) and 0.037/0.032/0.020 (seed 4).
+  // Unimodal μ = N(0, 0.35²), r = a: the guided ODE samples π* up to the floor (docs/algorithms.md,
+  // "DIPOLE"). Spreads to detect (docs/algorithms.md, "The built-in bandit (plugins/bandit)", β = 3): TV(μ,
+  // π⁺) = 0.18; TV(π⁺, π*) = 0.18 (ω = 0.5), 0.36 (ω = 1). Tolerance 0.03 (floor) + 0.018 (noise) + 0.03
+  // (learning) ≈ 0.08 < 0.18. Measured 0.027/0.022/0.025 (ω = 0/0.5/1, seed 3) and 0.037/0.032/0.020 (seed
+  // 4).
   const auto& ref = reference();
   const auto context = bandit::unimodal_context();
   Algorithm& dipole = trained_dipole("unimodal", kBeta);
@@ -136,9 +138,9 @@ TEST(DipoleOracle, UnimodalPositivePolicyGuidedSamplerAndRewardMatchAnalytic) {
 }
 
 TEST(DipoleOracle, BimodalPositivePolicyGuidedSamplerFollowsOracleODEAndRewardRises) {
-  // Bimodal μ (§2.10): at ω = 0 the target is π⁺ itself; for ω > 0 the reference is the oracle guided
-  // run with the same N and ω, because the guided ODE does not sample π* (oracle vs π*: 0.29 at
-  // ω = 0.5, 0.56 at ω = 1, N = 32).
+  // Bimodal μ (docs/algorithms.md, "DIPOLE"): at ω = 0 the target is π⁺ itself; for ω > 0 the reference is
+  // the oracle guided run with the same N and ω, because the guided ODE does not sample π* (oracle vs π*:
+  // 0.29 at ω = 0.5, 0.56 at ω = 1, N = 32).
   //   ω = 0:   spread TV(μ, π⁺) = 0.42; tolerance 0.03 + 0.018 + 0.08 (bimodal learning margin;
   //            measured 0.065, 0.087 with seeds 3, 4) = 0.13.
   //   ω = 0.5: tolerance 0.18 = 0.03 + 0.018 + 0.13 (guidance amplifies the v⁻ learning error; measured
@@ -173,7 +175,7 @@ TEST(DipoleOracle, BimodalPositivePolicyGuidedSamplerFollowsOracleODEAndRewardRi
 }
 
 TEST(DipoleOracle, BetaZeroIsBehaviourCloningAtEveryOmega) {
-  // §8.1 item 3: β = 0 gives w⁺ = w⁻ = 1/2, so π⁺ = π⁻ = μ and every ω samples μ.
+  // docs/algorithms.md, "Weightings": β = 0 gives w⁺ = w⁻ = 1/2, so π⁺ = π⁻ = μ and every ω samples μ.
   // Tolerance = flow BC's bimodal tolerance (0.13, test_baselines_bandit) at ω = 0, plus a margin of 0.05
   // at ω = 2, which amplifies the difference of the two independently trained networks 3-fold.
   // Spread to detect: with β = 3, TV(μ, π⁺) = 0.42 and the ω = 2 oracle run is further still.

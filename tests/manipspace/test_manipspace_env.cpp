@@ -1,6 +1,7 @@
-// OGBench manipulation (plugins/manipspace): controller (§2), observation (§3), reset, success,
-// reward and termination (§4) against the figures of ogbench_manipulation.md §8.3 and identities of
-// the spec; the `ogbench` environment through the registry.
+// OGBench manipulation (plugins/manipspace): controller, observation, reset, success, reward and
+// termination (docs/ogbench.md, "Manipulation: ..." sections) against the measured figures of
+// plugins/manipspace/README.md and the identities of docs/ogbench.md; the `ogbench` environment through the
+// registry.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -23,7 +24,7 @@ namespace {
 
 constexpr double kPi = 3.141592653589793;
 
-/// The arm at home (§4.1 step 1) with the kinematics up to date.
+/// The arm at home with the kinematics up to date.
 ManipEnv& home(ManipEnv& env) {
   env.reset_to_home();
   env.forward();
@@ -119,7 +120,7 @@ TEST(ManipspaceController, TrackingNeedsOneToThreeIkIterationsPerStep) {
   EXPECT_LE(total, 300);
 }
 
-// ---- controller behaviour (§8.3) --------------------------------------------------------------------
+// ---- controller behaviour (plugins/manipspace/README.md, "Figures reproduced") ----------------------------
 
 TEST(ManipspaceController, ZeroActionSinksOneToTwoAndAHalfMillimetresPerStep) {
   ManipEnv& env = home(cube_env());
@@ -232,7 +233,8 @@ TEST(ManipspaceObservation, CubeSingleLayoutAndTheOneSubstepLag) {
   for (std::size_t k = 0; k < 4; ++k) EXPECT_EQ(obs[22 + k], q[k]);
   EXPECT_NEAR(std::atan2(obs[27], obs[26]), quat_yaw(q), 1e-12);
 
-  // §3.3: after a step the effector read-out lags the final qpos by one substep (≤ ~1.2 mm)
+  // After a step (docs/ogbench.md, "Manipulation: observation") the effector read-out lags the final qpos by
+  // one substep (≤ ~1.2 mm)
   double largest = 0.0;
   for (int step = 0; step < 10; ++step) {
     task.step({1, -1, 0.5, 0, 0});

@@ -1,5 +1,6 @@
 // OGBench manipulation (plugins/manipspace): the flat MJCF assembled at run time and its compiled
-// figures against ogbench_manipulation.md §0, §1.3, §1.5, §1.6 and §8.3; the XML DOM.
+// figures against docs/ogbench.md ("Manipulation environments", "Manipulation: scene
+// model and physics") and plugins/manipspace/README.md ("Figures reproduced"); the XML DOM.
 #include <gtest/gtest.h>
 
 #include <dipole/errors.hpp>
@@ -88,12 +89,14 @@ TEST(ManipspaceModel, CubeSingleQpos0MassesAndSitesAtQpos0) {
   EXPECT_NEAR(body_mass("object_0"), 0.07936, 1e-9);  // 0.04³ · 1240
   EXPECT_NEAR(body_mass("ur5e/robotiq/base_mount"), 0.0958352, 1e-7);
   EXPECT_NEAR(body_mass("ur5e/robotiq/right_silicone_pad"), 0.00129267, 1e-8);
-  // qpos layout of §1.6: the cube's free joint at 14, the driver at 6
+  // qpos layout (docs/ogbench.md, "Manipulation: scene model and physics"): the cube's free joint at 14, the
+  // driver at 6
   EXPECT_EQ(m->jnt_qposadr[mj_name2id(m, mjOBJ_JOINT, "object_joint_0")], 14);
   EXPECT_EQ(m->jnt_dofadr[mj_name2id(m, mjOBJ_JOINT, "object_joint_0")], 14);
   EXPECT_EQ(m->jnt_qposadr[mj_name2id(m, mjOBJ_JOINT, "ur5e/robotiq/right_driver_joint")], 6);
   EXPECT_EQ(m->jnt_qposadr[mj_name2id(m, mjOBJ_JOINT, "ur5e/robotiq/left_driver_joint")], 10);
-  // the mesh with the missing file is dropped (§1.7.8), the others are there
+  // the mesh with the missing file is dropped (docs/ogbench.md, "Manipulation: scene model and physics"), the
+  // others are there
   EXPECT_EQ(mj_name2id(m, mjOBJ_MESH, "ur5e/upperarm_3"), -1);
   EXPECT_GE(mj_name2id(m, mjOBJ_MESH, "ur5e/upperarm_2"), 0);
   EXPECT_GE(mj_name2id(m, mjOBJ_MESH, "ur5e/robotiq/base_mount"), 0);
@@ -151,7 +154,7 @@ TEST(ManipspaceModel, SceneAndPuzzleSitesAndMasses) {
   const mjModel* m = scene.model();
   EXPECT_NEAR(m->body_mass[mj_name2id(m, mjOBJ_BODY, "drawer_link")], 4.124, 5e-4);
   EXPECT_NEAR(m->body_mass[mj_name2id(m, mjOBJ_BODY, "windowb_a")], 2.022, 5e-4);
-  // §1.6 scene layout: buttons at 21, 22, drawer 23, window 24
+  // scene qpos layout: buttons at 21, 22, drawer 23, window 24
   EXPECT_EQ(m->jnt_qposadr[mj_name2id(m, mjOBJ_JOINT, "buttonbox_joint_0")], 21);
   EXPECT_EQ(m->jnt_qposadr[mj_name2id(m, mjOBJ_JOINT, "buttonbox_joint_1")], 22);
   EXPECT_EQ(m->jnt_qposadr[mj_name2id(m, mjOBJ_JOINT, "drawer_slide")], 23);

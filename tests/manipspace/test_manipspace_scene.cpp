@@ -1,6 +1,7 @@
 // OGBench manipulation (plugins/manipspace): cube-double, scene and puzzle-3x3 — observation layouts
-// (§3.2), task resets (§4.1–4.2), indicators and rewards (§4.3–4.4), button toggling and the damping
-// lock (§1.3, §3.3), the target sites and the scene health reset (§4.5).
+// ("Manipulation: observation"), task resets, indicators, rewards and the scene health reset
+// ("Manipulation: reset, success, reward"), button toggling, the damping lock and the target sites
+// ("Manipulation: scene model and physics"); sections of docs/ogbench.md.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,8 +1,8 @@
-// Markov oracles of ogbench_manipulation.md §6.5 (plugins/manipspace/oracles/markov_oracles.hpp):
-// they complete their sub-tasks in the data-collection env (cube, button, drawer/window) within
-// their step limits and drive the `noisy` generator (§6.6); run on the single-task envs one
-// sub-task after another they solve the evaluation tasks, which exercises the whole chain (IK
-// controller, gripper tendon and pads, contacts, button toggles, the damping lock, success and
+// Markov oracles (docs/ogbench.md, "Markov oracles and noisy data";
+// plugins/manipspace/oracles/markov_oracles.hpp): they complete their sub-tasks in the data-collection env
+// (cube, button, drawer/window) within their step limits and drive the `noisy` generator; run on the
+// single-task envs one sub-task after another they solve the evaluation tasks, which exercises the whole
+// chain (IK controller, gripper tendon and pads, contacts, button toggles, the damping lock, success and
 // termination).
 #include <gtest/gtest.h>
 
@@ -262,7 +262,7 @@ TEST(MarkovSolvable, SceneUnlockCloseAndLockAgain) {
     task.step(oracle.action(task.env()));
     largest_step = std::max(largest_step, std::abs(task.env().drawer_q() - before));
   }
-  EXPECT_LT(largest_step, 1e-4);  // ≪ 1 mm per step (§8.3)
+  EXPECT_LT(largest_step, 1e-4);  // ≪ 1 mm per step (docs/ogbench.md, "Fidelity and checks")
   EXPECT_NEAR(task.env().drawer_q(), q0, 5e-3);
   EXPECT_LT(task.reward_now(), 0);
 }

@@ -1,6 +1,6 @@
-// Plan-oracle math of ogbench_manipulation.md §6.3 against hand-computed values: Gaussian taps and
+// Plan-oracle math (docs/ogbench.md, "Plan oracles") against hand-computed values: Gaussian taps and
 // reflect smoothing (scipy gaussian_filter1d), symmetric yaws, the SE(3) midpoint, plan
-// interpolation, the noise level after smoothing, the scene health check of §6.2.
+// interpolation, the noise level after smoothing, the scene health check ("Generator loop").
 #include <gtest/gtest.h>
 
 #include <dipole/errors.hpp>

@@ -1,8 +1,8 @@
-// Data-collection env and generated rows (ogbench_manipulation.md §6.1, §6.2, §8.3), checks carried
-// over from the first (removed) implementation: set_new_target's scene weights and rules (locked
-// weights, put-in-drawer, the in-drawer test), puzzle targets, target success; stored rows against
-// the observation (row t = s_t), the button threshold identity and the damping lock between rows,
-// and the one-step replay of a stored action.
+// Data-collection env and generated rows (docs/ogbench.md, "Data-collection env", "Generator loop", "Fidelity
+// and checks"), checks carried over from the first (removed) implementation: set_new_target's scene weights
+// and rules (locked weights, put-in-drawer, the in-drawer test), puzzle targets, target success; stored rows
+// against the observation (row t = s_t), the button threshold identity and the damping lock between rows, and
+// the one-step replay of a stored action.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -105,7 +105,8 @@ TEST(PlayEnvTargets, SceneTaskWeightsDrawerWindowAndPutInDrawerRules) {
 }
 
 TEST(PlayEnvTargets, CubesInsideTheDrawerBoxAreNotAvailable) {
-  // §6.1: in the drawer when (0.21, y_h − 0.27, 0) ≤ p ≤ (0.45, y_h − 0.07, 0.15), y_h = handle y
+  // docs/ogbench.md, "Data-collection env": in the drawer when (0.21, y_h − 0.27, 0) ≤ p ≤ (0.45, y_h − 0.07,
+  // 0.15), y_h = handle y
   PlayEnv env(Category::Scene);
   env.reset(5);
   ManipEnv& m = env.env();
@@ -203,7 +204,8 @@ TEST(PlayRows, SceneButtonTogglesFollowThresholdCrossingsAndLocksHold) {
       const double* b0 = s0 + nq + nv;
       const double* b1 = s1 + nq + nv;
       for (int b = 0; b < 2; ++b) {
-        // §8.3: a state changes exactly when its joint crosses −0.02 between rows (float32 in the files)
+        // docs/ogbench.md, "Fidelity and checks": a state changes exactly when its joint crosses −0.02
+        // between rows (float32 in the files)
         const bool changed = b1[b] != b0[b];
         const bool crossed =
             static_cast<float>(s0[21 + b]) > -0.02F && static_cast<float>(s1[21 + b]) <= -0.02F;
@@ -226,8 +228,9 @@ TEST(PlayRows, SceneButtonTogglesFollowThresholdCrossingsAndLocksHold) {
 }
 
 TEST(PlayRows, StoredActionReplaysOneStep) {
-  // §8.3 on our own rows: load (qpos, qvel) of row t as float32, replay a_t through the controller
-  // and compare with qpos of row t + 1 (approximate: contacts, float32 and the §3.3 effector lag).
+  // One-step replay (docs/ogbench.md, "Fidelity and checks") on our own rows: load (qpos, qvel) of row t as
+  // float32, replay a_t through the controller and compare with qpos of row t + 1 (approximate: contacts,
+  // float32 and the effector lag of cube envs).
   GenerateConfig config;
   config.steps = 200;
   PlayEnv env(config.category);

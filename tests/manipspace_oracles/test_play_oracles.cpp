@@ -1,7 +1,7 @@
-// Plan oracles on the C++ environments (ogbench_manipulation.md §6, self-consistency checks of
-// §8.3): data-collection reset and targets, cube / button / drawer / window sub-task success and
-// lengths with noise off, observations recomputed from the stored qpos/qvel, determinism over
-// thread counts, and the files of dipole_ogbench_generate (terminals, actions, widths).
+// Plan oracles on the C++ environments (docs/ogbench.md, "Plan oracles"; self-consistency checks of
+// "Fidelity and checks"): data-collection reset and targets, cube / button / drawer / window sub-task success
+// and lengths with noise off, observations recomputed from the stored qpos/qvel, determinism over thread
+// counts, and the files of dipole_ogbench_generate (terminals, actions, widths).
 #include <gtest/gtest.h>
 
 #include <dipole/core/npz.hpp>
@@ -134,7 +134,8 @@ TEST(PlanOracles, CubeSubtasksSucceedWithNoiseOff) {
   int successes = 0;
   for (const auto& s : e.subtasks) {
     EXPECT_EQ(s.task, TargetTask::Cube);
-    EXPECT_GE(s.length, 86);  // §8.3: 87–90 (4.4 s ± jitter of the last keyframe)
+    // docs/ogbench.md, "Fidelity and checks": 87–90 (4.4 s ± jitter of the last keyframe)
+    EXPECT_GE(s.length, 86);
     EXPECT_LE(s.length, 91);
     successes += s.success ? 1 : 0;
   }
@@ -174,7 +175,8 @@ TEST(PlanOracles, ButtonPressTogglesOnce) {
     const double d = std::sqrt((e[0] - top[0]) * (e[0] - top[0]) + (e[1] - top[1]) * (e[1] - top[1]) +
                                (e[2] - top[2] - 0.06) * (e[2] - top[2] - 0.06));
     const int length = run_subtask(env, oracle, rng);
-    // §8.3: L = (1.34 + 1.6 d) / 0.05 (±0.04 s jitter of the last keyframe = ±0.8 step).
+    // docs/ogbench.md, "Fidelity and checks": L = (1.34 + 1.6 d) / 0.05 (±0.04 s jitter of the last keyframe
+    // = ±0.8 step).
     EXPECT_NEAR(length, (1.34 + 1.6 * d) / 0.05, 1.5);
     EXPECT_EQ(env.env().button_states()[static_cast<std::size_t>(1 - t.button)], other_before);
     toggles += env.env().button_states()[static_cast<std::size_t>(t.button)] != before ? 1 : 0;
@@ -187,7 +189,7 @@ TEST(PlanOracles, ButtonPressTogglesOnce) {
 TEST(PlanOracles, PuzzlePressWithTheGripperClosedTogglesTheCross) {
   PlayEnv env(Category::Puzzle3x3);
   PlanConfig config = noise_free();
-  config.gripper_always_closed = true;  // §6.2: the puzzle's button oracle
+  config.gripper_always_closed = true;  // docs/ogbench.md, "Generator loop": the puzzle's button oracle
   PlanOracle oracle(config);
   Rng rng(3);
   for (const int button : {0, 4, 4, 0}) {
@@ -229,7 +231,7 @@ TEST(PlanOracles, UnlockedDrawerAndWindowReachTheirTargetsLockedOnesDoNot) {
         t.joint_target = task == TargetTask::Drawer ? (q >= -0.08 ? -0.16 : 0.0) : (q <= 0.1 ? 0.2 : 0.0);
         env.set_target(t);
         const int length = run_subtask(env, oracle, rng);
-        EXPECT_GE(length, 35);  // §8.3: 36–37 (1.8 s ± 0.04 s)
+        EXPECT_GE(length, 35);  // docs/ogbench.md, "Fidelity and checks": 36–37 (1.8 s ± 0.04 s)
         EXPECT_LE(length, 37);
         reached += env.target_reached() ? 1 : 0;
       }
@@ -245,7 +247,7 @@ TEST(PlanOracles, UnlockedDrawerAndWindowReachTheirTargetsLockedOnesDoNot) {
 
 /// Sets the stored state of row t, runs mj_forward and compares the observation with the stored
 /// one: exact to float32 rounding except the effector entries (lagged by a substep in cube envs,
-/// §3.3) and κ (not recomputable from qpos/qvel).
+/// docs/ogbench.md, "Manipulation: observation") and κ (not recomputable from qpos/qvel).
 void expect_observations_recomputable(Category category, int steps, double effector_tolerance) {
   GenerateConfig config;
   config.category = category;
@@ -285,7 +287,7 @@ void expect_observations_recomputable(Category category, int steps, double effec
 }
 
 TEST(PlayData, ObservationsRecomputedFromStoredState) {
-  expect_observations_recomputable(Category::CubeSingle, 150, 0.015);  // the §3.3 lag
+  expect_observations_recomputable(Category::CubeSingle, 150, 0.015);  // the effector lag of cube envs
   expect_observations_recomputable(Category::Scene, 150, 1e-5);        // mj_forward after every step
 }
 

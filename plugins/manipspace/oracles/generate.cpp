@@ -1,8 +1,8 @@
 // dipole_ogbench_generate: OGBench play and noisy datasets (<category>-play-v0 / <category>-noisy-v0
 // for cube-single, cube-double, scene, puzzle-3x3) from the C++ environments and the plan oracles
-// (play) or Markov oracles (noisy) (ogbench_manipulation.md §6.2, §6.5, §6.6), written through the `ogbench`
-// recorder, so the files have OGBench's layout exactly (<stem>.npz with the train episodes, <stem>-val.npz
-// with the last
+// (play) or Markov oracles (noisy) (docs/ogbench.md, "Generator loop", "Markov oracles and noisy data"),
+// written through the `ogbench` recorder, so the files have OGBench's layout exactly (<stem>.npz with the
+// train episodes, <stem>-val.npz with the last
 // --val-episodes). Episode i is seeded from (--seed, i): the output does not depend on --threads, and
 // a rerun into the same directory continues after the episodes already there.
 //   dipole_ogbench_generate [--type play] --dataset cube-single-play-v0 --directory DIR [--episodes 1000]
@@ -53,7 +53,7 @@ const char* kUsage =
     "usage: dipole_ogbench_generate [--type play] --dataset <category>-<type>-v0 --directory DIR\n"
     "         [--episodes 1000] [--val-episodes 100] [--seed 0] [--threads 2] [--noise 0.1] [--steps 1001]\n"
     "         [--checkpoint-every 100]\n"
-    "  --type              play (plan oracles, §6.3-6.4) or noisy (Markov oracles + action noise, §6.5)\n"
+    "  --type              play (plan oracles) or noisy (Markov oracles + action noise)\n"
     "  --dataset           <category>-<type>-v0, category cube-single, cube-double, scene or puzzle-3x3\n"
     "                      (default cube-single-<type>-v0)\n"
     "  --directory         receives <dataset>.npz (train episodes) and <dataset>-val.npz\n"

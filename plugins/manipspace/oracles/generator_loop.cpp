@@ -1,5 +1,5 @@
-// Play-data generator loop (see generator_loop.hpp). Section numbers refer to
-// /work/shared/docs/ogbench_manipulation.md.
+// Play-data generator loop (see generator_loop.hpp; docs/ogbench.md, "Generator loop", "Markov oracles
+// and noisy data").
 #include "generator_loop.hpp"
 
 #include <dipole/errors.hpp>
@@ -66,7 +66,8 @@ PlayEpisode play_episode(PlayEnv& env, const GenerateConfig& config, std::int64_
     Rng oracle_rng(stream_seed(config.seed, index, stream(kOracleStream)));
     env.reset(stream_seed(config.seed, index, stream(kEnvStream)));
     const double p_stack = episode_p_stack(config.category, oracle_rng);
-    const double xi = noisy ? oracle_rng.uniform(0.0, config.action_noise) : 0.0;  // §6.5, per episode
+    // ξ per episode (docs/ogbench.md, "Markov oracles and noisy data")
+    const double xi = noisy ? oracle_rng.uniform(0.0, config.action_noise) : 0.0;
 
     PlayEpisode e;
     e.steps = config.steps;
@@ -97,7 +98,8 @@ PlayEpisode play_episode(PlayEnv& env, const GenerateConfig& config, std::int64_
     SubTaskRecord current = start_subtask(0);
     for (int t = 0; t < config.steps; ++t) {
       Action a = noisy ? markov.action(env) : oracle.action(env);
-      if (noisy) {  // §6.5 noisy-data extras: white noise (ξ, ξ, ξ, 3ξ, 10ξ), then random actions
+      if (noisy) {  // noisy-data extras (docs/ogbench.md, "Markov oracles and noisy data"): white noise (ξ,
+                    // ξ, ξ, 3ξ, 10ξ), then random actions
         static constexpr double kNoiseScale[5] = {1, 1, 1, 3, 10};
         for (std::size_t c = 0; c < 5; ++c) a[c] += oracle_rng.normal() * xi * kNoiseScale[c];
         if (oracle_rng.uniform() < p_random)
@@ -117,8 +119,9 @@ PlayEpisode play_episode(PlayEnv& env, const GenerateConfig& config, std::int64_
     }
     if (!scene || scene_episode_healthy(e)) return e;
     if (attempt >= 100)
-      throw NumericError("generator: scene episode " + std::to_string(index) +
-                         " failed the health check (§6.2) 100 times in a row");
+      throw NumericError(
+          "generator: scene episode " + std::to_string(index) +
+          " failed the scene health check (docs/ogbench.md, Generator loop) 100 times in a row");
   }
 }
 

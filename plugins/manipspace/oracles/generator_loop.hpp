@@ -1,8 +1,8 @@
-// The data generator loop of ogbench_manipulation.md §6.2 on PlayEnv: `play` data with the plan
-// oracles (§6.3–6.4), `noisy` data with the Markov oracles (§6.5, §6.6). One episode = reset, then
-// exactly `steps` clipped oracle actions, a new target whenever the oracle is done; scene episodes
-// failing the health check are redone. Episodes are independent (seeded by
-// their index), so generate_play() runs them on several threads and still hands them over in index
+// The data generator loop (docs/ogbench.md, "Generator loop") on PlayEnv: `play` data with the plan
+// oracles (docs/ogbench.md, "Plan oracles"), `noisy` data with the Markov oracles (docs/ogbench.md, "Markov
+// oracles and noisy data"). One episode = reset, then exactly `steps` clipped oracle actions, a new target
+// whenever the oracle is done; scene episodes failing the health check are redone. Episodes are independent
+// (seeded by their index), so generate_play() runs them on several threads and still hands them over in index
 // order. MuJoCo-only: no ATen here.
 #pragma once
 
@@ -35,7 +35,8 @@ struct PlayEpisode {
   std::vector<SubTaskRecord> subtasks;
 };
 
-/// Which oracles make the data (§6.6): `play` = plan oracles, `noisy` = Markov oracles + action noise.
+/// Which oracles make the data (docs/ogbench.md, "Markov oracles and noisy data"): `play` = plan oracles,
+/// `noisy` = Markov oracles + action noise.
 enum class DataType { Play, Noisy };
 const char* to_string(DataType type);
 
@@ -43,18 +44,20 @@ struct GenerateConfig {
   ogbench::Category category = ogbench::Category::CubeSingle;
   DataType type = DataType::Play;
   int steps = PlayEnv::kEpisodeSteps;  ///< env steps per episode (rows per episode in the files)
-  PlanConfig plan;                     ///< play: noise 0.1, smoothing 0.5, segment dt 0.4 as in §6.2
-  /// noisy: per episode ξ ~ U(0, action_noise); each action gets N(0, diag(ξ, ξ, ξ, 3ξ, 10ξ)²) (§6.5)
+  PlanConfig plan;  ///< play: noise 0.1, smoothing 0.5, segment dt 0.4 (docs/ogbench.md, "Generator loop")
+  /// noisy: per episode ξ ~ U(0, action_noise); each action gets N(0, diag(ξ, ξ, ξ, 3ξ, 10ξ)²)
+  /// (docs/ogbench.md, "Markov oracles and noisy data")
   double action_noise = 0.1;
   /// noisy: probability of replacing the action by U([−1, 1]^5); < 0: 0.2 for puzzle, else 0.1
   double p_random_action = -1.0;
   std::uint64_t seed = 0;
 };
 
-/// p_stack of an episode (§6.2): cube-single 0, cube-double U(0, 0.25), otherwise 0.5.
+/// p_stack of an episode (docs/ogbench.md, "Generator loop"): cube-single 0, cube-double U(0, 0.25),
+/// otherwise 0.5.
 double episode_p_stack(ogbench::Category category, Rng& rng);
-/// §6.2 scene health check over the stored rows s_0 … s_{steps−1}: false if the cube's y ≥ 0.29, or
-/// y ≤ −0.3 with z outside [0.06, 0.08], in any row.
+/// Scene health check (docs/ogbench.md, "Generator loop") over the stored rows s_0 … s_{steps−1}: false if
+/// the cube's y ≥ 0.29, or y ≤ −0.3 with z outside [0.06, 0.08], in any row.
 bool scene_episode_healthy(const PlayEpisode& episode, int cube_qpos = 14);
 
 /// Episode `index` of a collection (seeds derived from (config.seed, index, attempt)).

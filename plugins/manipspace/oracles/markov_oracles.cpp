@@ -1,5 +1,4 @@
-// Markov oracles (see markov_oracles.hpp). Section numbers refer to
-// /work/shared/docs/ogbench_manipulation.md.
+// Markov oracles (see markov_oracles.hpp; docs/ogbench.md, "Markov oracles and noisy data").
 #include "markov_oracles.hpp"
 
 #include <algorithm>
@@ -81,7 +80,7 @@ Action MarkovOracle::cube(const ManipEnv& env) {
   const int i = target_.cube;
   const Vec3 b = env.cube_pos(i), o = env.cube_goal(i);
   const double* q = env.data()->mocap_quat + 4 * i;  // the goal of cube i is mocap i
-  // §6.5: sym with raw yaws (not yaw₊), n = 4
+  // sym with raw yaws (not yaw₊), n = 4
   const double beta = symmetric_yaw(psi, quat_yaw(env.cube_quat(i)), 4);
   const double gamma = symmetric_yaw(psi, quat_yaw({q[0], q[1], q[2], q[3]}), 4);
   const bool closed = kappa > 0.5, open = kappa<0.1, above = p[2]> 0.16;

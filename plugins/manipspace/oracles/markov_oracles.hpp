@@ -1,5 +1,5 @@
-// OGBench's Markov (closed-loop) oracles of ogbench_manipulation.md §6.5, used for the `noisy`
-// datasets: a state machine per target kind (cube, button, drawer, window) that acts on the current
+// OGBench's Markov (closed-loop) oracles (docs/ogbench.md, "Markov oracles and noisy data"), used for the
+// `noisy` datasets: a state machine per target kind (cube, button, drawer, window) that acts on the current
 // effector pose every step, with min_norm 0.4 shaping, gains 5 (translation) / 3 (yaw) and step
 // limits 200 / 100 / 75 / 75. They read ManipEnv only (cube goal = mocap, handle targets = target
 // sites), so they run on the data-collection PlayEnv and on the single-task envs alike.
@@ -10,7 +10,7 @@
 
 namespace dipole::manipspace::oracles {
 
-/// §6.5 shaping: 5·shape(d) (shape(d) = d if ‖d‖ ≥ 0.4, else d·0.4/(‖d‖ + 1e-6)), 3·yaw, grip;
+/// Shaping: 5·shape(d) (shape(d) = d if ‖d‖ ≥ 0.4, else d·0.4/(‖d‖ + 1e-6)), 3·yaw, grip;
 /// clipped to [−1, 1].
 Action markov_action(const Vec3& d, double yaw, double grip);
 

@@ -1,5 +1,4 @@
-// Plan oracles (see plan_oracles.hpp). Section numbers refer to
-// /work/shared/docs/ogbench_manipulation.md.
+// Plan oracles (see plan_oracles.hpp; docs/ogbench.md, "Plan oracles").
 #include "plan_oracles.hpp"
 
 #include <dipole/errors.hpp>
@@ -124,7 +123,7 @@ void add_plan_noise(std::vector<PlanRow>& rows, double noise, double smoothing, 
   }
 }
 
-// ---- the four oracles of §6.4 --------------------------------------------------------------------
+// ---- the four oracles ----------------------------------------------------------------------------------
 
 std::vector<Keyframe> PlanOracle::cube_keyframes(const PlayEnv& env, const YawPose& e, const YawPose& f,
                                                  Rng& rng) const {

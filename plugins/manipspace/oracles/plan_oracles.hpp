@@ -1,8 +1,8 @@
-// OGBench's plan oracles for the play datasets (docs/ogbench.md): keyframes →
+// OGBench's plan oracles for the play datasets (docs/ogbench.md, "Plan oracles"): keyframes →
 // a time-indexed plan of (xyz, yaw, grasp) targets with smoothed Gaussian noise, followed open loop
-// by a proportional action on the current effector pose. Quirks kept on purpose (docs/ogbench.md risk 3): the
-// yaw error is not wrapped, the button yaw is the button top's x coordinate. MuJoCo-free math in the
-// first half (tested by hand values), the four oracles on PlayEnv in the second.
+// by a proportional action on the current effector pose. Quirks kept on purpose (docs/ogbench.md, "Fidelity
+// and checks"): the yaw error is not wrapped, the button yaw is the button top's x coordinate. MuJoCo-free
+// math in the first half (tested by hand values), the four oracles on PlayEnv in the second.
 #pragma once
 
 #include <vector>
@@ -11,7 +11,7 @@
 
 namespace dipole::manipspace::oracles {
 
-// ---- pose helpers of docs/ogbench.md (pure-yaw poses) ------------------------------------------------------
+// ---- pose helpers (pure-yaw poses) ------------------------------------------------------
 
 /// A pure-yaw pose (Rz(yaw), pos): every pose the plan oracles build has this form.
 struct YawPose {
@@ -24,7 +24,7 @@ YawPose above(const YawPose& pose, double h);
 double yaw_plus(double yaw);
 /// sym(ψ_e, θ_o, n): among θ_o + k·2π/n, k = −n … n, the first minimiser of |ψ_e − candidate|.
 double symmetric_yaw(double effector_yaw, double object_yaw, int n);
-/// The SE(3) geodesic midpoint of two pure-yaw poses (closed form of docs/ogbench.md).
+/// The SE(3) geodesic midpoint of two pure-yaw poses (closed form, docs/ogbench.md, "Plan oracles").
 YawPose se3_midpoint(const YawPose& a, const YawPose& b);
 
 struct Keyframe {
@@ -47,13 +47,13 @@ std::vector<PlanRow> interpolate_plan(const std::vector<Keyframe>& keyframes, do
 std::vector<double> gaussian_taps(double sigma);
 /// gaussian_filter1d along one column of L values, boundary mode "reflect".
 std::vector<double> gaussian_smooth(const std::vector<double>& column, double sigma);
-/// docs/ogbench.md noise: N(0, 1) · (0.05, 0.05, 0.05, 0.3, 1.0) · noise, smoothed per column, added to the rows.
+/// Plan noise: N(0, 1) · (0.05, 0.05, 0.05, 0.3, 1.0) · noise, smoothed per column, added to the rows.
 void add_plan_noise(std::vector<PlanRow>& rows, double noise, double smoothing, Rng& rng);
 
 // ---- the oracles ---------------------------------------------------------------------------------
 
 struct PlanConfig {
-  double segment_dt = 0.4;             ///< dt of docs/ogbench.md (keyframe spacing)
+  double segment_dt = 0.4;             ///< keyframe spacing dt
   double noise = 0.1;                  ///< plan noise level (0 = none)
   double noise_smoothing = 0.5;        ///< σ of the smoothing, in plan steps
   double jitter_scale = 1.0;           ///< multiplies the keyframe time jitter (1 = OGBench, 0 = none)

@@ -1,5 +1,5 @@
-// Data-collection mode of the OGBench manipulation environments (see play_env.hpp). Section numbers
-// refer to /work/shared/docs/ogbench_manipulation.md.
+// Data-collection mode of the OGBench manipulation environments (see play_env.hpp; docs/ogbench.md,
+// "Data-collection env").
 #include "play_env.hpp"
 
 #include <dipole/errors.hpp>
@@ -15,7 +15,7 @@ namespace {
 
 constexpr double kPi = 3.141592653589793;
 
-// §6.1 / §7 object and target sampling boxes (x range, y range).
+// Object and target sampling boxes (docs/ogbench.md, "Data-collection env") (x range, y range).
 struct XyBox {
   double x_lo, x_hi, y_lo, y_hi;
 };
@@ -25,7 +25,7 @@ constexpr double kCubeZ = 0.02;
 constexpr double kStackOffset = 0.04;  // stacked target: + 0.04 z
 constexpr double kTopXy = 0.02;        // "top" test: another cube higher within 0.02 in xy
 const Vec3 kParked = {0.0, 0.0, -0.3};
-// §6.1 scene: put-in-drawer target and its jitter.
+// Scene: put-in-drawer target and its jitter.
 constexpr Vec3 kDrawerTarget = {0.33, -0.24, 0.066};
 constexpr double kDrawerTargetJitter = 0.005;
 
@@ -114,7 +114,8 @@ void PlayEnv::reset(std::uint64_t seed) {
     env_.set_drawer_q(rng_.uniform(-0.16, 0.0));
     env_.set_window_q(rng_.uniform(0.0, 0.2));
   }
-  // 3. The first target with the default p_stack 0.5 (§8.2 risk 3: not the episode's p_stack).
+  // 3. The first target with the default p_stack 0.5 (not the episode's p_stack, as OGBench; docs/ogbench.md,
+  // "Fidelity and checks").
   set_new_target(0.5);
   // 4. pre_step, mj_forward (post_step finds no press and repeats the lock and mj_forward).
   env_.pre_step();
@@ -239,7 +240,7 @@ void PlayEnv::write_target() {
       break;
   }
   // Scene and puzzle run mj_kinematics (target sites); the cube env does not, which keeps the
-  // lagged effector kinematics of §3.3 for the oracle's first action.
+  // lagged effector kinematics (docs/ogbench.md, "Manipulation: observation") for the oracle's first action.
   if (env_.layout().kind != SceneLayout::Kind::Cubes) mj_kinematics(env_.model(), env_.data());
 }
 

@@ -1,5 +1,5 @@
 // The data-collection ("play") mode of the OGBench manipulation environments
-// (ogbench_manipulation.md §6.1): the task-free reset, the random sub-task targets of
+// (docs/ogbench.md, "Data-collection env"): the task-free reset, the random sub-task targets of
 // `set_new_target` and the read-outs ("info") the plan oracles act on. Built on ManipEnv (all
 // physics, IK and state edits are ManipEnv's). MuJoCo-only: no ATen here.
 #pragma once
@@ -30,7 +30,7 @@ class Rng {
 /// splitmix64 of (seed, index, stream): independent, reproducible streams per episode and purpose.
 std::uint64_t stream_seed(std::uint64_t seed, std::int64_t index, std::uint64_t stream);
 
-/// What the current sub-task asks for (§6.1 set_new_target).
+/// What the current sub-task asks for (set_new_target, docs/ogbench.md, "Data-collection env").
 enum class TargetTask { Cube, Button, Drawer, Window };
 const char* to_string(TargetTask task);
 
@@ -46,7 +46,7 @@ struct PlayTarget {
 
 class PlayEnv {
  public:
-  static constexpr int kEpisodeSteps = 1001;  ///< §6.1 episode limit of the play datasets
+  static constexpr int kEpisodeSteps = 1001;  ///< episode limit of the play datasets
 
   /// cube-single, cube-double, scene or puzzle-3x3 (ConfigError otherwise).
   explicit PlayEnv(ogbench::Category category);
@@ -60,14 +60,14 @@ class PlayEnv {
   Rng& rng() { return rng_; }
   int steps() const { return steps_; }
 
-  /// §6.1 reset: home, random arm pose by IK from home, random objects, set_new_target(0.5),
+  /// Reset: home, random arm pose by IK from home, random objects, set_new_target(0.5),
   /// pre_step and mj_forward. The same seed gives the same state.
   void reset(std::uint64_t seed);
   /// ManipEnv::step (the action is not clipped here: the generator clips); counts the step.
   void step(const Action& action);
   bool truncated() const { return steps_ >= kEpisodeSteps; }
 
-  /// §6.1 set_new_target(p_stack), then the kinematics for scene/puzzle (target sites).
+  /// set_new_target(p_stack), then the kinematics for scene/puzzle (target sites).
   void set_new_target(double p_stack);
   /// Use `target` as the current sub-task (tests, forced sub-tasks): writes the cube mocap / target
   /// site like set_new_target does.
@@ -77,12 +77,14 @@ class PlayEnv {
   /// the asked state, drawer/window within 0.04 of the target): OGBench's data-collection success.
   bool target_reached() const;
 
-  // ---- the "info" of §6.3/§6.4 (current mjData; lagged effector kinematics in cube envs, §3.3)
+  // ---- the oracles' "info" (current mjData; lagged effector kinematics in cube envs, docs/ogbench.md,
+  // "Manipulation: observation")
   Vec3 effector_pos() const { return env_.effector_pos(); }
   double effector_yaw() const { return env_.effector_yaw(); }
   double gripper_opening() const { return env_.gripper_opening(); }
   double time() const;
-  /// Arm sampling box of §4.1 step 3 (also the oracles' final-pose box).
+  /// Arm sampling box (docs/ogbench.md, "Manipulation: reset, success, reward"; also the oracles' final-pose
+  /// box).
   const Vec3& arm_lo() const { return arm_lo_; }
   const Vec3& arm_hi() const { return arm_hi_; }
   double cube_yaw(int i) const;  ///< yaw of the raw qpos quaternion

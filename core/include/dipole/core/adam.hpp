@@ -1,7 +1,7 @@
-// Adam over a list of parameter tensors (algorithms.md §1.7): PyTorch's multi-tensor Adam (β1 0.9,
-// β2 0.999, ε 1e−8, no weight decay, bias correction) fused into one pass per contiguous float32 tensor
-// (equal to it up to one float32 ulp of θ from fused multiply-adds). Its state holds the
-// moments and the step count as tensors, so a checkpoint restores the optimiser bit-exactly.
+// Adam over a list of parameter tensors (docs/algorithms.md, "Optimiser, batch and steps"): PyTorch's
+// multi-tensor Adam (β1 0.9, β2 0.999, ε 1e−8, no weight decay, bias correction) fused into one pass per
+// contiguous float32 tensor (equal to it up to one float32 ulp of θ from fused multiply-adds). Its state
+// holds the moments and the step count as tensors, so a checkpoint restores the optimiser bit-exactly.
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -1,4 +1,5 @@
-// Flow matching and Euler integration (algorithms.md §1.2, §1.3, §2.4). t = 0 is noise, t = 1 data.
+// Flow matching and Euler integration (docs/algorithms.md, "Flow matching", "Euler sampling and guidance"). t
+// = 0 is noise, t = 1 data.
 #pragma once
 
 #include <ATen/core/Generator.h>

@@ -1,6 +1,7 @@
-// Networks shared by every network-owning plugin: MLP configuration and presets (algorithms.md §1.4),
-// the ensemble MLP with stacked parameters (§1.5), the sinusoidal time embedding and the learned
-// label embedding. Parameters are plain at::Tensors (no torch::nn modules), so this header stays light.
+// Networks shared by every network-owning plugin: MLP configuration and presets (docs/algorithms.md,
+// "Networks and presets"), the ensemble MLP with stacked parameters (docs/algorithms.md, "Ensembles"), the
+// sinusoidal time embedding and the learned label embedding. Parameters are plain at::Tensors (no torch::nn
+// modules), so this header stays light.
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -44,7 +45,8 @@ struct MlpConfig {
   double layer_norm_eps = 1e-6;
 };
 
-/// Presets of §1.4. `name` is "fql" or "cfgrl_exorl"; throws ConfigError otherwise.
+/// Presets of docs/algorithms.md, "Networks and presets". `name` is "fql" or "cfgrl_exorl"; throws
+/// ConfigError otherwise.
 ///   fql:         hidden 4×512, GELU(tanh), Linear→act→LN, LN only for critics, Xavier everywhere.
 ///   cfgrl_exorl: hidden 3×512, mish, Linear→LN→act, LN for critics (all layers) and actors (all but
 ///                the last hidden layer), actor output LeCun-normal, critic output Xavier.
@@ -64,7 +66,7 @@ Schema mlp_schema(const std::string& default_preset);
 /// Reads the keys of mlp_schema() from validated params.
 MlpConfig mlp_config(const Params& params, NetworkRole role);
 
-/// An ensemble of M independent MLPs with stacked parameters (§1.5):
+/// An ensemble of M independent MLPs with stacked parameters (docs/algorithms.md, "Ensembles"):
 ///   layer l: weight [M, n_{l−1}, n_l], bias [M, 1, n_l], LN scale/bias [M, 1, n_l] (only where LN).
 /// One baddbmm per layer; no operation mixes the member axis, so a loss on member j reaches only
 /// slice j of each parameter. Every member is initialised from its own draw of the generator.
@@ -122,8 +124,8 @@ class EnsembleMlp {
 /// Applies `activation` elementwise (GELU with the tanh approximation).
 at::Tensor activate(const at::Tensor& x, Activation activation);
 
-/// Sinusoidal time features (§1.4, time_features = "sin16"): t [..., 1] → [..., 16] =
-/// [cos(t·c_0) … cos(t·c_7), sin(t·c_0) … sin(t·c_7)], c_i = 10000^{1 − i/8}.
+/// Sinusoidal time features (docs/algorithms.md, "Networks and presets", time_features = "sin16"): t [..., 1]
+/// → [..., 16] = [cos(t·c_0) … cos(t·c_7), sin(t·c_0) … sin(t·c_7)], c_i = 10000^{1 − i/8}.
 at::Tensor sin16(const at::Tensor& t);
 inline constexpr std::int64_t kSin16Dim = 16;
 

@@ -1,5 +1,6 @@
-// Sampling procedures shared by the sampler plugins (algorithms.md §1.3, §1.9, §1.10, §2.4), and
-// VelocityField adapters that turn a Denoiser into the velocity sources samplers integrate.
+// Sampling procedures shared by the sampler plugins (docs/algorithms.md, "Euler sampling and guidance",
+// "Samplers", "Random draws and reproducibility"), and VelocityField adapters that turn a Denoiser into the
+// velocity sources samplers integrate.
 #pragma once
 
 #include <ATen/core/Tensor.h>
