@@ -119,7 +119,8 @@ class EnsembleMlp {
   std::vector<Layer> layers_;
 };
 
-/// Applies `activation` elementwise (GELU with the tanh approximation).
+/// Applies `activation` elementwise (GELU with the tanh approximation; GELU and mish by fused float32
+/// CPU kernels with analytic backward passes, core/src/nn.cpp).
 at::Tensor activate(const at::Tensor& x, Activation activation);
 
 /// Sinusoidal time features (§1.4, time_features = "sin16"): t [..., 1] → [..., 16] =
