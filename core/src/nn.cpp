@@ -805,9 +805,11 @@ at::Tensor EnsembleMlp::forward_member(std::int64_t member, const at::Tensor& x,
   if (member < 0 || member >= members_)
     throw ConfigError("EnsembleMlp::forward_member: member " + std::to_string(member) + " out of range [0, " +
                       std::to_string(members_) + ")");
-  auto p = [detach_parameters, member](const at::Tensor& t) {
+  // One member: squeeze, whose backward is a view, instead of select, whose backward writes the
+  // gradient into a zero-filled [1, ...] tensor (a fill and a copy per parameter and update).
+  auto p = [this, detach_parameters, member](const at::Tensor& t) {
     if (!t.defined()) return t;
-    auto slice = t.select(0, member);
+    auto slice = members_ == 1 ? t.squeeze(0) : t.select(0, member);
     return detach_parameters ? slice.detach() : slice;
   };
   at::Tensor h = x;
