@@ -66,13 +66,15 @@ DIPOLE_ADAM_CLONES void fused_adam_kernel(float* __restrict param, const float* 
 }
 
 bool fusable(const at::Tensor& p) {
-  return p.device().is_cpu() && p.scalar_type() == at::kFloat && p.is_contiguous() && p.layout() == at::kStrided;
+  return p.device().is_cpu() && p.scalar_type() == at::kFloat && p.is_contiguous() &&
+         p.layout() == at::kStrided;
 }
 
 /// Undefined (a zero gradient) or a contiguous float32 CPU tensor of p's shape.
 bool fusable(const at::Tensor& p, const at::Tensor& g) {
-  return fusable(p) && (!g.defined() || (g.device().is_cpu() && g.scalar_type() == at::kFloat &&
-                                         g.is_contiguous() && g.layout() == at::kStrided && g.sizes() == p.sizes()));
+  return fusable(p) &&
+         (!g.defined() || (g.device().is_cpu() && g.scalar_type() == at::kFloat && g.is_contiguous() &&
+                           g.layout() == at::kStrided && g.sizes() == p.sizes()));
 }
 
 }  // namespace

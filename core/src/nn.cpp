@@ -488,8 +488,8 @@ at::Tensor gelu_tanh(const at::Tensor& x) {
 
 constexpr float kMishLinear = 20.0F;
 
-DIPOLE_GELU_CLONES void mish_forward_kernel(const float* __restrict x, float* __restrict y, float* __restrict en,
-                                            std::int64_t n) {
+DIPOLE_GELU_CLONES void mish_forward_kernel(const float* __restrict x, float* __restrict y,
+                                            float* __restrict en, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) {
     const float xi = x[i];
     const float ex = clamped_exp(xi < kMishLinear ? xi : kMishLinear);
@@ -500,7 +500,8 @@ DIPOLE_GELU_CLONES void mish_forward_kernel(const float* __restrict x, float* __
 }
 
 DIPOLE_GELU_CLONES void mish_backward_kernel(const float* __restrict dy, const float* __restrict x,
-                                             const float* __restrict en, float* __restrict dx, std::int64_t n) {
+                                             const float* __restrict en, float* __restrict dx,
+                                             std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) {
     const float xi = x[i];
     const float ex = en[i];

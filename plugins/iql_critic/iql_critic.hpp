@@ -18,8 +18,8 @@ class IqlCritic : public Critic {
     double discount = 0.99;
     double polyak = 0.005;
     PolyakSource polyak_source = PolyakSource::PostStep;  ///< key polyak_source
-    bool advantage_from_target = true;  ///< advantage_critic = "target" (else "online")
-    bool score_from_target = false;     ///< rs_critic = "target" (else "online")
+    bool advantage_from_target = true;                    ///< advantage_critic = "target" (else "online")
+    bool score_from_target = false;                       ///< rs_critic = "target" (else "online")
     double lr = 3e-4;
   };
 

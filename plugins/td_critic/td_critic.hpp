@@ -17,7 +17,7 @@ class TdCritic : public Critic {
     double discount = 0.99;
     double polyak = 0.005;
     PolyakSource polyak_source = PolyakSource::PostStep;  ///< key polyak_source
-    bool aggregate_min = false;  ///< q_agg = "min" (else "mean")
+    bool aggregate_min = false;                           ///< q_agg = "min" (else "mean")
     double lr = 3e-4;
   };
 

@@ -20,10 +20,10 @@ double max_error(const at::Tensor& a, const at::Tensor& b) {
 
 at::Tensor test_inputs() {
   at::manual_seed(11);
-  return at::cat({at::randn({200000}) * 3.0, at::randn({20000}) * 30.0, at::randn({2000}) * 1e4,
-                  at::linspace(-120.0, 120.0, 96001),
-                  at::tensor({0.0F, -0.0F, 1e-30F, -1e-30F, 19.999F, 20.0F, 20.001F, 1e6F, -1e6F, 3e30F,
-                              -3e30F})});
+  return at::cat(
+      {at::randn({200000}) * 3.0, at::randn({20000}) * 30.0, at::randn({2000}) * 1e4,
+       at::linspace(-120.0, 120.0, 96001),
+       at::tensor({0.0F, -0.0F, 1e-30F, -1e-30F, 19.999F, 20.0F, 20.001F, 1e6F, -1e6F, 3e30F, -3e30F})});
 }
 
 at::Tensor exact_forward(const at::Tensor& x) {

@@ -220,7 +220,8 @@ TEST(Rebrac, PolyakSourceAppliesToTheCriticAndActorTargets) {
       const bool pre = source == "pre_step";
       int checked = 0;
       for (const auto& [target_prefix, online_prefix] :
-           {std::pair<std::string, std::string>{"critic.q_target.", "critic.q."}, {"actor_target.net.", "actor.net."}}) {
+           {std::pair<std::string, std::string>{"critic.q_target.", "critic.q."},
+            {"actor_target.net.", "actor.net."}}) {
         for (const auto& [key, t0] : before) {
           if (key.rfind(target_prefix, 0) != 0) continue;
           const auto online_key = online_prefix + key.substr(target_prefix.size());
