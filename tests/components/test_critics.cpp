@@ -235,8 +235,9 @@ void expect_polyak_source(const char* name) {
         moved = std::max(moved, testing::max_abs_diff(online1.at(key), online0.at(key)));
       }
       EXPECT_GT(moved, 1e-4);
-      if (pre || tau < 1.0)  // (post_step at τ = 1 copies θ every step)
+      if (pre || tau < 1.0) {  // (post_step at τ = 1 copies θ every step)
         EXPECT_FALSE(testing::bit_equal(target0.at("layers.0.weight"), online0.at("layers.0.weight")));
+      }
     }
   }
 }
