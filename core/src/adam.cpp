@@ -38,9 +38,22 @@ struct AdamScalars {
 // operations (scalars rounded to float as ATen does for float tensors). Multiply-adds may be fused
 // differently from ATen's vector kernels (the haswell clone contracts them), so results match the ATen
 // sequence except for an occasional one-ulp difference of θ (tests/components/test_adam.cpp).
+// `grad` null: a zero gradient (a parameter the backward did not reach), without materialising it.
 DIPOLE_ADAM_CLONES void fused_adam_kernel(float* __restrict param, const float* __restrict grad,
                                           float* __restrict exp_avg, float* __restrict exp_avg_sq,
                                           std::int64_t n, AdamScalars s) {
+  if (grad == nullptr) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      // The lines below with g = 0: β·m + (1 − β)·0 rounds as β·m alone, fused or not.
+      const float m = exp_avg[i] * s.beta1;
+      const float v = exp_avg_sq[i] * s.beta2;
+      exp_avg[i] = m;
+      exp_avg_sq[i] = v;
+      const float denom = std::sqrt(v) / s.bias_correction2_sqrt + s.eps;
+      param[i] = param[i] + s.step_size * m / denom;
+    }
+    return;
+  }
   for (std::int64_t i = 0; i < n; ++i) {
     const float g = grad[i];
     const float m = exp_avg[i] * s.beta1 + s.one_minus_beta1 * g;
@@ -52,10 +65,16 @@ DIPOLE_ADAM_CLONES void fused_adam_kernel(float* __restrict param, const float* 
   }
 }
 
-bool fusable(const at::Tensor& p, const at::Tensor& g) {
+bool fusable(const at::Tensor& p) {
   return p.device().is_cpu() && p.scalar_type() == at::kFloat && p.is_contiguous() &&
-         p.layout() == at::kStrided && g.device().is_cpu() && g.scalar_type() == at::kFloat &&
-         g.is_contiguous() && g.layout() == at::kStrided && g.sizes() == p.sizes();
+         p.layout() == at::kStrided;
+}
+
+/// Undefined (a zero gradient) or a contiguous float32 CPU tensor of p's shape.
+bool fusable(const at::Tensor& p, const at::Tensor& g) {
+  return fusable(p) &&
+         (!g.defined() || (g.device().is_cpu() && g.scalar_type() == at::kFloat && g.is_contiguous() &&
+                           g.layout() == at::kStrided && g.sizes() == p.sizes()));
 }
 
 }  // namespace
@@ -81,11 +100,10 @@ void Adam::step() {
   std::vector<at::Tensor> params, grads, exp_avg, exp_avg_sq;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     auto& p = params_[i];
-    if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);  // optax semantics: zero gradient
-    const auto& g = p.grad();
+    const auto& g = p.grad();  // undefined: a zero gradient (optax semantics)
     if (fusable(p, g)) {
       float* pp = p.data_ptr<float>();
-      const float* pg = g.data_ptr<float>();
+      const float* pg = g.defined() ? g.data_ptr<float>() : nullptr;
       float* pm = exp_avg_[i].data_ptr<float>();
       float* pv = exp_avg_sq_[i].data_ptr<float>();
       at::parallel_for(0, p.numel(), 32768, [&](std::int64_t begin, std::int64_t end) {
@@ -96,8 +114,9 @@ void Adam::step() {
       exp_avg_[i].unsafeGetTensorImpl()->bump_version();
       exp_avg_sq_[i].unsafeGetTensorImpl()->bump_version();
     } else {
+      if (!g.defined()) p.mutable_grad() = at::zeros_like(p);
       params.push_back(p);
-      grads.push_back(g);
+      grads.push_back(p.grad());
       exp_avg.push_back(exp_avg_[i]);
       exp_avg_sq.push_back(exp_avg_sq_[i]);
     }
@@ -114,9 +133,10 @@ void Adam::step() {
 }
 
 void Adam::zero_grad() {
-  for (auto& p : params_) {
-    if (p.grad().defined()) p.mutable_grad().zero_();
-  }
+  // Undefined, not zero-filled: the next backward then stores each gradient as it is produced instead
+  // of adding it into a zeroed buffer (a fill and an add pass per parameter; 3 % of a paper-scale
+  // update, docs/performance.md). step() reads an undefined gradient as zero.
+  for (auto& p : params_) p.mutable_grad() = at::Tensor();
 }
 
 StateDict Adam::state(const std::string& prefix) const {

@@ -476,6 +476,93 @@ at::Tensor gelu_tanh(const at::Tensor& x) {
   return y;
 }
 
+// ---- mish ------------------------------------------------------------------------------------------
+//
+// at::mish(x) = x·tanh(softplus(x)) of LibTorch 1.13 evaluates exp, log1p and tanh per element and the
+// backward evaluates them again (10 % of an IDQL update, whose LN-ResNet applies it to [B × 4W] block
+// activations; docs/performance.md). With n = eˣ, w = n(n + 2): tanh(softplus(x)) = w/(w + 2), so
+// mish(x) = x·w/(w + 2) needs one exp (the vectorised clamped_exp above), and
+//   mish′(x) = w/(w + 2) + x·σ(x)·sech²(softplus(x)),  σ(x) = n/(1 + n),  sech² = 4(w + 1)/(w + 2)².
+// Past x = 20 (ATen's softplus threshold) mish(x) = x and mish′(x) = 1 (the neglected terms are
+// < 20·e⁻⁴⁰). n is kept for the backward. Agrees with at::mish to ~1e−6 relative to max(|value|, 1)
+// (tests/components/test_mish.cpp). Other dtypes/devices use at::mish.
+
+constexpr float kMishLinear = 20.0F;
+
+DIPOLE_GELU_CLONES void mish_forward_kernel(const float* __restrict x, float* __restrict y,
+                                            float* __restrict en, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float xi = x[i];
+    const float ex = clamped_exp(xi < kMishLinear ? xi : kMishLinear);
+    const float w = ex * (ex + 2.0F);
+    y[i] = xi < kMishLinear ? xi * w / (w + 2.0F) : xi;
+    if (en != nullptr) en[i] = ex;
+  }
+}
+
+DIPOLE_GELU_CLONES void mish_backward_kernel(const float* __restrict dy, const float* __restrict x,
+                                             const float* __restrict en, float* __restrict dx,
+                                             std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float xi = x[i];
+    const float ex = en[i];
+    const float w = ex * (ex + 2.0F);
+    const float inv = 1.0F / (w + 2.0F);
+    const float sigma = ex / (1.0F + ex);
+    const float sech2 = 4.0F * (w + 1.0F) * inv * inv;
+    const float d = w * inv + xi * sigma * sech2;
+    dx[i] = dy[i] * (xi < kMishLinear ? d : 1.0F);
+  }
+}
+
+void mish_forward(const at::Tensor& x, const at::Tensor& y, const at::Tensor& en) {
+  const float* px = x.data_ptr<float>();
+  float* py = y.data_ptr<float>();
+  float* pe = en.defined() ? en.data_ptr<float>() : nullptr;
+  at::parallel_for(0, x.numel(), kGeluGrain, [&](std::int64_t begin, std::int64_t end) {
+    mish_forward_kernel(px + begin, py + begin, pe == nullptr ? nullptr : pe + begin, end - begin);
+  });
+}
+
+struct MishFunction : public torch::autograd::Function<MishFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& input) {
+    auto x = input.contiguous();
+    auto y = at::empty_like(x, at::MemoryFormat::Contiguous);
+    auto en = at::empty_like(x, at::MemoryFormat::Contiguous);
+    mish_forward(x, y, en);
+    ctx->save_for_backward({x, en});
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& x = saved[0];
+    const auto& en = saved[1];
+    auto dy = grad_outputs[0].contiguous();
+    auto dx = at::empty_like(x, at::MemoryFormat::Contiguous);
+    const float* pdy = dy.data_ptr<float>();
+    const float* px = x.data_ptr<float>();
+    const float* pe = en.data_ptr<float>();
+    float* pdx = dx.data_ptr<float>();
+    at::parallel_for(0, x.numel(), kGeluGrain, [&](std::int64_t begin, std::int64_t end) {
+      mish_backward_kernel(pdy + begin, px + begin, pe + begin, pdx + begin, end - begin);
+    });
+    return {dx};
+  }
+};
+
+at::Tensor mish_fused(const at::Tensor& x) {
+  if (!x.device().is_cpu() || x.scalar_type() != at::kFloat || x.layout() != at::kStrided || x.is_mkldnn() ||
+      x.numel() == 0)
+    return at::mish(x);
+  if (at::GradMode::is_enabled() && x.requires_grad()) return MishFunction::apply(x);
+  auto xc = x.contiguous();
+  auto y = at::empty_like(xc, at::MemoryFormat::Contiguous);
+  mish_forward(xc, y, at::Tensor());
+  return y;
+}
+
 }  // namespace
 
 at::Tensor activate(const at::Tensor& x, Activation activation) {
@@ -483,7 +570,7 @@ at::Tensor activate(const at::Tensor& x, Activation activation) {
     case Activation::GeluTanh:
       return gelu_tanh(x);
     case Activation::Mish:
-      return at::mish(x);
+      return mish_fused(x);
     case Activation::Relu:
       return at::relu(x);
   }
@@ -720,9 +807,11 @@ at::Tensor EnsembleMlp::forward_member(std::int64_t member, const at::Tensor& x,
   if (member < 0 || member >= members_)
     throw ConfigError("EnsembleMlp::forward_member: member " + std::to_string(member) + " out of range [0, " +
                       std::to_string(members_) + ")");
-  auto p = [detach_parameters, member](const at::Tensor& t) {
+  // One member: squeeze, whose backward is a view, instead of select, whose backward writes the
+  // gradient into a zero-filled [1, ...] tensor (a fill and a copy per parameter and update).
+  auto p = [this, detach_parameters, member](const at::Tensor& t) {
     if (!t.defined()) return t;
-    auto slice = t.select(0, member);
+    auto slice = members_ == 1 ? t.squeeze(0) : t.select(0, member);
     return detach_parameters ? slice.detach() : slice;
   };
   at::Tensor h = x;

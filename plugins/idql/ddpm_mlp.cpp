@@ -124,10 +124,10 @@ at::Tensor DdpmMlp::forward_member(std::int64_t member, const at::Tensor& observ
       u = u * mask.to(u.device()).div_(keep);
     }
     if (config_.layer_norm) u = at::layer_norm(u, {config_.width}, block.ln_scale, block.ln_bias, 1e-6);
-    u = block.outer.forward_member(0, at::mish(block.inner.forward_member(0, u)));
+    u = block.outer.forward_member(0, activate(block.inner.forward_member(0, u), Activation::Mish));
     h = h + u;
   }
-  return output_.forward_member(0, at::mish(h));
+  return output_.forward_member(0, activate(h, Activation::Mish));
 }
 
 at::Tensor DdpmMlp::forward(const at::Tensor& observations, const at::Tensor& x, const at::Tensor& t,

@@ -13,6 +13,7 @@ Schema IqlCritic::schema() {
   schema.push_back(param::real("expectile", 0.9, "IQL expectile τ_e of the V loss").range(0.0, 1.0));
   schema.push_back(param::real("discount", 0.99, "discount γ in y = r + γ·m·V(s′)").range(0.0, 1.0));
   schema.push_back(param::real("polyak", 0.005, "Polyak rate τ_p of the target Q").range(0.0, 1.0));
+  schema.push_back(polyak_source_param());
   schema.push_back(param::text("advantage_critic", "target",
                                "Q inside the advantage A = min_j Q_j(s, a) − V(s): target Q̄ or online Q")
                        .one_of({"target", "online"}));
@@ -29,6 +30,7 @@ IqlCritic::Config IqlCritic::read_config(const Params& params) {
   config.expectile = params.real("expectile");
   config.discount = params.real("discount");
   config.polyak = params.real("polyak");
+  config.polyak_source = read_polyak_source(params);
   config.advantage_from_target = params.text("advantage_critic") == "target";
   config.score_from_target = params.text("rs_critic") == "target";
   config.lr = params.real("lr");
@@ -94,9 +96,13 @@ CriticLoss IqlCritic::compute_loss(const Batch& batch, at::Generator& /*generato
 }
 
 void IqlCritic::step() {
-  q_adam_.step();
-  v_adam_.step();
-  polyak_update(q_target_.parameters(), q_.parameters(), config_.polyak);
+  step_with_polyak(
+      config_.polyak_source,
+      [this] {
+        q_adam_.step();
+        v_adam_.step();
+      },
+      [this] { polyak_update(q_target_.parameters(), q_.parameters(), config_.polyak); });
 }
 
 void IqlCritic::zero_grad() {

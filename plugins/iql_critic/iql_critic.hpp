@@ -5,6 +5,7 @@
 
 #include <dipole/core/adam.hpp>
 #include <dipole/core/nn.hpp>
+#include <dipole/core/rl_math.hpp>
 #include <dipole/critic.hpp>
 
 namespace dipole::plugins {
@@ -16,8 +17,9 @@ class IqlCritic : public Critic {
     double expectile = 0.9;
     double discount = 0.99;
     double polyak = 0.005;
-    bool advantage_from_target = true;  ///< advantage_critic = "target" (else "online")
-    bool score_from_target = false;     ///< rs_critic = "target" (else "online")
+    PolyakSource polyak_source = PolyakSource::PostStep;  ///< key polyak_source
+    bool advantage_from_target = true;                    ///< advantage_critic = "target" (else "online")
+    bool score_from_target = false;                       ///< rs_critic = "target" (else "online")
     double lr = 3e-4;
   };
 

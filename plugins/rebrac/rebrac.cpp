@@ -12,7 +12,8 @@
 //   one backward of L_Q (+ L_π); the critic's Adam steps; the actor's Adam steps on actor steps and,
 //   with actor_momentum_on_skip (FQL's single optax Adam), also on the others with a zero gradient
 //   (its moments decay and the actor still moves by −lr·m̂/(√v̂ + ε)); on actor steps only, Q̄ and π̄
-//   Polyak-update (τ_p of the critic, from the post-step parameters).
+//   Polyak-update (τ_p of the critic, from the post-step parameters, or the pre-step ones with the critic's
+//   polyak_source = "pre_step", FQL's code).
 // act: Evaluate → clip(tanh μ_ψ(s)); Explore → clip(tanh μ_ψ(s) + clip(σ_n·ξ, −c_n, c_n)).
 // Sections it builds: [critic] (rebrac_critic) and [actor] twice (the online actor and its target,
 // a denoiser built with time_input = false and no noise input, e.g. flow_mlp). Keys: README.md.
@@ -150,12 +151,17 @@ class Rebrac final : public Algorithm {
       for (const auto& m : critic_->grad_norms()) metrics.push_back(m);
       metrics.emplace_back("grad_norm/actor", grad_norm(actor_->parameters()));
     }
-    critic_->optimiser_step();
-    if (actor_step || config_.momentum_on_skip) actor_->step();
-    if (actor_step) {
-      critic_->update_target();
-      polyak_update(actor_target_->parameters(), actor_->parameters(), critic_->config().polyak);
-    }
+    step_with_polyak(
+        critic_->config().polyak_source,
+        [&] {
+          critic_->optimiser_step();
+          if (actor_step || config_.momentum_on_skip) actor_->step();
+        },
+        [&] {
+          if (!actor_step) return;
+          critic_->update_target();
+          polyak_update(actor_target_->parameters(), actor_->parameters(), critic_->config().polyak);
+        });
     return metrics;
   }
 

@@ -15,6 +15,9 @@ Schema RebracCritic::schema() {
   schema.push_back(param::real("polyak", 0.005,
                                "Polyak rate τ_p of the target Q (and of the rebrac algorithm's target actor)")
                        .range(0.0, 1.0));
+  ParamSpec source = polyak_source_param();
+  source.doc += "; also the rebrac algorithm's target actor";
+  schema.push_back(source);
   schema.push_back(param::real("lr", 3e-4, "Adam learning rate of Q").range(0.0, 1.0));
   return schema;
 }
@@ -24,6 +27,7 @@ RebracCritic::Config RebracCritic::read_config(const Params& params) {
   config.mlp = mlp_config(params, NetworkRole::Critic);
   config.discount = params.real("discount");
   config.polyak = params.real("polyak");
+  config.polyak_source = read_polyak_source(params);
   config.lr = params.real("lr");
   return config;
 }
@@ -71,8 +75,8 @@ CriticLoss RebracCritic::compute_loss(const Batch& batch, at::Generator& /*gener
 }
 
 void RebracCritic::step() {
-  optimiser_step();
-  update_target();
+  step_with_polyak(
+      config_.polyak_source, [this] { optimiser_step(); }, [this] { update_target(); });
 }
 
 void RebracCritic::update_target() {

@@ -7,6 +7,7 @@
 
 #include <dipole/core/adam.hpp>
 #include <dipole/core/nn.hpp>
+#include <dipole/core/rl_math.hpp>
 #include <dipole/critic.hpp>
 
 namespace dipole::plugins {
@@ -17,6 +18,7 @@ class RebracCritic : public Critic {
     MlpConfig mlp;
     double discount = 0.99;
     double polyak = 0.005;
+    PolyakSource polyak_source = PolyakSource::PostStep;  ///< key polyak_source
     double lr = 3e-4;
   };
 
@@ -28,7 +30,8 @@ class RebracCritic : public Critic {
   /// L_Q with `penalty` [B] (undefined: none) subtracted from min_j Q̄_j(s′, a′) inside y.
   CriticLoss loss(const Batch& batch, const at::Tensor& penalty, bool with_metrics) const;
   CriticLoss compute_loss(const Batch& batch, at::Generator& generator, bool with_metrics) override;
-  /// Adam step, then Polyak (the Critic contract); the `rebrac` algorithm uses the two halves below.
+  /// Adam step and Polyak in the order of polyak_source (the Critic contract); the `rebrac` algorithm
+  /// uses the two halves below.
   void step() override;
   void optimiser_step() { adam_.step(); }
   void update_target();

@@ -13,6 +13,7 @@ Schema TdCritic::schema() {
   schema.push_back(
       param::real("discount", 0.99, "discount γ in y = r + γ·m·agg_j Q̄_j(s′, a′)").range(0.0, 1.0));
   schema.push_back(param::real("polyak", 0.005, "Polyak rate τ_p of the target Q").range(0.0, 1.0));
+  schema.push_back(polyak_source_param());
   schema.push_back(
       param::text("q_agg", "mean", "aggregation of the target members in y: mean (FQL default) or min")
           .one_of({"mean", "min"}));
@@ -25,6 +26,7 @@ TdCritic::Config TdCritic::read_config(const Params& params) {
   config.mlp = mlp_config(params, NetworkRole::Critic);
   config.discount = params.real("discount");
   config.polyak = params.real("polyak");
+  config.polyak_source = read_polyak_source(params);
   config.aggregate_min = params.text("q_agg") == "min";
   config.lr = params.real("lr");
   return config;
@@ -75,8 +77,9 @@ CriticLoss TdCritic::compute_loss(const Batch& batch, at::Generator& /*generator
 }
 
 void TdCritic::step() {
-  adam_.step();
-  polyak_update(q_target_.parameters(), q_.parameters(), config_.polyak);
+  step_with_polyak(
+      config_.polyak_source, [this] { adam_.step(); },
+      [this] { polyak_update(q_target_.parameters(), q_.parameters(), config_.polyak); });
 }
 
 at::Tensor TdCritic::q(const at::Tensor& observations, const at::Tensor& actions) const {

@@ -5,6 +5,7 @@
 
 #include <dipole/core/adam.hpp>
 #include <dipole/core/nn.hpp>
+#include <dipole/core/rl_math.hpp>
 #include <dipole/critic.hpp>
 
 namespace dipole::plugins {
@@ -15,7 +16,8 @@ class TdCritic : public Critic {
     MlpConfig mlp;
     double discount = 0.99;
     double polyak = 0.005;
-    bool aggregate_min = false;  ///< q_agg = "min" (else "mean")
+    PolyakSource polyak_source = PolyakSource::PostStep;  ///< key polyak_source
+    bool aggregate_min = false;                           ///< q_agg = "min" (else "mean")
     double lr = 3e-4;
   };
 

@@ -5,6 +5,7 @@ target_sources(${name} PRIVATE
   ${component_plugin_dir}/flow_mlp/flow_mlp.cpp
   ${component_plugin_dir}/iql_critic/iql_critic.cpp
   ${component_plugin_dir}/td_critic/td_critic.cpp
+  ${component_plugin_dir}/rebrac/rebrac_critic.cpp
   ${component_plugin_dir}/weightings/weightings.cpp
   ${component_plugin_dir}/samplers/samplers.cpp)
 target_include_directories(${name} PRIVATE ${component_plugin_dir})

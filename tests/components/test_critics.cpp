@@ -1,9 +1,14 @@
 // Critics `iql` and `td` (docs/algorithms.md, "Critics: expectile value, TD target, Polyak"): losses by hand,
-// gradient isolation (docs/algorithms.md, "Gradient isolation", critic side), Polyak after the step, state
-// round trip, and a learning test with a known answer (docs/algorithms.md, "Critics: expectile value, TD
+// gradient isolation (docs/algorithms.md, "Gradient isolation", critic side), Polyak after the step (or
+// before it: polyak_source, also for `rebrac_critic`; docs/algorithms.md, "Target networks"), state round
+// trip, and a learning test with a known answer (docs/algorithms.md, "Critics: expectile value, TD
 // target, Polyak").
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
 
 #include <dipole/core/flow.hpp>
 #include <dipole/core/nn.hpp>
@@ -12,6 +17,7 @@
 #include "components/test_util.hpp"
 #include "flow_mlp/flow_mlp.hpp"
 #include "iql_critic/iql_critic.hpp"
+#include "rebrac/rebrac_critic.hpp"
 #include "td_critic/td_critic.hpp"
 
 namespace dipole {
@@ -19,6 +25,7 @@ namespace {
 
 using plugins::FlowMlp;
 using plugins::IqlCritic;
+using plugins::RebracCritic;
 using plugins::TdCritic;
 
 constexpr std::int64_t kObs = 4, kAct = 2;
@@ -181,6 +188,67 @@ TEST(IqlCritic, StepIsAdamThenPolyakFromThePostStepQ) {
     EXPECT_LT(testing::max_abs_diff(target_after[i], expected), 1e-6);
   }
   EXPECT_GT(testing::max_abs_diff(target_after[0], q_after[0].detach()), 1e-5);
+}
+
+/// Entries of `state` under `prefix` (the parameters of one network), by key.
+std::map<std::string, at::Tensor> network_state(const StateDict& state, const std::string& prefix) {
+  std::map<std::string, at::Tensor> out;
+  for (const auto& [key, value] : state)
+    if (key.rfind(prefix, 0) == 0) out[key.substr(prefix.size())] = value;
+  return out;
+}
+
+// polyak_source (docs/algorithms.md, "Target networks"): one step from (θ̄₀, θ₀) to θ₁ gives
+// θ̄₁ = (1 − τ)·θ̄₀ + τ·θ₀ with pre_step and (1 − τ)·θ̄₀ + τ·θ₁ with post_step (exactly θ₀ resp. θ₁ at
+// τ = 1). Two warm-up steps first, so that θ̄₀ ≠ θ₀ (except post_step at τ = 1).
+template <class C>
+void expect_polyak_source(const char* name) {
+  for (const std::string source : {"pre_step", "post_step"}) {
+    for (const double tau : {0.25, 1.0}) {
+      SCOPED_TRACE(std::string(name) + " " + source + " tau " + std::to_string(tau));
+      auto critic = make<C>({{"polyak", tau}, {"polyak_source", source}, {"lr", 1e-2}});
+      auto b = batch(8, 4);
+      b.next_actions = b.actions.flip({0}).contiguous();  // a′ for td and rebrac_critic
+      auto gen = testing::generator(0);
+      auto one_step = [&] {
+        critic->zero_grad();
+        critic->compute_loss(b, gen, false).loss.backward();
+        critic->step();
+      };
+      one_step();
+      one_step();
+      const auto before = critic->state();
+      one_step();
+      const auto after = critic->state();
+      const auto target0 = network_state(before, "q_target."), online0 = network_state(before, "q.");
+      const auto target1 = network_state(after, "q_target."), online1 = network_state(after, "q.");
+      ASSERT_FALSE(target0.empty());
+      ASSERT_EQ(target0.size(), online0.size());
+      const bool pre = source == "pre_step";
+      double moved = 0.0;  // how far θ₁ is from θ₀: the two sources must be told apart
+      for (const auto& [key, t0] : target0) {
+        const auto& from = pre ? online0.at(key) : online1.at(key);
+        const auto& t1 = target1.at(key);
+        if (tau == 1.0) {
+          EXPECT_TRUE(testing::bit_equal(t1, from)) << key;
+        } else {
+          const auto expected = (1.0 - tau) * t0.to(at::kDouble) + tau * from.to(at::kDouble);
+          EXPECT_LT(testing::max_abs_diff(t1, expected), 1e-6) << key;
+        }
+        moved = std::max(moved, testing::max_abs_diff(online1.at(key), online0.at(key)));
+      }
+      EXPECT_GT(moved, 1e-4);
+      if (pre || tau < 1.0) {  // (post_step at τ = 1 copies θ every step)
+        EXPECT_FALSE(testing::bit_equal(target0.at("layers.0.weight"), online0.at("layers.0.weight")));
+      }
+    }
+  }
+}
+
+TEST(Critics, PolyakSourcePreStepBlendsFromTheParametersBeforeTheStep) {
+  expect_polyak_source<IqlCritic>("iql");
+  expect_polyak_source<TdCritic>("td");
+  expect_polyak_source<RebracCritic>("rebrac_critic");
 }
 
 TEST(IqlCritic, AdvantageAndScoreUseTheConfiguredNetworks) {

@@ -200,6 +200,51 @@ TEST(Rebrac, ScheduleActorEveryTwoStepsTargetsOnActorSteps) {
   }
 }
 
+// polyak_source of the critic (docs/algorithms.md, "Target networks") also moves π̄: on the actor step
+// i = 2, Q̄ and π̄ blend from the parameters before that step (pre_step) or after it (post_step):
+// θ̄₂ = (1 − τ)·θ̄₁ + τ·θ₁ resp. τ·θ₂; τ = 1 makes both exact copies.
+TEST(Rebrac, PolyakSourceAppliesToTheCriticAndActorTargets) {
+  for (const std::string source : {"pre_step", "post_step"}) {
+    for (const double tau : {0.3, 1.0}) {
+      SCOPED_TRACE(source + " tau " + std::to_string(tau));
+      std::string text = pipeline("alpha_actor = 0.1\nalpha_critic = 0.1\n");
+      const std::string critic = "[critic]\ntype = \"rebrac_critic\"\n";
+      text.replace(text.find(critic), critic.size(),
+                   critic + "polyak = " + std::to_string(tau) + "\npolyak_source = \"" + source + "\"\n");
+      dipole::Run run = make_run(text, "rebrac-polyak-source");
+      auto data_gen = at::detail::createCPUGenerator(1), gen = at::detail::createCPUGenerator(2);
+      for (int i = 1; i <= 3; ++i) run.algorithm->update(run.dataset->sample(64, data_gen), gen, false);
+      const StateDict before = run.algorithm->state();  // after step 3; step 4 is an actor step
+      run.algorithm->update(run.dataset->sample(64, data_gen), gen, false);
+      const StateDict after = run.algorithm->state();
+      const bool pre = source == "pre_step";
+      int checked = 0;
+      for (const auto& [target_prefix, online_prefix] :
+           {std::pair<std::string, std::string>{"critic.q_target.", "critic.q."},
+            {"actor_target.net.", "actor.net."}}) {
+        for (const auto& [key, t0] : before) {
+          if (key.rfind(target_prefix, 0) != 0) continue;
+          const auto online_key = online_prefix + key.substr(target_prefix.size());
+          const auto& from = (pre ? before : after).at(online_key);
+          const auto& t1 = after.at(key);
+          if (tau == 1.0) {
+            EXPECT_TRUE(at::equal(t1, from)) << key;
+          } else {
+            const auto expected = (1.0 - tau) * t0.to(at::kDouble) + tau * from.to(at::kDouble);
+            EXPECT_LT((t1.to(at::kDouble) - expected).abs().max().item<double>(), 1e-6) << key;
+            // the other source's blend differs by τ·(θ₂ − θ₁): the test tells them apart
+            const auto& other = (pre ? after : before).at(online_key);
+            const auto wrong = (1.0 - tau) * t0.to(at::kDouble) + tau * other.to(at::kDouble);
+            EXPECT_GT((t1.to(at::kDouble) - wrong).abs().max().item<double>(), 1e-5) << key;
+          }
+          ++checked;
+        }
+      }
+      EXPECT_GT(checked, 8);
+    }
+  }
+}
+
 // Evaluation = clip(tanh μ(s)), deterministic; exploration adds clip(0.2·ξ, ±0.5): over 10⁵ draws at
 // tanh μ ≈ 0 the noise std is 0.198 and 1.24% of the draws are clipped (P(|ξ| > 2.5)).
 TEST(Rebrac, EvaluateIsTanhMeanExploreAddsClippedNoise) {

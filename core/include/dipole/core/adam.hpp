@@ -30,7 +30,8 @@ class Adam {
   /// One update from the accumulated gradients (in place, no grad). A parameter without a gradient
   /// is treated as having a zero gradient, as optax does (its moments decay, it may still move).
   void step();
-  /// Zeroes every defined gradient in place (no reallocation).
+  /// Drops every gradient (p.grad() becomes undefined, which step() and grad_norm() read as zero), so
+  /// that the next backward stores its gradients without a fill and an accumulate pass.
   void zero_grad();
 
   /// Number of steps taken.

@@ -121,7 +121,8 @@ class EnsembleMlp {
   std::vector<Layer> layers_;
 };
 
-/// Applies `activation` elementwise (GELU with the tanh approximation).
+/// Applies `activation` elementwise (GELU with the tanh approximation; GELU and mish by fused float32
+/// CPU kernels with analytic backward passes, core/src/nn.cpp).
 at::Tensor activate(const at::Tensor& x, Activation activation);
 
 /// Sinusoidal time features (docs/algorithms.md, "Networks and presets", time_features = "sin16"): t [..., 1]

@@ -4,8 +4,11 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "dipole/params.hpp"
 
 namespace dipole {
 
@@ -17,6 +20,19 @@ at::Tensor td_target(const at::Tensor& rewards, const at::Tensor& masks, const a
 
 /// θ̄ ← (1 − τ)·θ̄ + τ·θ in place, no grad, for paired lists (same length and shapes).
 void polyak_update(const std::vector<at::Tensor>& target, const std::vector<at::Tensor>& online, double tau);
+/// Which online parameters θ a target network θ̄ blends from (docs/algorithms.md, "Target networks"):
+/// PostStep: θ̄ ← (1 − τ)·θ̄ + τ·θ after the optimiser step (the framework's default); PreStep: from the
+/// parameters before that step, as FQL's code does (the target lags one step further).
+enum class PolyakSource { PreStep, PostStep };
+/// Schema key `polyak_source` ("post_step" default | "pre_step"), shared by the critics that Polyak-update.
+ParamSpec polyak_source_param();
+/// Reads `polyak_source` from validated params.
+PolyakSource read_polyak_source(const Params& params);
+/// Runs `optimiser_step` and `polyak` in the order `source` says: PostStep = step, then blend; PreStep =
+/// blend, then step. A target is never written by its optimiser, so blending first equals blending
+/// afterwards from a copy of the pre-step θ, without the copy.
+void step_with_polyak(PolyakSource source, const std::function<void()>& optimiser_step,
+                      const std::function<void()>& polyak);
 /// Global L2 norm of the gradients of `parameters` (undefined gradients count as zero).
 double grad_norm(const std::vector<at::Tensor>& parameters);
 
