@@ -1,4 +1,5 @@
-// Critic `iql` (algorithms.md §1.6): V(s), twin Q_j(s, a) as one 2-member ensemble, Polyak target Q̄.
+// Critic `iql` (docs/algorithms.md, "Critics: expectile value, TD target, Polyak"): V(s), twin Q_j(s, a) as
+// one 2-member ensemble, Polyak target Q̄.
 //   L_V = mean_b L2_τ(min_j Q̄_j(s, a) − V(s)),  y = r + γ·m·V(s′),  L_Q = mean_b Σ_j (Q_j(s, a) − y)².
 // Keys: README.md.
 #pragma once

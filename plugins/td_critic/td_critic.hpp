@@ -1,6 +1,6 @@
-// Critic `td` (algorithms.md §4.2, FQL): twin Q_j(s, a) as one 2-member ensemble with Polyak target Q̄,
-// no V. y = r + γ·m·agg_j Q̄_j(s′, clip(a′)), with a′ = batch.next_actions set by the algorithm;
-// L_Q = mean_b mean_j (Q_j(s, a) − y)². Keys: README.md.
+// Critic `td` (docs/algorithms.md, "FQL" and "Critics: …"): twin Q_j(s, a) as one 2-member ensemble with
+// Polyak target Q̄, no V. y = r + γ·m·agg_j Q̄_j(s′, clip(a′)), with a′ = batch.next_actions set by the
+// algorithm; L_Q = mean_b mean_j (Q_j(s, a) − y)². Keys: README.md.
 #pragma once
 
 #include <dipole/core/adam.hpp>

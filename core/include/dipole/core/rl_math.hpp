@@ -1,5 +1,6 @@
-// RL math written once (algorithms.md §1.6, §1.8, §2.8): expectile loss, TD target, Polyak update,
-// gradient norms, quantiles, advantage weightings, finiteness checks.
+// RL math written once (docs/algorithms.md, "Critics: expectile value, TD target, Polyak" and
+// "Weightings"): expectile loss, TD target, Polyak update, gradient norms, quantiles, advantage
+// weightings, finiteness checks.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -41,7 +42,8 @@ std::vector<double> quantiles(const at::Tensor& values, const std::vector<double
 /// Throws NumericError("non-finite <what>: ...") if `value` holds a NaN or an infinity.
 void check_finite(const at::Tensor& value, const std::string& what);
 
-// ---- advantage weightings (§1.8, §2.9); all without gradient ----------------------------------------
+// ---- advantage weightings (docs/algorithms.md, "Weightings"); all without gradient
+// ----------------------------------------
 
 /// DIPOLE weights: x = βA + k; row 0 = σ(x), row 1 = σ(−x) (not 1 − σ(x)). A [B] → [2, B].
 at::Tensor sigmoid_weights(const at::Tensor& advantage, double beta, double shift);
