@@ -1,6 +1,7 @@
 // Writes the binary seed corpora of the fuzz targets (scripts/fuzz.sh runs it before fuzzing):
-// valid .npy files of every dtype and layout, .npz archives (stored and deflated) and ExORL episodes,
-// made with the same writer as Dipole's datasets and checkpoints. Usage: make_seeds <corpus-root>.
+// valid .npy files of every dtype and layout, .npz archives (stored and deflated), ExORL episodes and
+// OGBench files, made with the same writer as Dipole's datasets and checkpoints (OGBench files with
+// the member order of the `ogbench` recorder). Usage: make_seeds <corpus-root>.
 #include <sys/stat.h>
 
 #include <cstdint>
@@ -9,9 +10,11 @@
 #include <iterator>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dipole/core/npz.hpp"
+#include "ogbench_tasks.hpp"
 
 using dipole::npz::Array;
 using dipole::npz::DType;
@@ -48,6 +51,65 @@ Array floats(std::int64_t rows, std::int64_t cols, double value, bool f64 = fals
   return a;
 }
 
+/// A 3-episode × 5-row OGBench file of `category` (the layout of fuzz_ogbench.cpp): observations
+/// and actions in [−1, 1], terminals on rows 4, 9, 14, the state of the default task's goal on rows 2
+/// and 11 and its initial state elsewhere, so rewards and masks differ between rows.
+std::vector<std::pair<std::string, Array>> ogbench_file(dipole::ogbench::Category category) {
+  namespace og = dipole::ogbench;
+  const og::CategoryInfo& c = og::info(category);
+  const og::TaskSpec task = og::task_spec(category, c.default_task);
+  constexpr int kRows = 15;
+  std::vector<float> obs, act, qpos, qvel(static_cast<std::size_t>(kRows * c.nv), 0.0f);
+  std::vector<std::uint8_t> term;
+  std::vector<std::int64_t> buttons;
+  for (int t = 0; t < kRows; ++t) {
+    const bool goal = t == 2 || t == 11;
+    for (int k = 0; k < c.obs_dim; ++k) obs.push_back(static_cast<float>((t + k) % 7) / 7.0f);
+    for (int k = 0; k < c.act_dim; ++k) act.push_back(static_cast<float>((t + k) % 3 - 1));
+    term.push_back(t % 5 == 4 ? 1 : 0);
+    std::vector<float> q(static_cast<std::size_t>(c.nq), 0.0f);
+    const auto& cubes = goal ? task.cube_goal : task.cube_init;
+    for (std::size_t i = 0; i < cubes.size(); ++i)
+      for (std::size_t k = 0; k < 3; ++k)
+        q[og::kCubeQposBegin + og::kCubeQposStride * i + k] = static_cast<float>(cubes[i][k]);
+    if (c.family == og::Family::Scene) {
+      q[og::kSceneDrawerQpos] = static_cast<float>(goal ? task.drawer_goal : task.drawer_init);
+      q[og::kSceneWindowQpos] = static_cast<float>(goal ? task.window_goal : task.window_init);
+    }
+    if (c.family == og::Family::Maze || c.family == og::Family::Soccer) {
+      const auto& xy = goal && c.family == og::Family::Maze ? task.goal_xy : task.agent_init_xy;
+      q[0] = static_cast<float>(xy[0]);
+      q[1] = static_cast<float>(xy[1]);
+    }
+    if (c.family == og::Family::Soccer) {
+      const auto& ball = goal ? task.goal_xy : task.ball_init_xy;
+      q[og::kAntSoccerBallQposBegin] = static_cast<float>(ball[0]);
+      q[og::kAntSoccerBallQposBegin + 1] = static_cast<float>(ball[1]);
+    }
+    qpos.insert(qpos.end(), q.begin(), q.end());
+    const auto& b = goal ? task.button_goal : task.button_init;
+    buttons.insert(buttons.end(), b.begin(), b.end());
+  }
+  const auto array = [](DType dtype, std::vector<std::int64_t> shape, const void* data, std::size_t bytes) {
+    Array a;
+    a.dtype = dtype;
+    a.shape = std::move(shape);
+    a.data.resize(bytes);
+    std::memcpy(a.data.data(), data, bytes);
+    return a;
+  };
+  std::vector<std::pair<std::string, Array>> file;
+  file.emplace_back("observations", array(DType::Float32, {kRows, c.obs_dim}, obs.data(), 4 * obs.size()));
+  file.emplace_back("actions", array(DType::Float32, {kRows, c.act_dim}, act.data(), 4 * act.size()));
+  file.emplace_back("terminals", array(DType::Bool, {kRows}, term.data(), term.size()));
+  file.emplace_back("qpos", array(DType::Float32, {kRows, c.nq}, qpos.data(), 4 * qpos.size()));
+  file.emplace_back("qvel", array(DType::Float32, {kRows, c.nv}, qvel.data(), 4 * qvel.size()));
+  if (c.num_buttons > 0)
+    file.emplace_back("button_states",
+                      array(DType::Int64, {kRows, c.num_buttons}, buttons.data(), 8 * buttons.size()));
+  return file;
+}
+
 std::vector<std::uint8_t> read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -65,7 +127,7 @@ void write_all(const std::string& path, const std::vector<std::uint8_t>& bytes,
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
   const std::string root = argv[1];
-  for (const char* d : {"", "/npy", "/npz", "/exorl"}) mkdir((root + d).c_str(), 0755);
+  for (const char* d : {"", "/npy", "/npz", "/exorl", "/ogbench"}) mkdir((root + d).c_str(), 0755);
   int n = 0;
   const DType dtypes[] = {DType::Float32, DType::Float64, DType::Int32,
                           DType::Int64,   DType::Bool,    DType::UInt8};
@@ -98,6 +160,23 @@ int main(int argc, char** argv) {
     write_all(root + "/exorl/seed_long_" + std::to_string(n) + ".bin", read_all(scratch),
               "episode_3_1000.npz\n");
   }
+  // OGBench files of five families (cube, scene, puzzle, maze, soccer), stored and deflated, with the
+  // name line of fuzz_ogbench.cpp (both reward timings, and max_rows cutting the second episode).
+  using dipole::ogbench::Category;
+  const std::pair<Category, const char*> ogbench[] = {
+      {Category::CubeSingle, "cube-single-play-singletask-v0"},
+      {Category::Scene, "scene-play-singletask-task2-v0 post"},
+      {Category::Puzzle3x3, "puzzle-3x3-play-singletask-task4-v0 pre 12"},
+      {Category::PointMazeMedium, "pointmaze-medium-navigate-singletask-v0 post 7"},
+      {Category::AntSoccerArena, "antsoccer-arena-navigate-singletask-task1-v0"},
+  };
+  n = 0;
+  for (const bool compressed : {false, true})
+    for (const auto& [category, line] : ogbench) {
+      dipole::npz::write_npz_ordered(scratch, ogbench_file(category), compressed);
+      write_all(root + "/ogbench/seed_" + std::to_string(n++) + ".bin", read_all(scratch),
+                std::string(line) + "\n");
+    }
   std::remove(scratch.c_str());
   return 0;
 }

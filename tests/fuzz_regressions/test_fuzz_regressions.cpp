@@ -22,6 +22,9 @@
 #define LLVMFuzzerTestOneInput fuzz_exorl
 #include "fuzz_exorl.cpp"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_ogbench
+#include "fuzz_ogbench.cpp"
+#undef LLVMFuzzerTestOneInput
 
 namespace {
 
@@ -52,6 +55,7 @@ TEST(FuzzRegressions, KeptReproducersReplayCleanly) {
   total += replay("npz", fuzz_npz);
   total += replay("toml", fuzz_toml);
   total += replay("exorl", fuzz_exorl);
+  total += replay("ogbench", fuzz_ogbench);
   std::cout << "[ info ] replayed " << total << " kept inputs\n";
 }
 

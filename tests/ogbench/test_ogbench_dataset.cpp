@@ -12,6 +12,9 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <dipole/core/config.hpp>
 #include <dipole/core/npz.hpp>
@@ -357,12 +360,46 @@ TEST_F(OgbenchDataset, CorruptFilesAreDataErrorsNamingTheProblem) {
   wide["actions"] = make_array(DType::Float32, {kRows, 5}, act);
   expect_error(wide, "'actions' row 6 lies outside [-1, 1]");
 
+  // terminals of any dtype, but exactly 0 or 1: float 0.5 and 1e30 (a float-to-int overflow before
+  // ogbench_format.cpp compared them as floats) and int 2 are refused, float 0/1 accepted
+  for (const auto& [value, shown] :
+       std::vector<std::pair<float, std::string>>{{0.5f, "0.5"}, {1e30f, "1e+30"}}) {
+    auto odd = synthetic(Category::CubeSingle, 2);
+    std::vector<float> t(kRows, 0.0f);
+    t[4] = t[9] = t[14] = 1.0f;
+    t[7] = value;
+    odd["terminals"] = make_array(DType::Float32, {kRows}, t);
+    expect_error(odd, "'terminals' row 7 is " + shown + ", expected 0 or 1");
+  }
+  auto two = synthetic(Category::CubeSingle, 2);
+  std::vector<std::int64_t> t64(kRows, 0);
+  t64[4] = t64[9] = t64[14] = 1;
+  t64[3] = 2;
+  two["terminals"] = make_array(DType::Int64, {kRows}, t64);
+  expect_error(two, "'terminals' row 3 is 2, expected 0 or 1");
+  auto float_terminals = synthetic(Category::CubeSingle, 2);
+  std::vector<float> t32(kRows, 0.0f);
+  t32[4] = t32[9] = t32[14] = 1.0f;
+  float_terminals["terminals"] = make_array(DType::Float32, {kRows}, t32);
+  write(stem, float_terminals);
+  EXPECT_EQ(load(name)->num_episodes(), kEpisodes);
+
   // scene and puzzle need integer button states
   auto scene = synthetic(Category::Scene, 2);
   scene["button_states"] = make_array(DType::Float32, {kRows, 2}, std::vector<float>(kRows * 2, 0.0f));
   write("scene-play-v0", scene);
   EXPECT_NE(error_of("scene-play-singletask-v0").find("'button_states' has dtype float32, expected int64"),
             std::string::npos);
+  // ... of 0 or 1 (buttons are on or off)
+  scene = synthetic(Category::Scene, 2);
+  std::vector<std::int64_t> b(kRows * 2, 0);
+  b[3 * 2 + 1] = 2;
+  scene["button_states"] = make_array(DType::Int64, {kRows, 2}, b);
+  write("scene-play-v0", scene);
+  EXPECT_NE(
+      error_of("scene-play-singletask-v0").find("'button_states' row 3, column 1 is 2, expected 0 or 1"),
+      std::string::npos)
+      << error_of("scene-play-singletask-v0");
   scene.erase("button_states");
   write("scene-play-v0", scene);
   EXPECT_NE(error_of("scene-play-singletask-v0").find("missing array 'button_states'"), std::string::npos);

@@ -383,6 +383,7 @@ TEST_F(OgbenchRecorder, ErrorsNameWhatWasExpected) {
 }
 
 TEST_F(OgbenchRecorder, CollectWithTheOgbenchEnvironmentThenLoad) {
+  DIPOLE_SKIP_WITHOUT_CLI();
   // configs/ogbench_collect_random.toml, shortened: 3 episodes of 12 steps, the last one for validation.
   const std::string collect =
       "collect " + std::string(DIPOLE_SOURCE_DIR) +
@@ -409,6 +410,7 @@ TEST_F(OgbenchRecorder, CollectWithTheOgbenchEnvironmentThenLoad) {
 }
 
 TEST_F(OgbenchRecorder, OgbenchPipelinesResolveOnARecordedFile) {
+  DIPOLE_SKIP_WITHOUT_CLI();
   auto rec = recorder("val_episodes = 1\n");
   for (int e = 0; e < 3; ++e) rec->write(e, synthetic_episode(og::Category::CubeSingle, e, 3));
   rec->finish();
@@ -435,6 +437,7 @@ TEST_F(OgbenchRecorder, OgbenchPipelinesResolveOnARecordedFile) {
 }
 
 TEST_F(OgbenchRecorder, FilesDoNotDependOnParallelNorOnSplittingTheCollection) {
+  DIPOLE_SKIP_WITHOUT_CLI();
   const auto collect = [&](const std::string& sub, const std::string& extra) {
     const Result r =
         dipole_cli("collect " + std::string(DIPOLE_SOURCE_DIR) +

@@ -24,6 +24,16 @@ inline CommandResult run_command(const std::string& command) {
   return r;
 }
 
+/// First statement of a test that runs the CLI: skips it in suites built without the CLI
+/// (-DDIPOLE_TESTS_NEED_CLI=OFF: the sanitizer job of scripts/sanitize.sh builds core, a few plugins
+/// and the suites, not the CLI and every plugin it depends on).
+#ifdef DIPOLE_TESTS_WITHOUT_CLI
+#define DIPOLE_SKIP_WITHOUT_CLI() \
+  GTEST_SKIP() << "runs the dipole CLI, not built here (DIPOLE_TESTS_NEED_CLI=OFF)"
+#else
+#define DIPOLE_SKIP_WITHOUT_CLI() static_cast<void>(0)
+#endif
+
 #ifdef DIPOLE_CLI
 /// Runs the `dipole` executable of this build with `args`.
 inline CommandResult dipole_cli(const std::string& args) {
