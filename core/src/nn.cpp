@@ -425,55 +425,71 @@ DIPOLE_GELU_CLONES void gelu_tanh_backward_kernel(const float* __restrict dy, co
   }
 }
 
-constexpr std::int64_t kGeluGrain = 32768;
+// ---- one autograd wrapper for the fused activations ----------------------------------------------
+//
+// Each activation is a pair of float32 kernels over contiguous arrays: forward(x, y, aux, n) writes y
+// and, when aux is not null, a per-element intermediate the backward reuses; backward(dy, x, aux, dx, n).
+// `FusedActivation` runs them in parallel chunks and registers them with autograd; other dtypes,
+// devices and layouts fall back to ATen's own op.
 
-/// y (and e when `e` is defined) from contiguous float32 x.
-void gelu_tanh_forward(const at::Tensor& x, const at::Tensor& y, const at::Tensor& e) {
+using ForwardKernel = void (*)(const float*, float*, float*, std::int64_t);
+using BackwardKernel = void (*)(const float*, const float*, const float*, float*, std::int64_t);
+
+constexpr std::int64_t kActivationGrain = 32768;
+
+template <ForwardKernel Forward>
+void run_forward(const at::Tensor& x, const at::Tensor& y, const at::Tensor& aux) {
   const float* px = x.data_ptr<float>();
   float* py = y.data_ptr<float>();
-  float* pe = e.defined() ? e.data_ptr<float>() : nullptr;
-  at::parallel_for(0, x.numel(), kGeluGrain, [&](std::int64_t begin, std::int64_t end) {
-    gelu_tanh_forward_kernel(px + begin, py + begin, pe == nullptr ? nullptr : pe + begin, end - begin);
+  float* pa = aux.defined() ? aux.data_ptr<float>() : nullptr;
+  at::parallel_for(0, x.numel(), kActivationGrain, [&](std::int64_t begin, std::int64_t end) {
+    Forward(px + begin, py + begin, pa == nullptr ? nullptr : pa + begin, end - begin);
   });
 }
 
-struct GeluTanhFunction : public torch::autograd::Function<GeluTanhFunction> {
+template <ForwardKernel Forward, BackwardKernel Backward>
+struct FusedActivation : public torch::autograd::Function<FusedActivation<Forward, Backward>> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& input) {
     auto x = input.contiguous();
     auto y = at::empty_like(x, at::MemoryFormat::Contiguous);
-    auto e = at::empty_like(x, at::MemoryFormat::Contiguous);
-    gelu_tanh_forward(x, y, e);
-    ctx->save_for_backward({x, e});
+    auto aux = at::empty_like(x, at::MemoryFormat::Contiguous);
+    run_forward<Forward>(x, y, aux);
+    ctx->save_for_backward({x, aux});
     return y;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_outputs) {
     const auto saved = ctx->get_saved_variables();
-    const auto& x = saved[0];
-    const auto& e = saved[1];
     auto dy = grad_outputs[0].contiguous();
-    auto dx = at::empty_like(x, at::MemoryFormat::Contiguous);
+    auto dx = at::empty_like(saved[0], at::MemoryFormat::Contiguous);
     const float* pdy = dy.data_ptr<float>();
-    const float* px = x.data_ptr<float>();
-    const float* pe = e.data_ptr<float>();
+    const float* px = saved[0].data_ptr<float>();
+    const float* pa = saved[1].data_ptr<float>();
     float* pdx = dx.data_ptr<float>();
-    at::parallel_for(0, x.numel(), kGeluGrain, [&](std::int64_t begin, std::int64_t end) {
-      gelu_tanh_backward_kernel(pdy + begin, px + begin, pe + begin, pdx + begin, end - begin);
+    at::parallel_for(0, saved[0].numel(), kActivationGrain, [&](std::int64_t begin, std::int64_t end) {
+      Backward(pdy + begin, px + begin, pa + begin, pdx + begin, end - begin);
     });
     return {dx};
+  }
+
+  /// The activation of x: the fused kernels for CPU float32 strided tensors, else `fallback(x)`.
+  template <typename Fallback>
+  static at::Tensor apply_or(const at::Tensor& x, Fallback fallback) {
+    if (!x.device().is_cpu() || x.scalar_type() != at::kFloat || x.layout() != at::kStrided ||
+        x.is_mkldnn() || x.numel() == 0)
+      return fallback(x);
+    if (at::GradMode::is_enabled() && x.requires_grad()) return FusedActivation::apply(x);
+    auto xc = x.contiguous();
+    auto y = at::empty_like(xc, at::MemoryFormat::Contiguous);
+    run_forward<Forward>(xc, y, at::Tensor());
+    return y;
   }
 };
 
 at::Tensor gelu_tanh(const at::Tensor& x) {
-  if (!x.device().is_cpu() || x.scalar_type() != at::kFloat || x.layout() != at::kStrided || x.is_mkldnn() ||
-      x.numel() == 0)
-    return at::gelu(x, "tanh");
-  if (at::GradMode::is_enabled() && x.requires_grad()) return GeluTanhFunction::apply(x);
-  auto xc = x.contiguous();
-  auto y = at::empty_like(xc, at::MemoryFormat::Contiguous);
-  gelu_tanh_forward(xc, y, at::Tensor());
-  return y;
+  return FusedActivation<gelu_tanh_forward_kernel, gelu_tanh_backward_kernel>::apply_or(
+      x, [](const at::Tensor& t) { return at::gelu(t, "tanh"); });
 }
 
 // ---- mish ------------------------------------------------------------------------------------------
@@ -515,52 +531,9 @@ DIPOLE_GELU_CLONES void mish_backward_kernel(const float* __restrict dy, const f
   }
 }
 
-void mish_forward(const at::Tensor& x, const at::Tensor& y, const at::Tensor& en) {
-  const float* px = x.data_ptr<float>();
-  float* py = y.data_ptr<float>();
-  float* pe = en.defined() ? en.data_ptr<float>() : nullptr;
-  at::parallel_for(0, x.numel(), kGeluGrain, [&](std::int64_t begin, std::int64_t end) {
-    mish_forward_kernel(px + begin, py + begin, pe == nullptr ? nullptr : pe + begin, end - begin);
-  });
-}
-
-struct MishFunction : public torch::autograd::Function<MishFunction> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& input) {
-    auto x = input.contiguous();
-    auto y = at::empty_like(x, at::MemoryFormat::Contiguous);
-    auto en = at::empty_like(x, at::MemoryFormat::Contiguous);
-    mish_forward(x, y, en);
-    ctx->save_for_backward({x, en});
-    return y;
-  }
-
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                 torch::autograd::variable_list grad_outputs) {
-    const auto saved = ctx->get_saved_variables();
-    const auto& x = saved[0];
-    const auto& en = saved[1];
-    auto dy = grad_outputs[0].contiguous();
-    auto dx = at::empty_like(x, at::MemoryFormat::Contiguous);
-    const float* pdy = dy.data_ptr<float>();
-    const float* px = x.data_ptr<float>();
-    const float* pe = en.data_ptr<float>();
-    float* pdx = dx.data_ptr<float>();
-    at::parallel_for(0, x.numel(), kGeluGrain, [&](std::int64_t begin, std::int64_t end) {
-      mish_backward_kernel(pdy + begin, px + begin, pe + begin, pdx + begin, end - begin);
-    });
-    return {dx};
-  }
-};
-
 at::Tensor mish_fused(const at::Tensor& x) {
-  if (!x.device().is_cpu() || x.scalar_type() != at::kFloat || x.layout() != at::kStrided || x.is_mkldnn() ||
-      x.numel() == 0)
-    return at::mish(x);
-  if (at::GradMode::is_enabled() && x.requires_grad()) return MishFunction::apply(x);
-  auto xc = x.contiguous();
-  auto y = at::empty_like(xc, at::MemoryFormat::Contiguous);
-  mish_forward(xc, y, at::Tensor());
-  return y;
+  return FusedActivation<mish_forward_kernel, mish_backward_kernel>::apply_or(
+      x, [](const at::Tensor& t) { return at::mish(t); });
 }
 
 }  // namespace
