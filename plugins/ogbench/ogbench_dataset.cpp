@@ -1,9 +1,9 @@
 // Dataset `ogbench`: the official OGBench files (`<name>.npz`, `<name>-val.npz`) in single-task form.
 //
-// Loading follows OGBench's regular mode [spec §5; src: ogbench/utils.py load_dataset]: the last row
-// of every stored episode is dropped, next_observations[t] = observations[t + 1], terminals = 1 on
-// the last kept row of each episode. Rewards and masks are computed at load time from the stored
-// qpos (and button_states for scene/puzzle) with the task layer (ogbench_tasks.hpp):
+// Loading follows OGBench's regular mode (docs/ogbench.md, "Manipulation: datasets") [src: ogbench/utils.py
+// load_dataset]: the last row of every stored episode is dropped, next_observations[t] = observations[t + 1],
+// terminals = 1 on the last kept row of each episode. Rewards and masks are computed at load time from the
+// stored qpos (and button_states for scene/puzzle) with the task layer (ogbench_tasks.hpp):
 //   reward_timing = "pre"  (default; OGBench ≥ 1.2 and its relabel_utils in every version):
 //       reward[t] = r(s_t), mask[t] = 1 − success(s_t);
 //   reward_timing = "post" (the env timing of OGBench ≤ 1.1.5, which FQL pins to 1.1.0):

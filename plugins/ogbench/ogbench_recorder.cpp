@@ -1,10 +1,12 @@
 // Recorder `ogbench`: writes the episodes of `dipole collect` as OGBench dataset files
 // (`<stem>.npz`, `<stem>-val.npz`), the layout the `ogbench` dataset (and OGBench's
-// `load_dataset`) reads. Spec: ogbench_manipulation.md §5 (arrays, dtypes, key order) and §6.1–6.2
-// (rows of the data-collection episodes). Keys and the crash/extension rules: README.md.
+// `load_dataset`) reads. Docs: (docs/ogbench.md, "Manipulation: datasets") (arrays, dtypes, key order)
+// and (docs/ogbench.md, "Generator loop") (rows of the data-collection episodes). Keys and the
+// crash/extension rules: README.md.
 //
-// Rows. An episode of T steps becomes T rows, as OGBench's generator stores them [§6.2: it appends
-// the pre-step observation, a_t, done and prev_qpos/prev_qvel/prev_button_states at every step]:
+// Rows. An episode of T steps becomes T rows, as OGBench's generator stores them [docs/ogbench.md, "Generator
+// loop": it appends the pre-step observation, a_t, done and prev_qpos/prev_qvel/prev_button_states at every
+// step]:
 //   row t = (observation of s_t, a_t, terminal = (t == T − 1), qpos/qvel/buttons of s_t),
 // with s_0 = the reset state (initial_observation, initial_state) and s_t = the state after step
 // t − 1 (observations[t − 1], states[t − 1]). The outcome of the last step (observations[T − 1],
@@ -37,7 +39,8 @@ namespace fs = std::filesystem;
 using npz::Array;
 using npz::DType;
 
-/// Consecutive episodes in OGBench's row layout (§5), held in memory until a file is written.
+/// Consecutive episodes in OGBench's row layout (docs/ogbench.md, "Manipulation: datasets"), held in memory
+/// until a file is written.
 struct Rows {
   std::int64_t obs_dim = 0, act_dim = 0, nq = 0, nv = 0, nb = 0;
   std::vector<float> observations, actions, qpos, qvel;  // row-major [rows, width]
@@ -328,8 +331,9 @@ class OgbenchRecorder final : public Recorder {
     return r;
   }
 
-  /// Episodes [first, last) as one OGBench file: keys and dtypes of §5, in its order, deflated (or
-  /// stored: the partial file favours speed, it is rewritten at every checkpoint).
+  /// Episodes [first, last) as one OGBench file: keys and dtypes of (docs/ogbench.md, "Manipulation:
+  /// datasets"), in that order, deflated (or stored: the partial file favours speed, it is rewritten at every
+  /// checkpoint).
   void write_file(const std::string& path, std::int64_t first, std::int64_t last, bool compressed) const {
     const std::int64_t begin = rows_.begin_of(first), end = rows_.begin_of(last);
     std::vector<std::pair<std::string, Array>> arrays;
@@ -351,7 +355,8 @@ class OgbenchRecorder final : public Recorder {
   }
 
   /// An existing file of this category, checked as strictly as it is written (it is rewritten with
-  /// the new episodes appended): exactly the §5 keys, dtypes and widths, whole episodes.
+  /// the new episodes appended): exactly the keys, dtypes and widths of "Manipulation: datasets", whole
+  /// episodes.
   Rows read_rows(const std::string& path) const {
     std::map<std::string, Array> arrays = npz::read_npz(path);
     const std::string hint = "; the recorder appends to files of its own category and layout";

@@ -17,11 +17,11 @@ std::vector<std::string> manipulation_types() {
 }  // namespace
 
 const std::vector<CategoryInfo>& categories() {
-  // Manipulation rows: §0 of the spec. Locomotion rows [src: ogbench/locomaze/{point,ant,humanoid}.py
-  // observation code, maze.py default tasks]: point obs = qpos (2); ant obs = qpos ‖ qvel (15 + 14);
-  // humanoid obs 69 (xy, 21 joint angles, head height, 4 extremities, torso z axis, com velocity,
-  // qvel); antsoccer = ant + the ball's free joint (qpos 22, qvel 20, obs 42). The locomotion time
-  // limits are those of OGBench's registrations [src: ogbench locomaze/__init__.py, v1.2.1].
+  // Manipulation rows: (docs/ogbench.md, "Manipulation environments"). Locomotion rows [src:
+  // ogbench/locomaze/{point,ant,humanoid}.py observation code, maze.py default tasks]: point obs = qpos (2);
+  // ant obs = qpos ‖ qvel (15 + 14); humanoid obs 69 (xy, 21 joint angles, head height, 4 extremities, torso
+  // z axis, com velocity, qvel); antsoccer = ant + the ball's free joint (qpos 22, qvel 20, obs 42). The
+  // locomotion time limits are those of OGBench's registrations [src: ogbench locomaze/__init__.py, v1.2.1].
   static const std::vector<CategoryInfo> table = {
       {Category::CubeSingle, "cube-single", Family::Cube, 28, 5, 21, 20, 200, 2, 1, 0, manipulation_types()},
       {Category::CubeDouble, "cube-double", Family::Cube, 37, 5, 28, 26, 500, 2, 2, 0, manipulation_types()},
@@ -431,7 +431,8 @@ std::vector<std::int64_t> lights(const char* pattern) {
 }
 
 TaskSpec puzzle(Category category, int task) {
-  // (init, goal) per task, rows separated by spaces, row-major [§4.2; 4x4/4x6: puzzle_env.py, copy].
+  // (init, goal) per task, rows separated by spaces, row-major (docs/ogbench.md, "Manipulation: reset,
+  // success, reward"); 4x4/4x6: puzzle_env.py, copy.
   static const char* const p3x3[kNumTasks][2] = {
       {"000 000 000", "110 101 011"}, {"111 111 111", "011 111 111"}, {"010 111 010", "101 010 101"},
       {"010 101 010", "111 111 111"}, {"111 111 111", "101 101 101"},

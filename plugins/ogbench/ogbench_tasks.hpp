@@ -5,8 +5,9 @@
 // dataset and environment names, the five task tables of each category and the success indicators
 // computed from (qpos, button states).
 //
-// Sources: /work/shared/docs/ogbench_manipulation.md (§0 dimensions and default tasks, §1.6 qpos
-// layout, §4.2 task tables, §4.3 success checks, §4.4 reward) and, for the locomotion categories,
+// Sources: docs/ogbench.md ("Manipulation environments": dimensions and default tasks; "Manipulation:
+// scene model and physics": qpos layout; "Manipulation: reset, success, reward": task tables,
+// success checks, reward) and, for the locomotion categories,
 // seohongpark/ogbench `ogbench/locomaze/maze.py` (maze maps, task cells, goal tolerance) [src]; the
 // cube-triple and puzzle-4x4/4x6 tables from copies of ogbench's `manipspace/envs/{cube,puzzle}_env.py`
 // whose cube-single/double and puzzle-3x3 tables equal the spec's [src, copy].
@@ -73,10 +74,11 @@ const std::vector<CategoryInfo>& categories();
 const CategoryInfo& info(Category category);
 
 inline constexpr int kNumTasks = 5;
-/// Cube distance (3-D, metres) and drawer/window joint distance for success [§4.3].
+/// Cube distance (3-D, metres) and drawer/window joint distance for success (docs/ogbench.md, "Manipulation:
+/// reset, success, reward").
 inline constexpr double kSuccessTolerance = 0.04;
 
-// qpos layout of the manipulation envs [§1.6].
+// qpos layout of the manipulation envs (docs/ogbench.md, "Manipulation: scene model and physics").
 inline constexpr int kCubeQposBegin = 14;  ///< cube i occupies qpos[14 + 7i .. 20 + 7i] (x y z qw qx qy qz)
 inline constexpr int kCubeQposStride = 7;
 inline constexpr int kSceneButtonQposBegin = 21;  ///< scene button slides at 21, 22
@@ -111,7 +113,8 @@ using Vec3 = std::array<double, 3>;
 using Vec2 = std::array<double, 2>;
 
 /// One single-task definition: the initial state the env resets to (before its reset noise) and the
-/// goal the success indicators compare against [§4.2; locomotion: maze.py task_infos].
+/// goal the success indicators compare against (docs/ogbench.md, "Manipulation: reset, success, reward");
+/// locomotion: maze.py task_infos.
 struct TaskSpec {
   Category category = Category::CubeSingle;
   int task = 0;      ///< 1..5
@@ -138,17 +141,20 @@ inline TaskSpec task_spec(const ParsedName& name) {
 /// Number of success indicators n: cubes (cube-N), 5 (scene), buttons (puzzle), 1 (maze, soccer).
 int num_indicators(const TaskSpec& spec);
 
-/// Success indicators of §4.3 for one state. `qpos` points at nq values (info(category).nq);
-/// `buttons` at num_buttons states (ignored, may be null, for families without buttons). Float input
-/// is widened to double before subtracting the goal, as numpy does for float32 − float64.
+/// Success indicators (docs/ogbench.md, "Manipulation: reset, success, reward") for one state. `qpos` points
+/// at nq values (info(category).nq); `buttons` at num_buttons states (ignored, may be null, for families
+/// without buttons). Float input is widened to double before subtracting the goal, as numpy does for float32
+/// − float64.
 std::vector<bool> indicators(const TaskSpec& spec, const double* qpos, const std::int64_t* buttons);
 std::vector<bool> indicators(const TaskSpec& spec, const float* qpos, const std::int64_t* buttons);
 
-/// Single-task reward r(s) = (number of true indicators) − n, in {−n, …, 0} [§4.4].
+/// Single-task reward r(s) = (number of true indicators) − n, in {−n, …, 0} (docs/ogbench.md, "Manipulation:
+/// reset, success, reward").
 int reward(const std::vector<bool>& indicators);
 /// Every indicator holds.
 bool success(const std::vector<bool>& indicators);
-/// The dataset mask of §5: 0 when the state is a success (all indicators), else 1.
+/// The dataset mask (docs/ogbench.md, "Manipulation: datasets"): 0 when the state is a success (all
+/// indicators), else 1.
 inline double mask(const std::vector<bool>& indicators) {
   return success(indicators) ? 0.0 : 1.0;
 }

@@ -1,6 +1,7 @@
 // The `ogbench` dataset plugin on small synthetic files written with core's npz writer: single-task
 // rewards and masks on rows where the objects (or the agent / ball) sit exactly on the task goal, for
-// every category and both reward timings; regular-mode transitions (§5); action clipping; errors.
+// every category and both reward timings; regular-mode transitions (docs/ogbench.md, "Manipulation:
+// datasets"); action clipping; errors.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -103,8 +104,9 @@ std::map<std::string, Array> synthetic(Category c, int task) {
   return file;
 }
 
-/// The reward of the (noise-free) initial state, counted by hand from the task tables (§4.2) for
-/// each category's default task; locomotion starts are cells away from the goal: −1.
+/// The reward of the (noise-free) initial state, counted by hand from the task tables (docs/ogbench.md,
+/// "Manipulation: reset, success, reward") for each category's default task; locomotion starts are cells away
+/// from the goal: −1.
 int initial_reward(Category c) {
   switch (c) {
     case Category::CubeSingle:

@@ -1,8 +1,9 @@
-// The `ogbench` recorder on synthetic EpisodeRecords: rows per spec §5 (row t = s_t, a_t; the
-// outcome of the last step not stored), read back by the `ogbench` dataset (regular-mode transitions,
-// rewards from the stored qpos), the written npz (keys in §5's order, dtypes, shapes, DEFLATE), the
-// validation split, extending existing files, the partial file of an interrupted collection, and the
-// errors. Last, `dipole collect` with the `ogbench` environment into the recorder and back.
+// The `ogbench` recorder on synthetic EpisodeRecords: rows per (docs/ogbench.md, "Manipulation: datasets")
+// and "Generator loop" (row t = s_t, a_t; the outcome of the last step not stored), read back by the
+// `ogbench` dataset (regular-mode transitions, rewards from the stored qpos), the written npz (keys in the
+// docs' order, dtypes, shapes, DEFLATE), the validation split, extending existing files, the partial file of
+// an interrupted collection, and the errors. Last, `dipole collect` with the `ogbench` environment into the
+// recorder and back.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>

@@ -1,5 +1,6 @@
-// The OGBench task layer: categories, name parsing, task tables (against the spec's numbers, §0 and
-// §4.2 of ogbench_manipulation.md; maze cells from ogbench's maze.py) and success indicators (§4.3).
+// The OGBench task layer: categories, name parsing, task tables (against the numbers of docs/ogbench.md,
+// "Manipulation environments" and "Manipulation: reset, success, reward"; maze cells from ogbench's
+// maze.py) and success indicators (same docs section).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -50,7 +51,8 @@ TEST(OgbenchNames, DatasetNameGivesCategoryFilesAndTask) {
 }
 
 TEST(OgbenchNames, DefaultTasksPerCategory) {
-  // §0: cube/scene task2, puzzle-3x3 task4; maze.py: mazes task1, antsoccer task4.
+  // (docs/ogbench.md, "Manipulation environments"): cube/scene task2, puzzle-3x3 task4; maze.py: mazes task1,
+  // antsoccer task4.
   EXPECT_EQ(og::parse_name("cube-single-play-singletask-v0").task, 2);
   EXPECT_FALSE(og::parse_name("cube-single-play-singletask-v0").task_given);
   EXPECT_EQ(og::parse_name("cube-double-play-singletask-v0").task, 2);
@@ -105,7 +107,7 @@ TEST(OgbenchCategories, DimensionsAndLimitsOfTheSpec) {
     Category c;
     int obs, act, nq, nv, limit, buttons;
   };
-  // §0 of the spec; humanoid obs 69 and dims from ogbench's locomaze code.
+  // (docs/ogbench.md, "Manipulation environments"); humanoid obs 69 and dims from ogbench's locomaze code.
   const Row rows[] = {
       {Category::CubeSingle, 28, 5, 21, 20, 200, 0},
       {Category::CubeDouble, 37, 5, 28, 26, 500, 0},
@@ -126,7 +128,8 @@ TEST(OgbenchCategories, DimensionsAndLimitsOfTheSpec) {
     EXPECT_EQ(i.max_episode_steps, r.limit);
     EXPECT_EQ(i.num_buttons, r.buttons);
   }
-  // The qpos layout of §1.6 fits inside nq: last cube ends at nq (cube-N), window is the last entry (scene).
+  // The qpos layout (docs/ogbench.md, "Manipulation: scene model and physics") fits inside nq: last cube ends
+  // at nq (cube-N), window is the last entry (scene).
   EXPECT_EQ(og::kCubeQposBegin + og::kCubeQposStride * 2, og::info(Category::CubeDouble).nq);
   EXPECT_EQ(og::kCubeQposBegin + og::kCubeQposStride * 3, og::info(Category::CubeTriple).nq);
   EXPECT_EQ(og::kSceneWindowQpos + 1, og::info(Category::Scene).nq);
