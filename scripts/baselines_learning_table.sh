@@ -29,7 +29,7 @@ EVAL_EPISODES=${EVAL_EPISODES:-5}
 methods_of() {  # every configs/<benchmark>_<method>.toml whose plugin is built
   for f in configs/"$1"_*.toml; do
     m=$(basename "$f" .toml); m=${m#"$1"_}
-    [ "$m" = base ] || [ "$m" = collect_random ] || echo "$m"
+    case $m in base | *collect*) ;; *) echo "$m" ;; esac   # base pipelines and data collection are not methods
   done
 }
 EXORL_METHODS=${EXORL_METHODS:-$(methods_of exorl | tr '\n' ' ')}
