@@ -107,7 +107,8 @@ void Adam::step() {
       float* pm = exp_avg_[i].data_ptr<float>();
       float* pv = exp_avg_sq_[i].data_ptr<float>();
       at::parallel_for(0, p.numel(), 32768, [&](std::int64_t begin, std::int64_t end) {
-        fused_adam_kernel(pp + begin, pg + begin, pm + begin, pv + begin, end - begin, scalars);
+        fused_adam_kernel(pp + begin, pg == nullptr ? nullptr : pg + begin, pm + begin, pv + begin,
+                          end - begin, scalars);
       });
       // Written through raw pointers: bump the version counters as the in-place ops would.
       p.unsafeGetTensorImpl()->bump_version();

@@ -42,8 +42,7 @@ std::vector<double> quantiles(const at::Tensor& values, const std::vector<double
 /// Throws NumericError("non-finite <what>: ...") if `value` holds a NaN or an infinity.
 void check_finite(const at::Tensor& value, const std::string& what);
 
-// ---- advantage weightings (docs/algorithms.md, "Weightings"); all without gradient
-// ----------------------------------------
+// ---- advantage weightings (docs/algorithms.md, "Weightings"); all without gradient -----------------
 
 /// DIPOLE weights: x = βA + k; row 0 = σ(x), row 1 = σ(−x) (not 1 − σ(x)). A [B] → [2, B].
 at::Tensor sigmoid_weights(const at::Tensor& advantage, double beta, double shift);
