@@ -3,8 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "dipole/core/npz.hpp"
 #include "dipole/errors.hpp"
+#include "dipole/sdk/npz.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {

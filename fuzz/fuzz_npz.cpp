@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <string>
 
-#include "dipole/core/npz.hpp"
 #include "dipole/errors.hpp"
+#include "dipole/sdk/npz.hpp"
 #include "fuzz_util.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

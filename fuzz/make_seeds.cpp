@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "dipole/core/npz.hpp"
+#include "dipole/sdk/npz.hpp"
 #include "ogbench_tasks.hpp"
 
 using dipole::npz::Array;

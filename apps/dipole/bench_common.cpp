@@ -16,8 +16,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "dipole/core/npz.hpp"
 #include "dipole/errors.hpp"
+#include "dipole/sdk/npz.hpp"
 
 namespace dipole::cli::bench {
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "bench_common.hpp"
-#include "dipole/core/nn.hpp"
+#include "dipole/sdk/nn.hpp"
 #include "options.hpp"
 
 namespace dipole::cli::bench {

@@ -4,9 +4,9 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
 
-#include "dipole/core/flow.hpp"
-#include "dipole/core/rl_math.hpp"
 #include "dipole/errors.hpp"
+#include "dipole/sdk/flow.hpp"
+#include "dipole/sdk/rl_math.hpp"
 
 namespace dipole::cli::bench {
 

@@ -11,8 +11,8 @@
 
 #include <ATen/core/Generator.h>
 
-#include "dipole/core/adam.hpp"
-#include "dipole/core/nn.hpp"
+#include "dipole/sdk/adam.hpp"
+#include "dipole/sdk/nn.hpp"
 #include "dipole/types.hpp"
 
 namespace dipole::cli::bench {

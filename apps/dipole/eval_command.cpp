@@ -11,11 +11,11 @@
 #include "dipole/core/config.hpp"
 #include "dipole/core/evaluator.hpp"
 #include "dipole/core/files.hpp"
-#include "dipole/core/npz.hpp"
 #include "dipole/core/pipeline.hpp"
 #include "dipole/core/plot.hpp"
 #include "dipole/core/run_lock.hpp"
 #include "dipole/core/stop.hpp"
+#include "dipole/sdk/npz.hpp"
 #include "options.hpp"
 
 namespace dipole::cli {

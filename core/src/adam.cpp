@@ -1,4 +1,4 @@
-#include "dipole/core/adam.hpp"
+#include "dipole/sdk/adam.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

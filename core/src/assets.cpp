@@ -1,4 +1,4 @@
-#include "dipole/core/assets.hpp"
+#include "dipole/sdk/assets.hpp"
 
 #include <cstdlib>
 #include <filesystem>

@@ -1,4 +1,4 @@
-#include "dipole/core/batch.hpp"
+#include "dipole/sdk/batch.hpp"
 
 #include <ATen/ATen.h>
 

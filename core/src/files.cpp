@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "dipole/core/npz.hpp"
 #include "dipole/errors.hpp"
+#include "dipole/sdk/npz.hpp"
 
 namespace dipole {
 

@@ -1,4 +1,4 @@
-#include "dipole/core/flow.hpp"
+#include "dipole/sdk/flow.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>

@@ -1,4 +1,4 @@
-#include "dipole/core/nn.hpp"
+#include "dipole/sdk/nn.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

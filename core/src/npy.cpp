@@ -1,5 +1,5 @@
 // .npy parsing and serialisation (NumPy format spec, versions 1.0/2.0/3.0) and atomic file writes.
-#include "dipole/core/npz.hpp"
+#include "dipole/sdk/npz.hpp"
 
 #include <dipole/errors.hpp>
 

@@ -1,7 +1,7 @@
 // .npz archives (a zip of "<key>.npy" members) through libzip. numpy writes them with Python's
 // zipfile: stored or deflated, possibly with data descriptors and ZIP64 extra fields; libzip reads
 // all of these and verifies each member's CRC.
-#include "dipole/core/npz.hpp"
+#include "dipole/sdk/npz.hpp"
 
 #include <dipole/errors.hpp>
 

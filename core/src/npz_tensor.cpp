@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string>
 
-#include "dipole/core/npz.hpp"
+#include "dipole/sdk/npz.hpp"
 
 namespace dipole::npz {
 

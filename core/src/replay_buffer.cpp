@@ -5,8 +5,8 @@
 
 #include <algorithm>
 
-#include "dipole/core/batch.hpp"
 #include "dipole/errors.hpp"
+#include "dipole/sdk/batch.hpp"
 
 namespace dipole {
 

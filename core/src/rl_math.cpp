@@ -1,4 +1,4 @@
-#include "dipole/core/rl_math.hpp"
+#include "dipole/sdk/rl_math.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>

@@ -1,10 +1,10 @@
-#include "dipole/core/sampling.hpp"
+#include "dipole/sdk/sampling.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
-#include "dipole/core/flow.hpp"
 #include "dipole/errors.hpp"
+#include "dipole/sdk/flow.hpp"
 
 namespace dipole {
 

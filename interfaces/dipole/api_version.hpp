@@ -1,6 +1,20 @@
-// The plugin API version. A plugin records the version it was compiled against; the runtime
-// refuses a library whose version differs, before calling any of its code beyond the version query.
-// Bump it on any change to an interface header that alters layout or virtual tables.
+// The plugin API (SDK) version. A plugin records the version it was compiled against; the runtime
+// refuses a library whose version differs, naming both, before calling any of its code beyond the
+// version query.
+//
+// The SDK is every header under this include root (`interfaces/`, installed as `include/dipole/`):
+//   dipole/{algorithm,api_version,component,critic,dataset,denoiser,environment,errors,params,plugin,
+//           recorder,sampler,types,weighting}.hpp   the component interfaces and the plugin descriptor
+//   dipole/sdk/{adam,assets,batch,flow,nn,npz,rl_math,sampling,state_prefix}.hpp
+//                                                    shared math and I/O, implemented in libdipole_core
+// Plugins include nothing else (the headers under core/include/dipole/core/ are the runtime's own).
+//
+// Bump rule: bump the version on any change to an SDK header that a plugin compiled against the old
+// header could observe: the layout of a class or struct, a virtual function (added, removed, reordered,
+// signature changed), the signature or semantics of a function implemented in libdipole_core, an
+// inline function or template whose behaviour changes, or the exported entry points of
+// DIPOLE_PLUGIN. Comments, new free functions and new headers do not bump it. Record each bump below.
+//
 // History: 2 added Environment::simulator_state() and the Recorder kind; 3 added ActOptions::mode
 // (evaluation vs exploration acting).
 #pragma once

@@ -3,8 +3,8 @@
 // MuJoCo-only.
 #include <mujoco/mujoco.h>
 
-#include <dipole/core/assets.hpp>
 #include <dipole/errors.hpp>
+#include <dipole/sdk/assets.hpp>
 
 #include <limits>
 #include <memory>

@@ -10,8 +10,8 @@
 
 #include <mujoco/mujoco.h>
 
-#include <dipole/core/assets.hpp>
 #include <dipole/errors.hpp>
+#include <dipole/sdk/assets.hpp>
 
 #include <algorithm>
 #include <array>

@@ -4,8 +4,8 @@
 // includes inlined, and the result compiled from memory; the assets folder is never written. MuJoCo-only.
 #include <mujoco/mujoco.h>
 
-#include <dipole/core/assets.hpp>
 #include <dipole/errors.hpp>
+#include <dipole/sdk/assets.hpp>
 
 #include <cmath>
 #include <cstddef>

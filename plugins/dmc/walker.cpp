@@ -2,8 +2,8 @@
 // restates dm_control's suite/walker.py); the reward formula is in walker_reward.hpp. MuJoCo-only.
 #include <mujoco/mujoco.h>
 
-#include <dipole/core/assets.hpp>
 #include <dipole/errors.hpp>
+#include <dipole/sdk/assets.hpp>
 
 #include <memory>
 #include <string>

@@ -16,9 +16,9 @@
 #include <iostream>
 #include <thread>
 
-#include "dipole/core/npz.hpp"
 #include "dipole/dataset.hpp"
 #include "dipole/plugin.hpp"
+#include "dipole/sdk/npz.hpp"
 #include "format.hpp"
 #include "registration.hpp"
 #include "relabel.hpp"

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "dipole/core/npz.hpp"
+#include "dipole/sdk/npz.hpp"
 
 namespace dipole::exorl {
 

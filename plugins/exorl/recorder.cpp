@@ -6,8 +6,8 @@
 
 #include <filesystem>
 
-#include "dipole/core/npz.hpp"
 #include "dipole/recorder.hpp"
+#include "dipole/sdk/npz.hpp"
 #include "format.hpp"
 #include "registration.hpp"
 #include "relabel.hpp"

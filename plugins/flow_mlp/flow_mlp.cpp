@@ -4,7 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
 
-#include <dipole/core/nn.hpp>
+#include <dipole/sdk/nn.hpp>
 
 namespace dipole::plugins {
 

@@ -3,9 +3,9 @@
 // "Networks and presets"), with its own Adam. Keys: README.md.
 #pragma once
 
-#include <dipole/core/adam.hpp>
-#include <dipole/core/nn.hpp>
 #include <dipole/denoiser.hpp>
+#include <dipole/sdk/adam.hpp>
+#include <dipole/sdk/nn.hpp>
 
 namespace dipole::plugins {
 

@@ -12,9 +12,9 @@
 
 #include <ATen/core/Generator.h>
 
-#include <dipole/core/adam.hpp>
-#include <dipole/core/nn.hpp>
 #include <dipole/denoiser.hpp>
+#include <dipole/sdk/adam.hpp>
+#include <dipole/sdk/nn.hpp>
 
 namespace dipole::plugins {
 

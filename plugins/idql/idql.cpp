@@ -24,13 +24,13 @@
 #include <cmath>
 
 #include <dipole/algorithm.hpp>
-#include <dipole/core/flow.hpp>
-#include <dipole/core/rl_math.hpp>
-#include <dipole/core/sampling.hpp>
-#include <dipole/core/state_prefix.hpp>
 #include <dipole/critic.hpp>
 #include <dipole/denoiser.hpp>
 #include <dipole/sampler.hpp>
+#include <dipole/sdk/flow.hpp>
+#include <dipole/sdk/rl_math.hpp>
+#include <dipole/sdk/sampling.hpp>
+#include <dipole/sdk/state_prefix.hpp>
 
 #include "ddpm.hpp"
 #include "idql.hpp"

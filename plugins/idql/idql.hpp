@@ -4,11 +4,11 @@
 #include <memory>
 
 #include <dipole/algorithm.hpp>
-#include <dipole/core/flow.hpp>
-#include <dipole/core/state_prefix.hpp>
 #include <dipole/critic.hpp>
 #include <dipole/denoiser.hpp>
 #include <dipole/sampler.hpp>
+#include <dipole/sdk/flow.hpp>
+#include <dipole/sdk/state_prefix.hpp>
 
 #include "ddpm.hpp"
 

@@ -18,12 +18,12 @@
 #include <cmath>
 
 #include <dipole/algorithm.hpp>
-#include <dipole/core/adam.hpp>
-#include <dipole/core/rl_math.hpp>
-#include <dipole/core/state_prefix.hpp>
 #include <dipole/critic.hpp>
 #include <dipole/denoiser.hpp>
 #include <dipole/plugin.hpp>
+#include <dipole/sdk/adam.hpp>
+#include <dipole/sdk/rl_math.hpp>
+#include <dipole/sdk/state_prefix.hpp>
 
 namespace dipole::plugins {
 namespace {

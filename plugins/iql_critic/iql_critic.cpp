@@ -4,7 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
 
-#include <dipole/core/rl_math.hpp>
+#include <dipole/sdk/rl_math.hpp>
 
 namespace dipole::plugins {
 

@@ -4,10 +4,10 @@
 // Keys: README.md.
 #pragma once
 
-#include <dipole/core/adam.hpp>
-#include <dipole/core/nn.hpp>
-#include <dipole/core/rl_math.hpp>
 #include <dipole/critic.hpp>
+#include <dipole/sdk/adam.hpp>
+#include <dipole/sdk/nn.hpp>
+#include <dipole/sdk/rl_math.hpp>
 
 namespace dipole::plugins {
 

@@ -1,8 +1,8 @@
 // OGBench locomotion scenes (see maze.hpp; docs/ogbench.md, "Locomotion environments").
 #include "maze.hpp"
 
-#include <dipole/core/assets.hpp>
 #include <dipole/errors.hpp>
+#include <dipole/sdk/assets.hpp>
 
 #include <cmath>
 #include <deque>

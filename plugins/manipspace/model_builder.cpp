@@ -4,8 +4,8 @@
 // attach/include_copy.
 #include "model_builder.hpp"
 
-#include <dipole/core/assets.hpp>
 #include <dipole/errors.hpp>
+#include <dipole/sdk/assets.hpp>
 
 #include <array>
 #include <cstring>

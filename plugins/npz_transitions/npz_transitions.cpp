@@ -14,10 +14,10 @@
 
 #include <filesystem>
 
-#include "dipole/core/batch.hpp"
-#include "dipole/core/npz.hpp"
 #include "dipole/dataset.hpp"
 #include "dipole/plugin.hpp"
+#include "dipole/sdk/batch.hpp"
+#include "dipole/sdk/npz.hpp"
 
 namespace {
 

@@ -18,10 +18,10 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "dipole/core/batch.hpp"
-#include "dipole/core/npz.hpp"
 #include "dipole/dataset.hpp"
 #include "dipole/plugin.hpp"
+#include "dipole/sdk/batch.hpp"
+#include "dipole/sdk/npz.hpp"
 #include "ogbench_format.hpp"
 #include "ogbench_tasks.hpp"
 

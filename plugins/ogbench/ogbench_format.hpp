@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "dipole/core/npz.hpp"
+#include "dipole/sdk/npz.hpp"
 #include "ogbench_tasks.hpp"
 
 namespace dipole::ogbench {

@@ -27,9 +27,9 @@
 #include <map>
 #include <utility>
 
-#include "dipole/core/npz.hpp"
 #include "dipole/plugin.hpp"
 #include "dipole/recorder.hpp"
+#include "dipole/sdk/npz.hpp"
 #include "ogbench_tasks.hpp"
 
 namespace dipole::ogbench {

@@ -20,10 +20,10 @@
 #include <ATen/ATen.h>
 
 #include <dipole/algorithm.hpp>
-#include <dipole/core/rl_math.hpp>
-#include <dipole/core/state_prefix.hpp>
 #include <dipole/denoiser.hpp>
 #include <dipole/plugin.hpp>
+#include <dipole/sdk/rl_math.hpp>
+#include <dipole/sdk/state_prefix.hpp>
 
 #include "rebrac_critic.hpp"
 

@@ -3,8 +3,8 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
-#include <dipole/core/sampling.hpp>
 #include <dipole/critic.hpp>
+#include <dipole/sdk/sampling.hpp>
 
 namespace dipole::plugins {
 

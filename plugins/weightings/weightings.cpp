@@ -3,7 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
-#include <dipole/core/rl_math.hpp>
+#include <dipole/sdk/rl_math.hpp>
 
 namespace dipole::plugins {
 

@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include "dipole/core/npz.hpp"
+#include "dipole/sdk/npz.hpp"
 #include "support/run_command.hpp"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <limits>
 #include <vector>
 
-#include <dipole/core/adam.hpp>
+#include <dipole/sdk/adam.hpp>
 
 #include "components/test_util.hpp"
 

@@ -10,9 +10,9 @@
 #include <map>
 #include <string>
 
-#include <dipole/core/flow.hpp>
-#include <dipole/core/nn.hpp>
-#include <dipole/core/rl_math.hpp>
+#include <dipole/sdk/flow.hpp>
+#include <dipole/sdk/nn.hpp>
+#include <dipole/sdk/rl_math.hpp>
 
 #include "components/test_util.hpp"
 #include "flow_mlp/flow_mlp.hpp"

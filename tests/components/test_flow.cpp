@@ -2,7 +2,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include <dipole/core/flow.hpp>
+#include <dipole/sdk/flow.hpp>
 
 #include "components/test_util.hpp"
 

@@ -3,7 +3,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include <dipole/core/nn.hpp>
+#include <dipole/sdk/nn.hpp>
 
 #include "components/test_util.hpp"
 #include "flow_mlp/flow_mlp.hpp"

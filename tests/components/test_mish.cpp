@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include <dipole/core/nn.hpp>
+#include <dipole/sdk/nn.hpp>
 
 namespace dipole {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include <dipole/core/nn.hpp>
+#include <dipole/sdk/nn.hpp>
 
 #include "components/test_util.hpp"
 

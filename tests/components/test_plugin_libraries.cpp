@@ -7,10 +7,10 @@
 
 #include <dipole/core/config.hpp>
 #include <dipole/core/registry.hpp>
-#include <dipole/core/sampling.hpp>
 #include <dipole/critic.hpp>
 #include <dipole/denoiser.hpp>
 #include <dipole/sampler.hpp>
+#include <dipole/sdk/sampling.hpp>
 #include <dipole/weighting.hpp>
 
 #include "components/test_util.hpp"

@@ -3,8 +3,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include <dipole/core/flow.hpp>
-#include <dipole/core/sampling.hpp>
+#include <dipole/sdk/flow.hpp>
+#include <dipole/sdk/sampling.hpp>
 
 #include "components/fake_critic.hpp"
 #include "components/test_util.hpp"

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include <dipole/core/rl_math.hpp>
+#include <dipole/sdk/rl_math.hpp>
 
 #include "components/test_util.hpp"
 #include "weightings/weightings.hpp"

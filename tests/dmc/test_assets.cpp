@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "dipole/core/assets.hpp"
 #include "dipole/errors.hpp"
+#include "dipole/sdk/assets.hpp"
 
 namespace dipole {
 namespace {

@@ -24,7 +24,7 @@
 #include "dipole/errors.hpp"
 
 #ifdef DIPOLE_HAVE_MUJOCO
-#include "dipole/core/assets.hpp"
+#include "dipole/sdk/assets.hpp"
 #include "dmc_task.hpp"
 #include "support/dmc_environment.hpp"
 #define DIPOLE_REQUIRE_MUJOCO()

@@ -12,7 +12,7 @@
 #include <filesystem>
 
 #include <dipole/core/checkpoint.hpp>
-#include <dipole/core/sampling.hpp>
+#include <dipole/sdk/sampling.hpp>
 
 #include "components/test_util.hpp"
 #include "idql/ddpm.hpp"

@@ -9,7 +9,7 @@
 #include <map>
 
 #include "dipole/core/checkpoint.hpp"
-#include "dipole/core/nn.hpp"
+#include "dipole/sdk/nn.hpp"
 #include "learning/learning_util.hpp"
 
 namespace dipole::learning {

@@ -6,8 +6,8 @@
 
 #include <mujoco/mujoco.h>
 
-#include <dipole/core/assets.hpp>
 #include <dipole/errors.hpp>
+#include <dipole/sdk/assets.hpp>
 
 #include <unistd.h>
 #include <array>

@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include <dipole/core/config.hpp>
-#include <dipole/core/npz.hpp>
 #include <dipole/core/registry.hpp>
 #include <dipole/dataset.hpp>
+#include <dipole/sdk/npz.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -4,7 +4,7 @@
 // counts, and the files of dipole_ogbench_generate (terminals, actions, widths).
 #include <gtest/gtest.h>
 
-#include <dipole/core/npz.hpp>
+#include <dipole/sdk/npz.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <dipole/core/npz.hpp>
 #include <dipole/errors.hpp>
+#include <dipole/sdk/npz.hpp>
 
 #include <algorithm>
 #include <cmath>

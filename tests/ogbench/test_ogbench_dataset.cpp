@@ -18,9 +18,9 @@
 #include <vector>
 
 #include <dipole/core/config.hpp>
-#include <dipole/core/npz.hpp>
 #include <dipole/core/registry.hpp>
 #include <dipole/dataset.hpp>
+#include <dipole/sdk/npz.hpp>
 
 #include "ogbench_tasks.hpp"
 

@@ -17,10 +17,10 @@
 #include <set>
 
 #include <dipole/core/config.hpp>
-#include <dipole/core/npz.hpp>
 #include <dipole/core/registry.hpp>
 #include <dipole/dataset.hpp>
 #include <dipole/recorder.hpp>
+#include <dipole/sdk/npz.hpp>
 
 #include "ogbench_tasks.hpp"
 #include "support/run_command.hpp"

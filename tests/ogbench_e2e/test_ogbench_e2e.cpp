@@ -10,8 +10,8 @@
 #include <sstream>
 #include <string>
 
-#include "dipole/core/npz.hpp"
 #include "dipole/core/report.hpp"
+#include "dipole/sdk/npz.hpp"
 #include "support/run_command.hpp"
 
 namespace {

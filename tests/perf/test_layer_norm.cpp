@@ -11,7 +11,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "dipole/core/nn.hpp"
+#include "dipole/sdk/nn.hpp"
 
 namespace {
 

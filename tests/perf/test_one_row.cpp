@@ -10,7 +10,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "dipole/core/nn.hpp"
+#include "dipole/sdk/nn.hpp"
 
 namespace {
 

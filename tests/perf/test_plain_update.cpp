@@ -14,8 +14,8 @@
 
 #include "bench_plain_dipole.hpp"
 #include "dipole/core/config.hpp"
-#include "dipole/core/npz.hpp"
 #include "dipole/core/pipeline.hpp"
+#include "dipole/sdk/npz.hpp"
 
 namespace {
 

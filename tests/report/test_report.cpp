@@ -15,9 +15,9 @@
 #include <string>
 
 #include "dipole/core/evaluator.hpp"
-#include "dipole/core/npz.hpp"
 #include "dipole/core/report.hpp"
 #include "dipole/errors.hpp"
+#include "dipole/sdk/npz.hpp"
 #include "support/run_command.hpp"
 
 namespace {

@@ -11,8 +11,8 @@
 #include "dipole/core/checkpoint.hpp"
 #include "dipole/core/config.hpp"
 #include "dipole/core/files.hpp"
-#include "dipole/core/npz.hpp"
 #include "dipole/core/trainer.hpp"
+#include "dipole/sdk/npz.hpp"
 
 namespace dipole {
 namespace {
