@@ -1,6 +1,6 @@
 # dipole_find_mujoco(<var>): sets <var> to TRUE when MuJoCo's CMake package (Debian libmujoco-dev,
 # or a newer MuJoCo) provides the target mujoco::mujoco, FALSE otherwise. Used by every plugin that
-# simulates (plugins/dmc, plugins/manipspace); without MuJoCo they are skipped.
+# simulates (plugins/benchmarks/dmc, plugins/benchmarks/manipspace); without MuJoCo they are skipped.
 #
 # Debian's mujoco::mujoco lists /usr/include/libqhull_r/ (a build-time dependency the public headers
 # do not need) even when that directory is absent, which CMake rejects: only existing include

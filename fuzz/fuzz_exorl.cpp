@@ -6,7 +6,7 @@
 #include <string>
 
 #include "dipole/errors.hpp"
-#include "format.hpp"
+#include "exorl_format.hpp"
 #include "fuzz_util.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

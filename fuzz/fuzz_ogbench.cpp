@@ -1,4 +1,5 @@
-// libFuzzer target: the OGBench file reader (plugins/ogbench/ogbench_format.cpp). The input's first line is
+// libFuzzer target: the OGBench file reader (plugins/benchmarks/ogbench/ogbench_format.cpp). The input's
+// first line is
 // "<dataset name> [pre|post] [max_rows]", e.g. "scene-play-singletask-task2-v0 post 10", the rest the
 // .npz file's bytes: the name parser, read_file's validation, the regular-mode transitions and the
 // relabelling. What is accepted must satisfy the reader's promises (each transition inside one

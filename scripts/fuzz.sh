@@ -4,8 +4,8 @@
 #   npy    one .npy file through the header parser           (core/src/npy.cpp)
 #   npz    an .npz archive through libzip and the npy reader  (core/src/npz.cpp)
 #   toml   a pipeline + an `extends` base + --set overrides   (core/src/config.cpp)
-#   exorl  an ExORL episode file name + file                  (plugins/exorl/format.cpp)
-#   ogbench  an OGBench dataset name line + .npz file          (plugins/ogbench/ogbench_format.cpp)
+#   exorl  an ExORL episode file name + file                  (plugins/benchmarks/exorl/exorl_format.cpp)
+#   ogbench  an OGBench dataset name line + .npz file          (plugins/benchmarks/ogbench/ogbench_format.cpp)
 # Seed corpora: configs/*.toml (with their extends bases) and binary files written by fuzz/make_seeds
 # from Dipole's own writers. Findings (crashes, hangs over 10 s, allocations over 2 GB, RSS over
 # 3 GB) are written to $FUZZ_DIR/artifacts/ and make the script exit 1; each reproducer found so far is
@@ -32,22 +32,23 @@ command -v ccache >/dev/null && CXX="ccache clang++-14"
 mkdir -p "$FUZZ_DIR/obj" "$FUZZ_DIR/artifacts" "$FUZZ_DIR/corpus"
 FLAGS=(-std=c++17 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   -D_GLIBCXX_USE_CXX11_ABI=1 -DFMT_SHARED -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1
-  -Iinterfaces -Icore/include -Iplugins/exorl -Iplugins/ogbench -Ifuzz -isystem /usr/include/torch/csrc/api/include -w)
+  -Iinterfaces -Icore/include -Iplugins/benchmarks/exorl -Iplugins/benchmarks/ogbench -Ifuzz
+  -isystem /usr/include/torch/csrc/api/include -w)
 LIBS=(-lzip -ltomlplusplus -lfmt -lc10 -ltorch_cpu -lpthread)
 
 # compile SOURCE [extra flags]: an object in $FUZZ_DIR/obj, rebuilt when the source is newer.
 compile() {
   local src=$1 obj="$FUZZ_DIR/obj/$(echo "$1" | tr / _).o"
   shift
-  if [ ! -e "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find core/include interfaces fuzz plugins/exorl plugins/ogbench -newer "$obj" -name '*.hpp' | head -1)" ]; then
+  if [ ! -e "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find core/include interfaces fuzz plugins/benchmarks/exorl plugins/benchmarks/ogbench -newer "$obj" -name '*.hpp' | head -1)" ]; then
     echo "[fuzz] compiling $src" >&2
     nice -n "$NICE" $CXX "${FLAGS[@]}" "$@" -c "$src" -o "$obj"
   fi
   echo "$obj"
 }
 LIB_OBJECTS=()
-for src in core/src/npy.cpp core/src/npz.cpp core/src/config.cpp core/src/params.cpp plugins/exorl/format.cpp \
-  plugins/ogbench/ogbench_format.cpp plugins/ogbench/ogbench_tasks.cpp; do
+for src in core/src/npy.cpp core/src/npz.cpp core/src/config.cpp core/src/params.cpp \
+  plugins/benchmarks/exorl/exorl_format.cpp plugins/benchmarks/ogbench/ogbench_format.cpp plugins/benchmarks/ogbench/ogbench_tasks.cpp; do
   LIB_OBJECTS+=("$(compile "$src" -fsanitize=fuzzer-no-link)")
 done
 for target in $TARGETS; do

@@ -1,4 +1,4 @@
-// The shared DMC task layer (plugins/dmc/dmc_task.hpp, library dipole_dmc_tasks) and environment
+// The shared DMC task layer (plugins/benchmarks/dmc/dmc_task.hpp, library dipole_dmc_tasks) and environment
 // `dmc` for every task of docs/exorl.md: sizes, reward range, determinism, truncation, the
 // worked reward examples through reward_from_state, and the relabelling identity (docs/exorl.md, "Reward
 // relabelling"; rewards recomputed from the recorded simulator_state() equal the online rewards).
@@ -126,7 +126,7 @@ TEST(DmcTasks, EnvironmentRejectsAPairOutsideTheTableNamingTheKey) {
 }
 
 TEST(DmcTasks, WalkerWorkedExampleThroughRewardFromState) {
-  // plugins/dmc/README.md, "walker": qpos rootz = −0.2, rooty = 0.3; qvel rootx = 2 → stand = walk
+  // plugins/benchmarks/dmc/README.md, "walker": qpos rootz = −0.2, rooty = 0.3; qvel rootx = 2 → stand = walk
   // 0.947948461, run 0.355480673, torso orientation entries (cos 0.3, sin 0.3), height 1.1.
   for (const auto& [name, expected] :
        {std::pair<const char*, double>{"stand", 0.947948461}, {"walk", 0.947948461}, {"run", 0.355480673}}) {
@@ -160,8 +160,8 @@ double reward_at(const std::string& domain, const std::string& task_name,
 }
 
 TEST(DmcTasks, CheetahWorkedExamplesThroughRewardFromState) {
-  // plugins/dmc/README.md, "cheetah": qvel rootx = 5 → run 0.5, run_backward 0; rootx = −12 → run 0,
-  // run_backward 1 (qvel at 9).
+  // plugins/benchmarks/dmc/README.md, "cheetah": qvel rootx = 5 → run 0.5, run_backward 0; rootx = −12 → run
+  // 0, run_backward 1 (qvel at 9).
   EXPECT_NEAR(reward_at("cheetah", "run", {{9, 5.0}}), 0.5, 1e-12);
   EXPECT_EQ(reward_at("cheetah", "run_backward", {{9, 5.0}}), 0.0);
   EXPECT_EQ(reward_at("cheetah", "run", {{9, -12.0}}), 0.0);
@@ -170,9 +170,9 @@ TEST(DmcTasks, CheetahWorkedExamplesThroughRewardFromState) {
 }
 
 TEST(DmcTasks, QuadrupedWorkedExamplesThroughRewardFromState) {
-  // plugins/dmc/README.md, "quadruped": qpos0 (upright, at rest): walk 0.5, run 0.5. Torso rolled 90° about x
-  // (z_z = 0, root quaternion (cos 45°, sin 45°, 0, 0) at qpos 3–6) with world-x velocity 0.25 (qvel 0 =
-  // state 23): upright 0.5, walk 0.375, run 0.2625.
+  // plugins/benchmarks/dmc/README.md, "quadruped": qpos0 (upright, at rest): walk 0.5, run 0.5. Torso rolled
+  // 90° about x (z_z = 0, root quaternion (cos 45°, sin 45°, 0, 0) at qpos 3–6) with world-x velocity 0.25
+  // (qvel 0 = state 23): upright 0.5, walk 0.375, run 0.2625.
   EXPECT_NEAR(reward_at("quadruped", "walk", {}), 0.5, 1e-12);
   EXPECT_NEAR(reward_at("quadruped", "run", {}), 0.5, 1e-12);
   const double h = std::sqrt(0.5);
@@ -265,7 +265,7 @@ std::string quadruped_model_error() {
 }
 
 TEST(DmcTasks, QuadrupedModelErrorsNameTheFileAndWhatIsWrong) {
-  {  // an element the quadruped model edits delete is missing (plugins/dmc/README.md, "quadruped")
+  {  // an element the quadruped model edits delete is missing (plugins/benchmarks/dmc/README.md, "quadruped")
     EditedQuadrupedAssets assets([](std::string& xml) {
       const std::size_t at = xml.find("<site name=\"target\"");
       xml.erase(at, xml.find("/>", at) + 2 - at);
@@ -306,8 +306,8 @@ void reset_like_the_environment(const dmc::Task& task, dmc::Physics& physics, st
 }
 
 TEST(DmcTasks, QuadrupedResetIsUprightFreeOfContactsAtTheLowestCentimetre) {
-  // plugins/dmc/README.md, "quadruped": root at (0, 0, z) with z a multiple of 0.01 where nothing touches, z
-  // − 0.01 touching; a unit quaternion; hinges, velocities and act 0.
+  // plugins/benchmarks/dmc/README.md, "quadruped": root at (0, 0, z) with z a multiple of 0.01 where nothing
+  // touches, z − 0.01 touching; a unit quaternion; hinges, velocities and act 0.
   const auto task = dmc::make_task("quadruped", "walk");
   dmc::Physics physics = task->make_physics();
   double mean_height = 0.0;
@@ -335,12 +335,12 @@ TEST(DmcTasks, QuadrupedResetIsUprightFreeOfContactsAtTheLowestCentimetre) {
     EXPECT_GT(physics.data()->ncon, 0) << "seed " << seed;
     mean_height += z / 5.0;
   }
-  EXPECT_LT(mean_height, 1.2);  // plugins/dmc/README.md, "quadruped": about 0.8 m on average
+  EXPECT_LT(mean_height, 1.2);  // plugins/benchmarks/dmc/README.md, "quadruped": about 0.8 m on average
 }
 
 TEST(DmcTasks, QuadrupedObservationLayoutAtResetAndActivationAfterOneStep) {
-  // Observation at the reset state (plugins/dmc/README.md, "quadruped"): hinges, hinge velocities, act,
-  // velocimeter and gyro are 0; entry 47 is torso zz = 1 − 2(q_x² + q_y²) of the root quaternion.
+  // Observation at the reset state (plugins/benchmarks/dmc/README.md, "quadruped"): hinges, hinge velocities,
+  // act, velocimeter and gyro are 0; entry 47 is torso zz = 1 − 2(q_x² + q_y²) of the root quaternion.
   auto env = make_env("quadruped", "walk");
   const at::Tensor obs = env->reset(3);
   const at::Tensor state = env->simulator_state();
@@ -349,9 +349,9 @@ TEST(DmcTasks, QuadrupedObservationLayoutAtResetAndActivationAfterOneStep) {
   for (int i = 0; i < 47; ++i) EXPECT_EQ(o[i], 0.0F) << i;
   for (int i = 51; i < 54; ++i) EXPECT_EQ(o[i], 0.0F) << i;
   EXPECT_NEAR(o[47], 1.0 - 2.0 * (q[4] * q[4] + q[5] * q[5]), 1e-6);
-  // Actuators (plugins/dmc/README.md, "quadruped") and the 2.2.2 filter (act += h·(ctrl − act)/0.1, h =
-  // 0.005): after n = 4 sub-steps from act = 0, act = ctrl·(1 − 0.95⁴); ctrl from docs/exorl.md, "Step, reset
-  // and state": yaw a, lift −1 + 2.1·(a + 1)/2, extend 0.8·a.
+  // Actuators (plugins/benchmarks/dmc/README.md, "quadruped") and the 2.2.2 filter (act += h·(ctrl −
+  // act)/0.1, h = 0.005): after n = 4 sub-steps from act = 0, act = ctrl·(1 − 0.95⁴); ctrl from
+  // docs/exorl.md, "Step, reset and state": yaw a, lift −1 + 2.1·(a + 1)/2, extend 0.8·a.
   std::vector<float> a(12);
   for (int i = 0; i < 12; ++i) a[static_cast<std::size_t>(i)] = -0.9F + 0.15F * static_cast<float>(i);
   const StepResult r = env->step(at::from_blob(a.data(), {12}, at::kFloat).clone());
@@ -365,8 +365,9 @@ TEST(DmcTasks, QuadrupedObservationLayoutAtResetAndActivationAfterOneStep) {
 }
 
 TEST(DmcTasks, CheetahResetSettlesAndRestartsTheClock) {
-  // plugins/dmc/README.md, "cheetah": 200 passive steps (2 s) after the draw, then time = 0; the legs have
-  // moved under gravity and springs, so qpos differs from the drawn pose, and every entry stays finite.
+  // plugins/benchmarks/dmc/README.md, "cheetah": 200 passive steps (2 s) after the draw, then time = 0; the
+  // legs have moved under gravity and springs, so qpos differs from the drawn pose, and every entry stays
+  // finite.
   const auto task = dmc::make_task("cheetah", "run");
   dmc::Physics physics = task->make_physics();
   reset_like_the_environment(*task, physics, 4);

@@ -1,6 +1,6 @@
-// DMC walker (plugins/dmc): the tolerance and reward formulas against the hand-computed values of
-// docs/exorl.md ("The tolerance function") and plugins/dmc/README.md ("walker"), and environment `dmc` with
-// domain walker loaded through the registry.
+// DMC walker (plugins/benchmarks/dmc): the tolerance and reward formulas against the hand-computed values of
+// docs/exorl.md ("The tolerance function") and plugins/benchmarks/dmc/README.md ("walker"), and environment
+// `dmc` with domain walker loaded through the registry.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 

@@ -108,7 +108,7 @@ TEST_F(Exorl, RoundTripOfACollectedDirectory) {
   EXPECT_TRUE(act[0].eq(0).all().item<bool>());  // reset row: zero action, reward 0, discount 1
   EXPECT_EQ(rew[0][0].item<float>(), 0.0F);
   EXPECT_TRUE(discount.eq(1).all().item<bool>());
-  // rootz = rootx = 0 at reset (plugins/dmc/README.md, "walker")
+  // rootz = rootx = 0 at reset (plugins/benchmarks/dmc/README.md, "walker")
   EXPECT_EQ(physics[0][0].item<double>(), 0.0);
   EXPECT_EQ(physics[0][1].item<double>(), 0.0);
   EXPECT_TRUE(physics[0].slice(0, 9).eq(0).all().item<bool>());  // velocities 0

@@ -1,5 +1,5 @@
-// ExORL file-format rules (plugins/exorl/format.hpp) without a simulator: file names, the order of
-// files, and every kind of corrupt or mismatched episode file with the message it must give.
+// ExORL file-format rules (plugins/benchmarks/exorl/exorl_format.hpp) without a simulator: file names, the
+// order of files, and every kind of corrupt or mismatched episode file with the message it must give.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "dipole/errors.hpp"
-#include "format.hpp"
+#include "exorl_format.hpp"
 
 namespace dipole::exorl {
 namespace {

@@ -1,6 +1,6 @@
-// Jaco (plugins/dmc/jaco.cpp): reset, observation, timing (plugins/dmc/README.md, "jaco"), reward relabelling
-// (docs/exorl.md, "Reward relabelling") and the random-policy return (docs/exorl.md, "Reference returns of
-// simple policies"), on whole episodes.
+// Jaco (plugins/benchmarks/dmc/jaco.cpp): reset, observation, timing (plugins/benchmarks/dmc/README.md,
+// "jaco"), reward relabelling (docs/exorl.md, "Reward relabelling") and the random-policy return
+// (docs/exorl.md, "Reference returns of simple policies"), on whole episodes.
 #include <gtest/gtest.h>
 
 #ifdef DIPOLE_HAVE_MUJOCO

@@ -1,5 +1,5 @@
-// Jaco (plugins/dmc/jaco.cpp): the composed model against its compiled facts, the errors for broken asset
-// files, the IK and the reward formula (plugins/dmc/README.md, "jaco").
+// Jaco (plugins/benchmarks/dmc/jaco.cpp): the composed model against its compiled facts, the errors for
+// broken asset files, the IK and the reward formula (plugins/benchmarks/dmc/README.md, "jaco").
 #include <gtest/gtest.h>
 
 #ifdef DIPOLE_HAVE_MUJOCO

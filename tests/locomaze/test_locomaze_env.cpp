@@ -1,4 +1,4 @@
-// OGBench single-task locomotion env (plugins/locomaze): resets (noise, reset-quaternion flag, the
+// OGBench single-task locomotion env (plugins/benchmarks/locomaze): resets (noise, reset-quaternion flag, the
 // humanoid rejection loop), success at the tolerance boundary, reward/termination with both
 // timings, the time limit, teleports, determinism per seed, and the `ogbench_locomaze` environment
 // through the registry (docs/ogbench.md, "Locomotion environments").

@@ -1,7 +1,7 @@
-// OGBench locomotion scenes (plugins/locomaze): composed-model facts, maze coordinates and tasks, the
-// humanoid observation test vector, free-fall values that pin the timestep, integrator and frame
-// skip, wall contacts, 2.2.2 regression values and the one-step replay error floor
-// (docs/ogbench.md, "Locomotion environments").
+// OGBench locomotion scenes (plugins/benchmarks/locomaze): composed-model facts, maze coordinates and tasks,
+// the humanoid observation test vector, free-fall values that pin the timestep, integrator and frame skip,
+// wall contacts, 2.2.2 regression values and the one-step replay error floor (docs/ogbench.md, "Locomotion
+// environments").
 #include <gtest/gtest.h>
 
 #include <dipole/errors.hpp>

@@ -1,7 +1,7 @@
-// OGBench manipulation (plugins/manipspace): controller, observation, reset, success, reward and
+// OGBench manipulation (plugins/benchmarks/manipspace): controller, observation, reset, success, reward and
 // termination (docs/ogbench.md, "Manipulation: ..." sections) against the measured figures of
-// plugins/manipspace/README.md and the identities of docs/ogbench.md; the `ogbench` environment through the
-// registry.
+// plugins/benchmarks/manipspace/README.md and the identities of docs/ogbench.md; the `ogbench` environment
+// through the registry.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -120,7 +120,8 @@ TEST(ManipspaceController, TrackingNeedsOneToThreeIkIterationsPerStep) {
   EXPECT_LE(total, 300);
 }
 
-// ---- controller behaviour (plugins/manipspace/README.md, "Figures reproduced") ----------------------------
+// ---- controller behaviour (plugins/benchmarks/manipspace/README.md, "Figures reproduced")
+// ----------------------------
 
 TEST(ManipspaceController, ZeroActionSinksOneToTwoAndAHalfMillimetresPerStep) {
   ManipEnv& env = home(cube_env());

@@ -1,6 +1,6 @@
-// OGBench manipulation (plugins/manipspace): the flat MJCF assembled at run time and its compiled
+// OGBench manipulation (plugins/benchmarks/manipspace): the flat MJCF assembled at run time and its compiled
 // figures against docs/ogbench.md ("Manipulation environments", "Manipulation: scene
-// model and physics") and plugins/manipspace/README.md ("Figures reproduced"); the XML DOM.
+// model and physics") and plugins/benchmarks/manipspace/README.md ("Figures reproduced"); the XML DOM.
 #include <gtest/gtest.h>
 
 #include <dipole/errors.hpp>

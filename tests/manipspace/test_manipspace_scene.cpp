@@ -1,4 +1,5 @@
-// OGBench manipulation (plugins/manipspace): cube-double, scene and puzzle-3x3 — observation layouts
+// OGBench manipulation (plugins/benchmarks/manipspace): cube-double, scene and puzzle-3x3 — observation
+// layouts
 // ("Manipulation: observation"), task resets, indicators, rewards and the scene health reset
 // ("Manipulation: reset, success, reward"), button toggling, the damping lock and the target sites
 // ("Manipulation: scene model and physics"); sections of docs/ogbench.md.

@@ -1,5 +1,5 @@
 // Files of dipole_ogbench_generate read back through the `ogbench` dataset plugin
-// (plugins/ogbench): our observations and actions unchanged, 100 transitions per 101-row episode,
+// (plugins/benchmarks/ogbench): our observations and actions unchanged, 100 transitions per 101-row episode,
 // rewards in {−1, 0} and mask = (reward ≠ 0), train = the first episodes, val = the last.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

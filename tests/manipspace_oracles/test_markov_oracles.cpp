@@ -1,9 +1,9 @@
 // Markov oracles (docs/ogbench.md, "Markov oracles and noisy data";
-// plugins/manipspace/oracles/markov_oracles.hpp): they complete their sub-tasks in the data-collection env
-// (cube, button, drawer/window) within their step limits and drive the `noisy` generator; run on the
-// single-task envs one sub-task after another they solve the evaluation tasks, which exercises the whole
-// chain (IK controller, gripper tendon and pads, contacts, button toggles, the damping lock, success and
-// termination).
+// plugins/benchmarks/manipspace/oracles/markov_oracles.hpp): they complete their sub-tasks in the
+// data-collection env (cube, button, drawer/window) within their step limits and drive the `noisy` generator;
+// run on the single-task envs one sub-task after another they solve the evaluation tasks, which exercises the
+// whole chain (IK controller, gripper tendon and pads, contacts, button toggles, the damping lock, success
+// and termination).
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// The `dmc` environment (plugins/dmc) created through the plugin registry, as a pipeline would.
+// The `dmc` environment (plugins/benchmarks/dmc) created through the plugin registry, as a pipeline would.
 #pragma once
 
 #include <memory>
