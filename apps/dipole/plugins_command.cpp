@@ -26,6 +26,12 @@ int plugins_command(const Args& args) {
   std::cout << "search path:";
   for (const auto& dir : Registry::default_search_path()) std::cout << " " << dir;
   std::cout << "\n";
+  if (kind_filter.empty() && type_filter.empty()) {  // every library: name, version, SDK version, file
+    std::cout << fmt::format("libraries (this runtime: SDK version {}):\n", kPluginApiVersion);
+    for (const auto& library : registry.plugins())
+      std::cout << fmt::format("  {:<24} {:<12} SDK {}  {}\n", library->name, library->version,
+                               library->api_version, library->path);
+  }
   bool any = false;
   for (Kind kind : {Kind::Dataset, Kind::Environment, Kind::Algorithm, Kind::Critic, Kind::Denoiser,
                     Kind::Weighting, Kind::Sampler, Kind::Recorder}) {
@@ -37,6 +43,9 @@ int plugins_command(const Args& args) {
       std::cout << fmt::format(fmt::runtime(brief ? "{:<12} {:<16} {}\n" : "\n{:<12} {:<16} {}\n"),
                                to_string(kind), type, info.summary);
       if (brief) continue;
+      const LoadedPlugin& library = registry.provider(kind, type);
+      std::cout << fmt::format("    from {} {} (SDK {}): {}\n", library.name, library.version,
+                               library.api_version, library.path);
       for (const auto& p : info.schema) {
         std::string range;
         if (p.min && p.max)

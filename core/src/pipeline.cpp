@@ -8,6 +8,7 @@
 #include <malloc.h>
 #endif
 
+#include <algorithm>
 #include <utility>
 
 namespace dipole {
@@ -102,8 +103,16 @@ class PipelineBuilder final : public Builder {
     ctx.section = section;
     ctx.seed = derive_seed(seed_, section);
     ctx.builder = this;
+    const LoadedPlugin& library = registry_.provider(kind, type);
+    const bool recorded = std::any_of(builds_.begin(), builds_.end(),
+                                      [&](const ComponentBuild& b) { return b.section == section; });
+    if (!recorded)
+      builds_.push_back(
+          {section, kind, type, library.path, library.name, library.version, library.api_version});
     return registry_.create(kind, type, params, ctx);
   }
+
+  const std::vector<ComponentBuild>& builds() const { return builds_; }
 
   bool has_section(const std::string& section) const override { return pipeline_.has_section(section); }
 
@@ -111,6 +120,7 @@ class PipelineBuilder final : public Builder {
   Registry registry_;
   config::Pipeline& pipeline_;
   std::uint64_t seed_;
+  std::vector<ComponentBuild> builds_;
 };
 
 void check_same_spec(const Spec& data, const Spec& env, const std::string& where) {
@@ -122,6 +132,31 @@ void check_same_spec(const Spec& data, const Spec& env, const std::string& where
 }
 
 }  // namespace
+
+std::string plugin_builds_toml(const std::vector<ComponentBuild>& builds) {
+  const auto quoted = [](const std::string& text) {
+    std::string out = "\"";
+    for (const char c : text) {
+      if (c == '"' || c == '\\')
+        out += std::string("\\") + c;
+      else if (static_cast<unsigned char>(c) < 0x20)
+        out += fmt::format("\\u{:04X}", static_cast<int>(c));
+      else
+        out += c;
+    }
+    return out + "\"";
+  };
+  std::string out =
+      "# The plugin builds that produced this run: one table per component section (docs/architecture.md,\n"
+      "# \"The plugin SDK\"). Written by dipole train.\n";
+  for (const auto& b : builds)
+    out += fmt::format(
+        "\n[[component]]\nsection = {}\nkind = {}\ntype = {}\nlibrary = {}\nlibrary_name = {}\n"
+        "library_version = {}\nsdk_version = {}\n",
+        quoted(b.section), quoted(to_string(b.kind)), quoted(b.type), quoted(b.library),
+        quoted(b.library_name), quoted(b.library_version), b.sdk_version);
+  return out;
+}
 
 Run build_run(const Registry& registry, config::Pipeline pipeline) {
   Run run(std::move(pipeline));
@@ -208,6 +243,7 @@ Run build_run(const Registry& registry, config::Pipeline pipeline) {
   }
 
   run.algorithm = builder->make<Algorithm>("algorithm", ctx);
+  run.builds = builder->builds();
 
   const auto unused = p.unused_sections();
   if (!unused.empty())

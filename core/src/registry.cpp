@@ -99,7 +99,8 @@ void Registry::load_library(const std::string& path) {
   const int version = library->get_alias<PluginApiVersionFn>(version_symbol)();
   if (version != kPluginApiVersion)
     throw PluginError(fmt::format(
-        "plugin '{}' was built against Dipole plugin API version {}, but this runtime provides version {}; "
+        "plugin '{}' was built against Dipole plugin API version {} (the SDK version, "
+        "DIPOLE_PLUGIN_API_VERSION in <dipole/api_version.hpp>), but this runtime provides version {}; "
         "rebuild the plugin against the installed Dipole headers",
         canonical, version, kPluginApiVersion));
 
@@ -109,6 +110,13 @@ void Registry::load_library(const std::string& path) {
   PluginDescriptor descriptor;
   library->get_alias<PluginDescribeFn>(describe_symbol)(descriptor);
   loaded->components = std::move(descriptor.components);
+  loaded->api_version = descriptor.api_version;
+  loaded->name = descriptor.name;
+  if (loaded->name.empty()) {
+    loaded->name = fs::path(canonical).stem().string();
+    if (loaded->name.rfind("lib", 0) == 0) loaded->name.erase(0, 3);
+  }
+  loaded->version = descriptor.version.empty() ? "unversioned" : descriptor.version;
 
   // Check every name before registering any, so a failed load leaves the registry unchanged.
   std::map<std::pair<Kind, std::string>, const ComponentInfo*> added;
@@ -148,6 +156,11 @@ std::shared_ptr<Component> Registry::create(Kind kind, const std::string& type, 
   if (!object) throw PluginError(fmt::format("{} type '{}' returned no object", to_string(kind), type));
   // The deleter owns a reference to the library: it is unloaded only after the object is gone.
   return std::shared_ptr<Component>(object.release(), [owner = std::move(owner)](Component* p) { delete p; });
+}
+
+const LoadedPlugin& Registry::provider(Kind kind, const std::string& type) const {
+  info(kind, type);  // the error for an unknown type
+  return *data_->types.at({kind, type}).first;
 }
 
 std::vector<std::string> Registry::types(Kind kind) const {

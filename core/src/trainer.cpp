@@ -285,6 +285,7 @@ TrainResult train(Run& run, const TrainOptions& options) {
     fs::remove(checkpoint);
   }
   write_text_atomic(resolved_path.string(), resolved);
+  write_text_atomic((dir / "plugins.toml").string(), plugin_builds_toml(run.builds));
 
   // The online phase starts after update t.steps (docs/online.md); a run resumed inside it restores the
   // phase (buffer, exploration environments, counters) from the checkpoint.

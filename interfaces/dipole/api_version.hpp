@@ -16,11 +16,12 @@
 // DIPOLE_PLUGIN. Comments, new free functions and new headers do not bump it. Record each bump below.
 //
 // History: 2 added Environment::simulator_state() and the Recorder kind; 3 added ActOptions::mode
-// (evaluation vs exploration acting).
+// (evaluation vs exploration acting); 4 moved the shared math and I/O headers to dipole/sdk/ and added
+// the library's name, version and SDK version to PluginDescriptor.
 #pragma once
 
 #ifndef DIPOLE_PLUGIN_API_VERSION  // overridable only so tests can build a mismatched plugin
-#define DIPOLE_PLUGIN_API_VERSION 3
+#define DIPOLE_PLUGIN_API_VERSION 4
 #endif
 
 namespace dipole {

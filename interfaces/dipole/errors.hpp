@@ -1,5 +1,7 @@
-// Typed errors. Every message says what went wrong, where (file:line:column, key, path) and what
-// was expected; the CLI prints `error: <message>` without a stack trace.
+// Typed errors, every one Dipole throws (the one home of its exception types, plugins' and the
+// runtime's alike: docs/architecture.md, "The plugin SDK"). Every message says what went wrong, where
+// (file:line:column, key, path) and what was expected; the CLI prints `error: <message>` without a
+// stack trace.
 #pragma once
 
 #include <stdexcept>
@@ -32,6 +34,20 @@ class DataError : public Error {
 
 /// Training produced a non-finite value or another numeric failure.
 class NumericError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Another live process holds a run directory (core/include/dipole/core/run_lock.hpp).
+class RunLockError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Thrown by a loop that is stopped in the middle of a unit of work it cannot finish (an
+/// evaluation, a collection) after SIGINT/SIGTERM; the caller writes what is complete and exits with
+/// 130 (core/include/dipole/core/stop.hpp, docs/reliability.md "Signals").
+class Interrupted : public Error {
  public:
   using Error::Error;
 };

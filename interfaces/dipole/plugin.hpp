@@ -1,14 +1,15 @@
 // Declaring a plugin library. A plugin is a shared library with one DIPOLE_PLUGIN block:
 //
 //   #include <dipole/plugin.hpp>
-//   DIPOLE_PLUGIN(plugin) {
-//     plugin.add<MyDataset>("my_dataset", "one-line summary", MyDataset::schema());
-//   }
+//   DIPOLE_PLUGIN(plugin) { plugin.add<MyDataset>("my_dataset", "one-line summary"); }
 //
-// where MyDataset derives from dipole::Dataset and has a constructor
+// where MyDataset derives from dipole::Dataset, has a static `schema()` and a constructor
 // MyDataset(const dipole::Params&, const dipole::BuildContext&). The macro exports two symbols
-// through Boost.DLL: the API version the library was compiled against (queried first) and a
-// function that fills in the descriptor (called only if the versions match).
+// through Boost.DLL (the only symbols a plugin built by dipole_add_plugin exports): the API version
+// the library was compiled against (queried first) and a function that fills in the descriptor
+// (called only if the versions match). The descriptor also carries the library's name and version:
+// dipole_add_plugin(<name> [VERSION x.y.z] ...) writes them into a generated header
+// <dipole_plugin_build.hpp> (DIPOLE_PLUGIN_NAME, DIPOLE_PLUGIN_VERSION) that this file includes.
 #pragma once
 
 #include <boost/dll/alias.hpp>
@@ -21,6 +22,19 @@
 #include "dipole/api_version.hpp"
 #include "dipole/component.hpp"
 #include "dipole/params.hpp"
+
+// Name and version of the library being built, from dipole_add_plugin (cmake/DipolePlugin.cmake). A
+// generated header rather than -D flags: plugins share one precompiled header, which GCC refuses
+// when a macro is defined on the command line.
+#if __has_include(<dipole_plugin_build.hpp>)
+#include <dipole_plugin_build.hpp>
+#endif
+#ifndef DIPOLE_PLUGIN_NAME
+#define DIPOLE_PLUGIN_NAME ""  // the runtime then names the library by its file
+#endif
+#ifndef DIPOLE_PLUGIN_VERSION
+#define DIPOLE_PLUGIN_VERSION ""
+#endif
 
 namespace dipole {
 
@@ -37,6 +51,9 @@ struct ComponentInfo {
 
 /// What a library provides. Filled by the DIPOLE_PLUGIN block.
 struct PluginDescriptor {
+  std::string name;     ///< the library's name (dipole_add_plugin's target name)
+  std::string version;  ///< the library's version (dipole_add_plugin's VERSION, else its project's)
+  int api_version = 0;  ///< the SDK version it was compiled against (DIPOLE_PLUGIN_API_VERSION)
   std::vector<ComponentInfo> components;
 
   /// Register T (derived from one of the component interfaces, constructible from
@@ -53,6 +70,11 @@ struct PluginDescriptor {
     };
     components.push_back(std::move(info));
   }
+  /// The same with T::schema().
+  template <class T>
+  void add(std::string type, std::string summary) {
+    add<T>(std::move(type), std::move(summary), T::schema());
+  }
 };
 
 using PluginApiVersionFn = int();
@@ -68,6 +90,9 @@ using PluginDescribeFn = void(PluginDescriptor&);
     return DIPOLE_PLUGIN_API_VERSION;                                            \
   }                                                                              \
   inline void describe(::dipole::PluginDescriptor& d) {                          \
+    d.name = DIPOLE_PLUGIN_NAME;                                                 \
+    d.version = DIPOLE_PLUGIN_VERSION;                                           \
+    d.api_version = DIPOLE_PLUGIN_API_VERSION;                                   \
     dipole_plugin_register_components(d);                                        \
   }                                                                              \
   }                                                                              \

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "dipole/api_version.hpp"
 #include "dipole/sdk/npz.hpp"
 #include "support/run_command.hpp"
 
@@ -50,6 +51,25 @@ TEST_F(Cli, PluginsListsTypesWithDocumentedKeys) {
   EXPECT_NE(r.output.find("npz_transitions"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("action_clip_eps"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("(required)"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, PluginsListsEveryLibraryWithNameVersionAndSdkVersion) {
+  const Result r = dipole_cli("plugins --brief");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string sdk = "SDK " + std::to_string(dipole::kPluginApiVersion);
+  EXPECT_NE(r.output.find("libraries (this runtime: " + sdk + "):"), std::string::npos) << r.output;
+  for (const char* library : {"dipole_npz_transitions", "dipole_weightings", "dipole_samplers"}) {
+    const auto line = r.output.find(std::string("  ") + library + " ");
+    ASSERT_NE(line, std::string::npos) << library << "\n" << r.output;
+    const std::string text = r.output.substr(line, r.output.find('\n', line) - line);
+    EXPECT_NE(text.find(" " + sdk + " "), std::string::npos) << text;
+    EXPECT_NE(text.find(std::string("/lib") + library + ".so"), std::string::npos) << text;
+    EXPECT_EQ(text.find("unversioned"), std::string::npos) << text;
+  }
+  const Result one = dipole_cli("plugins npz_transitions");
+  ASSERT_EQ(one.code, 0) << one.output;
+  EXPECT_NE(one.output.find("from dipole_npz_transitions "), std::string::npos) << one.output;
+  EXPECT_NE(one.output.find("(" + sdk + ")"), std::string::npos) << one.output;
 }
 
 TEST_F(Cli, HelpOnEverySubcommand) {

@@ -6,7 +6,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+
+#include "dipole/api_version.hpp"
 #include "support/run_command.hpp"
 
 namespace {
@@ -41,6 +44,11 @@ TEST(Install, OutOfTreePluginBuildsAgainstInstalledPackageAndRuns) {
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("toy ring dataset"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("radius"), std::string::npos) << r.output;
+  // Name and version from dipole_add_plugin(dipole_ring_dataset VERSION 1.0.0 ...), the SDK version.
+  EXPECT_NE(
+      r.output.find("from dipole_ring_dataset 1.0.0 (SDK " + std::to_string(dipole::kPluginApiVersion) + ")"),
+      std::string::npos)
+      << r.output;
 
   const fs::path pipeline = root / "ring.toml";
   std::ofstream(pipeline) << "[trainer]\nsteps = 30\nbatch_size = 64\nlog_interval = 10\n"
@@ -52,6 +60,13 @@ TEST(Install, OutOfTreePluginBuildsAgainstInstalledPackageAndRuns) {
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("trained after 30 steps"), std::string::npos) << r.output;
   EXPECT_TRUE(fs::exists(root / "run" / "checkpoints" / "latest.npz"));
+  std::stringstream builds;
+  builds << std::ifstream(root / "run" / "plugins.toml").rdbuf();
+  EXPECT_NE(builds.str().find("type = \"ring\"\nlibrary = \"" + fs::canonical(build).string() +
+                              "/libdipole_ring_dataset.so\"\nlibrary_name = \"dipole_ring_dataset\"\n"
+                              "library_version = \"1.0.0\""),
+            std::string::npos)
+      << builds.str();
 
   // Without the plugin path the type is unknown, and the error says which dataset types exist.
   r = run(cli + " train " + pipeline.string() + " --quiet --out " + (root / "run2").string());

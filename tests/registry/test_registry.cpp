@@ -3,7 +3,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <regex>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "dipole/core/registry.hpp"
 #include "dipole/weighting.hpp"
@@ -54,6 +58,69 @@ TEST(Registry, WrongApiVersionIsRefusedNamingBothVersions) {
   EXPECT_NE(msg.find("API version 999"), std::string::npos) << msg;
   EXPECT_NE(msg.find("provides version " + std::to_string(kPluginApiVersion)), std::string::npos) << msg;
   EXPECT_TRUE(registry.types(Kind::Weighting).empty());
+}
+
+TEST(Registry, LibraryNameVersionAndSdkVersionAreRecorded) {
+  Registry registry;
+  registry.load_library(test_plugin("test_probe"));
+  ASSERT_EQ(registry.plugins().size(), 1u);
+  const LoadedPlugin& library = *registry.plugins().front();
+  EXPECT_EQ(library.name, "probe_library");
+  EXPECT_EQ(library.version, "2.5.1");
+  EXPECT_EQ(library.api_version, kPluginApiVersion);
+  EXPECT_EQ(&registry.provider(Kind::Weighting, "probe"), &library);
+  EXPECT_NE(
+      error_of([&] { registry.provider(Kind::Weighting, "nope"); }).find("unknown weighting type 'nope'"),
+      std::string::npos);
+}
+
+TEST(Registry, LibraryWithoutNameIsNamedByItsFile) {
+  Registry registry;
+  registry.load_library(test_plugin("test_duplicate"));
+  EXPECT_EQ(registry.plugins().front()->name, "test_duplicate");
+  EXPECT_EQ(registry.plugins().front()->version, "unversioned");
+}
+
+TEST(Registry, PluginsBuiltByDipoleAddPluginCarryTheirNameAndProjectVersion) {
+  const Registry registry = Registry::with_default_plugins();
+  const LoadedPlugin& library = registry.provider(Kind::Dataset, "npz_transitions");
+  EXPECT_EQ(library.name, "dipole_npz_transitions");
+  EXPECT_TRUE(std::regex_match(library.version, std::regex("[0-9]+\\.[0-9]+\\.[0-9]+"))) << library.version;
+  EXPECT_EQ(library.api_version, kPluginApiVersion);
+  for (const auto& loaded : registry.plugins()) {
+    EXPECT_EQ(loaded->path.find("/lib" + loaded->name + ".so"), loaded->path.size() - loaded->name.size() - 7)
+        << loaded->path << " is named " << loaded->name;
+    EXPECT_EQ(loaded->version, library.version) << loaded->name;
+  }
+}
+
+// Plugins build with hidden visibility: the only symbols of Dipole's namespace or of the plugin a
+// library exports are the two DIPOLE_PLUGIN entry points (`nm -D --defined-only`).
+TEST(Registry, PluginsExportOnlyTheirEntryPoints) {
+  const Registry registry = Registry::with_default_plugins();
+  ASSERT_FALSE(registry.plugins().empty());
+  for (const auto& loaded : registry.plugins()) {
+    FILE* pipe = ::popen(("nm -D --defined-only --demangle '" + loaded->path + "' 2>&1").c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string output;
+    char buffer[4096];
+    while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+    ASSERT_EQ(::pclose(pipe), 0) << output;
+    std::istringstream lines(output);
+    std::string line;
+    std::vector<std::string> entry_points, leaked;
+    while (std::getline(lines, line)) {
+      if (line.find("dipole_plugin_api_version") != std::string::npos ||
+          line.find("dipole_plugin_describe") != std::string::npos)
+        entry_points.push_back(line);
+      else if (line.find("dipole") != std::string::npos ||
+               line.find("(anonymous namespace)") != std::string::npos)
+        leaked.push_back(line);
+    }
+    EXPECT_EQ(entry_points.size(), 2u) << loaded->path << "\n" << output;
+    EXPECT_TRUE(leaked.empty()) << loaded->path << " exports " << leaked.size() << " symbols, e.g. "
+                                << (leaked.empty() ? "" : leaked.front());
+  }
 }
 
 TEST(Registry, LibraryWithoutEntryPointIsNotAPlugin) {

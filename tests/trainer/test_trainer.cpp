@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "dipole/core/checkpoint.hpp"
@@ -384,6 +385,52 @@ TEST(Trainer, WritesMetricsAndEvaluation) {
   const std::string eval = read_text((dir / "eval.jsonl").string());
   EXPECT_NE(eval.find("\"step\": 40"), std::string::npos) << eval;
   EXPECT_NE(eval.find("eval/return_mean"), std::string::npos) << eval;
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, RunDirectoryRecordsThePluginBuilds) {
+  const fs::path dir = fresh_dir("plugins");
+  dipole::Run run = make_run();
+  train(run, options(dir));
+  const std::string text = read_text((dir / "plugins.toml").string());
+  // One [[component]] table per section: its keys up to the next table.
+  std::map<std::string, std::map<std::string, std::string>> tables;
+  std::istringstream in(text);
+  std::string line, section;
+  std::map<std::string, std::string> current;
+  const auto flush = [&] {
+    if (!current.empty()) tables[current["section"]] = current;
+    current.clear();
+  };
+  while (std::getline(in, line)) {
+    if (line == "[[component]]") flush();
+    const auto eq = line.find(" = ");
+    if (eq == std::string::npos || line[0] == '#') continue;
+    std::string value = line.substr(eq + 3);
+    if (value.size() >= 2 && value.front() == '"') value = value.substr(1, value.size() - 2);
+    current[line.substr(0, eq)] = value;
+  }
+  flush();
+  const std::map<std::string, std::pair<std::string, std::string>> expected = {
+      {"dataset", {"bandit", "dipole_bandit"}},
+      {"environment", {"bandit", "dipole_bandit"}},
+      {"algorithm", {"flow_bc", "dipole_flow_bc"}},
+      {"denoiser", {"flow_mlp", "dipole_flow_mlp"}},
+      {"sampler", {"euler", "dipole_samplers"}}};
+  ASSERT_EQ(tables.size(), expected.size()) << text;
+  for (const auto& [name, type_and_library] : expected) {
+    ASSERT_TRUE(tables.count(name)) << name << "\n" << text;
+    auto& t = tables[name];
+    EXPECT_EQ(t["type"], type_and_library.first) << text;
+    EXPECT_EQ(t["library_name"], type_and_library.second) << text;
+    EXPECT_EQ(t["sdk_version"], std::to_string(kPluginApiVersion)) << text;
+    EXPECT_NE(t["library_version"], "unversioned") << text;
+    EXPECT_FALSE(t["library_version"].empty()) << text;
+    EXPECT_TRUE(fs::exists(t["library"])) << t["library"];
+    EXPECT_NE(t["library"].find("lib" + type_and_library.second + ".so"), std::string::npos) << text;
+  }
+  EXPECT_EQ(tables["sampler"]["kind"], "sampler");
+  EXPECT_EQ(tables["denoiser"]["kind"], "denoiser");
   fs::remove_all(dir);
 }
 

@@ -7,6 +7,7 @@
 
 #include <dipole/dataset.hpp>
 #include <dipole/plugin.hpp>
+#include <dipole/sdk/batch.hpp>
 
 namespace {
 
@@ -27,33 +28,28 @@ class RingDataset final : public dipole::Dataset {
     const double radius = params.real("radius"), noise = params.real("noise");
     at::Generator gen = at::detail::createCPUGenerator(ctx.seed);  // seeded by the runtime
     const at::Tensor theta = at::rand({n}, gen) * (2 * M_PI);
-    obs_ = at::stack({at::cos(theta), at::sin(theta)}, 1);
-    act_ = (obs_ * radius + at::randn({n, 2}, gen) * noise).clamp(-1, 1);
-    rew_ = 1 - (act_ - obs_ * radius).pow(2).sum(1);
-    ones_ = at::ones({n});
-    obs_ = obs_.to(ctx.device);
-    act_ = act_.to(ctx.device);
-    rew_ = rew_.to(ctx.device);
-    ones_ = ones_.to(ctx.device);
+    const at::Tensor obs = at::stack({at::cos(theta), at::sin(theta)}, 1);
+    const at::Tensor act = (obs * radius + at::randn({n, 2}, gen) * noise).clamp(-1, 1);
+    // One-step episodes: s′ = s (unused, mask 0), terminal 1.
+    all_ = {obs, act, 1 - (act - obs * radius).pow(2).sum(1), obs, at::zeros({n}), at::ones({n})};
+    for (at::Tensor* t : {&all_.observations, &all_.actions, &all_.rewards, &all_.next_observations,
+                          &all_.masks, &all_.terminals})
+      *t = t->to(ctx.device);
   }
 
   dipole::Spec spec() const override { return {2, 2, {-1.0, -1.0}, {1.0, 1.0}}; }
-  std::int64_t size() const override { return obs_.size(0); }
-
+  std::int64_t size() const override { return all_.observations.size(0); }
   dipole::Batch sample(std::int64_t batch_size, at::Generator& generator) const override {
-    const at::Tensor i = at::randint(size(), {batch_size}, generator, at::kLong).to(obs_.device());
-    const at::Tensor o = obs_.index_select(0, i);
-    // One-step episodes: s′ = s (unused, mask 0), terminal 1.
-    return {o, act_.index_select(0, i),      rew_.index_select(0, i),
-            o, ones_.index_select(0, i) * 0, ones_.index_select(0, i)};
+    return dipole::select_rows(
+        all_, at::randint(size(), {batch_size}, generator, at::kLong).to(all_.rewards.device()));
   }
 
  private:
-  at::Tensor obs_, act_, rew_, ones_;
+  dipole::Batch all_;
 };
 
 }  // namespace
 
 DIPOLE_PLUGIN(plugin) {
-  plugin.add<RingDataset>("ring", "toy ring dataset (out-of-tree example)", RingDataset::schema());
+  plugin.add<RingDataset>("ring", "toy ring dataset (out-of-tree example)");
 }

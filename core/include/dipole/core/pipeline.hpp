@@ -54,6 +54,20 @@ struct OnlineConfig {
 };
 Schema online_schema();
 
+/// Which plugin build produced one component of a run (written to the run's plugins.toml).
+struct ComponentBuild {
+  std::string section;  ///< the pipeline table, e.g. "critic"
+  Kind kind = Kind::Dataset;
+  std::string type;
+  std::string library;  ///< the library file
+  std::string library_name;
+  std::string library_version;
+  int sdk_version = 0;  ///< the SDK (plugin API) version the library was built against
+};
+
+/// The builds as TOML: one [[component]] table per entry, in build order.
+std::string plugin_builds_toml(const std::vector<ComponentBuild>& builds);
+
 /// What a pipeline builds.
 struct Run {
   explicit Run(config::Pipeline p) : pipeline(std::move(p)) {}
@@ -67,6 +81,8 @@ struct Run {
   std::shared_ptr<Algorithm> algorithm;
   /// Creates a fresh evaluation environment instance (null function when there is no [environment]).
   std::function<std::shared_ptr<Environment>()> make_environment;
+  /// Every component built from the pipeline, with the library that provided it.
+  std::vector<ComponentBuild> builds;
   /// Offline plus online updates: the trainer's step counter runs from 1 to this.
   std::int64_t total_steps() const { return trainer.steps + online.steps; }
 };

@@ -21,6 +21,9 @@ namespace dipole {
 struct LoadedPlugin {
   std::shared_ptr<boost::dll::shared_library> library;
   std::string path;
+  std::string name;     ///< from the descriptor; the file name without `lib` and `.so` if it gave none
+  std::string version;  ///< from the descriptor; "unversioned" if it gave none
+  int api_version = 0;  ///< the SDK version the library was built against (equal to kPluginApiVersion)
   std::vector<ComponentInfo> components;
 };
 
@@ -48,6 +51,8 @@ class Registry {
                                     const BuildContext& ctx) const;
   /// The registered description of a type (schema, summary). Throws like create().
   const ComponentInfo& info(Kind kind, const std::string& type) const;
+  /// The library that provides a type. Throws like create().
+  const LoadedPlugin& provider(Kind kind, const std::string& type) const;
   /// Sorted type names of one kind.
   std::vector<std::string> types(Kind kind) const;
   /// Every loaded library, in load order.

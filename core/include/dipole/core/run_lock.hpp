@@ -12,11 +12,8 @@
 
 namespace dipole {
 
-/// Another live process holds the run directory.
-class RunLockError : public Error {
- public:
-  using Error::Error;
-};
+// RunLockError (another live process holds the run directory) is declared with every error type in
+// dipole/errors.hpp.
 
 /// Who holds (or last held) a run directory's lock, as written in its lock file.
 struct RunLockOwner {

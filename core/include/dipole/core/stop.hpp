@@ -20,14 +20,7 @@ bool stop_requested() noexcept;
 /// Forget a previous request (a library caller starting a new loop).
 void clear_stop() noexcept;
 
-/// Thrown by a loop that is stopped in the middle of a unit of work it cannot finish (an
-/// evaluation, a collection); the caller writes what is complete and exits with 130.
-class Interrupted : public Error {
- public:
-  using Error::Error;
-};
-
-/// Throws Interrupted("<what> interrupted") when a stop was requested.
+/// Throws Interrupted("<what> interrupted") (dipole/errors.hpp) when a stop was requested.
 void throw_if_stop_requested(const std::string& what);
 
 /// Installs the SIGINT/SIGTERM handler described above (the CLI calls it once in main()).
