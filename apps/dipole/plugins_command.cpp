@@ -4,9 +4,56 @@
 #include <iostream>
 
 #include "dipole/core/registry.hpp"
+#include "dipole/plugin.hpp"
 #include "options.hpp"
 
 namespace dipole::cli {
+namespace {
+
+/// The type's Params with every default filled in (keys without a default stay absent).
+Params default_params(Kind kind, const std::string& type, const Schema& schema) {
+  Params params(to_string(kind), type);
+  for (const auto& spec : schema)
+    if (spec.default_value) params.set(spec.key, *spec.default_value);
+  return params;
+}
+
+/// The sections a user writes for this type's slots (docs/architecture.md, "Slots"), and what it provides.
+void print_slots(Kind kind, const std::string& type, const ComponentInfo& info) {
+  const Params params = default_params(kind, type, info.schema);
+  if (info.provides) {
+    std::vector<std::string> offers;
+    try {
+      for (const auto& [key, value] : info.provides(params))
+        offers.push_back(value ? fmt::format("{} = {}", key, *value) : fmt::format("{} = any", key));
+      std::cout << fmt::format("  provides (with the defaults): {}\n", fmt::join(offers, ", "));
+    } catch (const ConfigError&) {
+      std::cout << "  provides: depends on required keys\n";
+    }
+  }
+  if (!info.slots) return;
+  Slots slots;
+  try {
+    slots = info.slots(params);
+  } catch (const ConfigError&) {
+    std::cout << "  sections: depend on required keys\n";
+    return;
+  }
+  std::cout << "  sections it builds (with the defaults above; each needs its own table with a type):\n";
+  const std::string own = kind == Kind::Algorithm ? "algorithm" : "<this section>";
+  for (const Slot& slot : slots) {
+    std::vector<std::string> needs;
+    for (const auto& [key, value] : slot.needs) needs.push_back(fmt::format("{} = {}", key, value));
+    std::cout << fmt::format("    [{}] {}{}{}: {}\n", slot.section_in(own), to_string(slot.kind),
+                             needs.empty() ? "" : fmt::format(" requiring {}", fmt::join(needs, ", ")),
+                             slot.optional ? " (optional)" : "",
+                             slot.name == slot.section_in(own) || slot.nested
+                                 ? slot.doc
+                                 : fmt::format("{} ({})", slot.doc, slot.name));
+  }
+}
+
+}  // namespace
 
 int plugins_command(const Args& args) {
   po::options_description options("options");
@@ -61,6 +108,7 @@ int plugins_command(const Args& args) {
         std::cout << fmt::format("    {:<22} {:<11} = {:<12} {}{}\n", p.key, to_string(p.type), def, p.doc,
                                  range);
       }
+      print_slots(kind, type, info);
     }
   }
   if (!any) throw PluginError("no plugin type matches the filter");

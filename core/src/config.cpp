@@ -746,6 +746,13 @@ std::string Pipeline::type_of(const std::string& section) const {
   return type.value->as_string()->get();
 }
 
+std::string Pipeline::where(const std::string& section) const {
+  const Node* table = impl_->find_table(section);
+  if (table == nullptr) return impl_->source;
+  auto it = table->children.find("type");
+  return it == table->children.end() ? table->where : it->second.where;
+}
+
 Params Pipeline::validate(const std::string& section, const std::string& type, const Schema& schema) {
   static const Node kEmpty;
   const Node* found = impl_->find_table(section);

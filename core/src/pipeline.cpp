@@ -123,6 +123,73 @@ class PipelineBuilder final : public Builder {
   std::vector<ComponentBuild> builds_;
 };
 
+/// "requirement = value" pairs for messages.
+std::string describe(const Requirements& needs) {
+  std::vector<std::string> parts;
+  for (const auto& [key, value] : needs) parts.push_back(fmt::format("{} = {}", key, value));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+/// Validates [section] as a `kind` and, recursively, every slot its type declares. `slot`, `owner` (e.g.
+/// "algorithm 'dipole' ([algorithm] at file:line:col)") and `owner_section` describe who needs it; null
+/// and empty at the top.
+void check_section(const Registry& registry, config::Pipeline& p, Kind kind, const std::string& section,
+                   const Slot* slot, const std::string& owner, const std::string& owner_section, int depth) {
+  if (depth > 32)
+    throw ConfigError(
+        fmt::format("{}: slots nested deeper than 32 levels at [{}] (a component whose slot "
+                    "names its own section?)",
+                    p.where(section), section));
+  const std::string wanted = slot == nullptr
+                                 ? std::string()
+                                 : fmt::format(" for slot '{}' of {} ({})", slot->name, owner, slot->doc);
+  if (!p.has_section(section)) {
+    if (slot != nullptr && slot->optional) return;
+    if (slot == nullptr)
+      throw ConfigError(fmt::format("{}: the pipeline has no [{}] table, but a {} is needed there",
+                                    p.source(), section, to_string(kind)));
+    throw ConfigError(fmt::format("{}: the pipeline has no [{}] table, but a {} is needed there{}",
+                                  p.where(owner_section), section, to_string(kind), wanted));
+  }
+  const std::string type = p.type_of(section);
+  const auto& known = registry.types(kind);
+  if (std::find(known.begin(), known.end(), type) == known.end()) {
+    for (Kind other : {Kind::Dataset, Kind::Environment, Kind::Critic, Kind::Denoiser, Kind::Weighting,
+                       Kind::Sampler, Kind::Algorithm, Kind::Recorder}) {
+      const auto& names = registry.types(other);
+      if (other != kind && std::find(names.begin(), names.end(), type) != names.end())
+        throw ConfigError(fmt::format("{}: [{}] type '{}' is a {}, but a {} is needed there{}",
+                                      p.where(section), section, type, to_string(other), to_string(kind),
+                                      wanted));
+    }
+  }
+  const ComponentInfo* info = nullptr;
+  try {
+    info = &registry.info(kind, type);
+  } catch (const PluginError& e) {
+    throw PluginError(fmt::format("{} [{}]: {}", p.source(), section, e.what()));
+  }
+  const Params params = p.validate(section, type, info->schema);
+  if (slot != nullptr && !slot->needs.empty()) {
+    const Provides provides = info->provides ? info->provides(params) : Provides{};
+    for (const auto& [key, value] : slot->needs) {
+      auto it = provides.find(key);
+      if (it == provides.end() || (it->second && *it->second != value))
+        throw ConfigError(
+            fmt::format("{}: [{}] type '{}' {}, but {} needs {} = {} (slot '{}': {}; required: {})",
+                        p.where(section), section, type,
+                        it == provides.end() ? fmt::format("does not provide '{}'", key)
+                                             : fmt::format("provides {} = {}", key, *it->second),
+                        owner, key, value, slot->name, slot->doc, describe(slot->needs)));
+    }
+  }
+  if (!info->slots) return;
+  const std::string me =
+      fmt::format("{} '{}' ([{}] at {})", to_string(kind), type, section, p.where(section));
+  for (const Slot& sub : info->slots(params))
+    check_section(registry, p, sub.kind, sub.section_in(section), &sub, me, section, depth + 1);
+}
+
 void check_same_spec(const Spec& data, const Spec& env, const std::string& where) {
   if (data.obs_dim != env.obs_dim || data.action_dim != env.action_dim)
     throw ConfigError(
@@ -156,6 +223,16 @@ std::string plugin_builds_toml(const std::vector<ComponentBuild>& builds) {
         quoted(b.section), quoted(to_string(b.kind)), quoted(b.type), quoted(b.library),
         quoted(b.library_name), quoted(b.library_version), b.sdk_version);
   return out;
+}
+
+void check_pipeline(const Registry& registry, config::Pipeline& pipeline) {
+  pipeline.validate("trainer", "trainer", trainer_schema());
+  pipeline.validate("eval", "eval", eval_schema());
+  if (pipeline.has_section("online")) pipeline.validate("online", "online", online_schema());
+  check_section(registry, pipeline, Kind::Dataset, "dataset", nullptr, {}, {}, 0);
+  if (pipeline.has_section("environment"))
+    check_section(registry, pipeline, Kind::Environment, "environment", nullptr, {}, {}, 0);
+  check_section(registry, pipeline, Kind::Algorithm, "algorithm", nullptr, {}, {}, 0);
 }
 
 Run build_run(const Registry& registry, config::Pipeline pipeline) {
@@ -216,6 +293,7 @@ Run build_run(const Registry& registry, config::Pipeline pipeline) {
   (void)keep_freed_memory;
 #endif
 
+  check_pipeline(registry, p);  // every slot resolved and validated before any constructor runs
   auto builder = std::make_shared<PipelineBuilder>(registry, p, run.trainer.seed);
   BuildContext ctx;
   ctx.device = run.device;

@@ -5,7 +5,7 @@
 // The SDK is every header under this include root (`interfaces/`, installed as `include/dipole/`):
 //   dipole/{algorithm,api_version,component,critic,dataset,denoiser,environment,errors,params,plugin,
 //           recorder,sampler,types,weighting}.hpp   the component interfaces and the plugin descriptor
-//   dipole/sdk/{adam,assets,batch,flow,nn,npz,rl_math,sampling,state_prefix}.hpp
+//   dipole/sdk/{adam,assets,batch,flow,nn,npz,rl_math,sampling,slots,state_prefix}.hpp
 //                                                    shared math and I/O, implemented in libdipole_core
 // Plugins include nothing else (the headers under core/include/dipole/core/ are the runtime's own).
 //
@@ -16,8 +16,9 @@
 // DIPOLE_PLUGIN. Comments, new free functions and new headers do not bump it. Record each bump below.
 //
 // History: 2 added Environment::simulator_state() and the Recorder kind; 3 added ActOptions::mode
-// (evaluation vs exploration acting); 4 moved the shared math and I/O headers to dipole/sdk/ and added
-// the library's name, version and SDK version to PluginDescriptor.
+// (evaluation vs exploration acting); 4 moved the shared math and I/O headers to dipole/sdk/, added
+// the library's name, version and SDK version to PluginDescriptor, added slots (ComponentInfo::slots/
+// provides, Slot, Requirements) and replaced BuildContext::denoiser by BuildContext::requirements.
 #pragma once
 
 #ifndef DIPOLE_PLUGIN_API_VERSION  // overridable only so tests can build a mismatched plugin

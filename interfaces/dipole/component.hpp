@@ -5,8 +5,11 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "dipole/params.hpp"
 #include "dipole/types.hpp"
@@ -51,13 +54,62 @@ class Component {
   virtual void load_state(const StateDict& /*state*/) {}
 };
 
-/// Shape requirements a composing component imposes on a denoiser it builds.
-struct DenoiserShape {
-  std::int64_t members = 1;    ///< M independent ensemble members, output [M, B, action_dim]
-  std::int64_t n_labels = 0;   ///< size of a learned label embedding (0: no label input)
-  bool time_input = true;      ///< false for one-step policies (FQL's μ(s, z))
-  std::int64_t noise_dim = 0;  ///< for time-free policies: width of the extra noise input z
+/// What a composing component requires of the sub-component in one of its slots, e.g.
+/// {{"members", 2}} of a denoiser, {{"rows", 2}} of a weighting, {{"advantage", 1}} of a critic.
+/// The builder checks them before any constructor runs and passes them to the sub-component's factory.
+using Requirements = std::map<std::string, std::int64_t>;
+
+/// What a component type provides, given its validated Params: key → value, or nullopt for a value
+/// it adapts to whatever the slot requires (a flow MLP builds any number of members).
+using Provides = std::map<std::string, std::optional<std::int64_t>>;
+
+/// A sub-component a composing component builds (docs/architecture.md, "Slots"). The pipeline section
+/// that configures it is `section` (default: the slot's name; a nested slot's is "<own section>.<name>",
+/// e.g. [sampler.inner]); its checkpoint state is kept under "<name>.".
+struct Slot {
+  std::string name;
+  Kind kind = Kind::Critic;
+  std::string doc;
+  Requirements needs;
+  std::string section;    ///< empty: `name`
+  bool nested = false;    ///< section is "<own section>.<name>"
+  bool optional = false;  ///< built only when its section exists
+
+  Slot& need(const std::string& key, std::int64_t value) {
+    needs[key] = value;
+    return *this;
+  }
+  /// Built from another slot's section (e.g. ReBRAC's target actor from [actor]).
+  Slot& from(std::string other_section) {
+    section = std::move(other_section);
+    return *this;
+  }
+  Slot& if_present() {
+    optional = true;
+    return *this;
+  }
+  /// The pipeline section of this slot when its owner is configured at `owner_section`.
+  std::string section_in(const std::string& owner_section) const {
+    if (nested) return owner_section + "." + name;
+    return section.empty() ? name : section;
+  }
 };
+using Slots = std::vector<Slot>;
+
+/// Declares a slot: slot("critic", Kind::Critic, "advantage source").need("advantage", 1).
+inline Slot slot(std::string name, Kind kind, std::string doc) {
+  Slot s;
+  s.name = std::move(name);
+  s.kind = kind;
+  s.doc = std::move(doc);
+  return s;
+}
+/// A slot configured by a table nested in the owner's, e.g. best_of_n's [sampler.inner].
+inline Slot nested_slot(std::string name, Kind kind, std::string doc) {
+  Slot s = slot(std::move(name), kind, std::move(doc));
+  s.nested = true;
+  return s;
+}
 
 class Builder;
 
@@ -67,7 +119,7 @@ struct BuildContext {
   c10::Device device = c10::kCPU;  ///< where parameters and batches live
   std::uint64_t seed = 0;          ///< seed for this component's initialisation
   std::string section;             ///< config path of this component, e.g. "sampler.inner"
-  DenoiserShape denoiser;          ///< only read by denoiser factories
+  Requirements requirements;       ///< what the slot this component fills requires of it
   Builder* builder = nullptr;      ///< builds sub-components; valid only inside the constructor
 };
 

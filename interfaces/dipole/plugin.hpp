@@ -10,6 +10,9 @@
 // (called only if the versions match). The descriptor also carries the library's name and version:
 // dipole_add_plugin(<name> [VERSION x.y.z] ...) writes them into a generated header
 // <dipole_plugin_build.hpp> (DIPOLE_PLUGIN_NAME, DIPOLE_PLUGIN_VERSION) that this file includes.
+// A component that builds sub-components declares them as `static Slots slots(const Params&)`; one
+// that offers something a slot may require (a weighting's rows, a critic's advantage) as `static
+// Provides provides(const Params&)` (docs/architecture.md, "Slots").
 #pragma once
 
 #include <boost/dll/alias.hpp>
@@ -17,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "dipole/api_version.hpp"
@@ -39,6 +43,19 @@
 namespace dipole {
 
 using Factory = std::function<std::unique_ptr<Component>(const Params&, const BuildContext&)>;
+using SlotsFn = std::function<Slots(const Params&)>;
+using ProvidesFn = std::function<Provides(const Params&)>;
+
+namespace detail {
+template <class T, class = void>
+struct has_slots : std::false_type {};
+template <class T>
+struct has_slots<T, std::void_t<decltype(T::slots(std::declval<const Params&>()))>> : std::true_type {};
+template <class T, class = void>
+struct has_provides : std::false_type {};
+template <class T>
+struct has_provides<T, std::void_t<decltype(T::provides(std::declval<const Params&>()))>> : std::true_type {};
+}  // namespace detail
 
 /// One creatable type provided by a library.
 struct ComponentInfo {
@@ -47,6 +64,8 @@ struct ComponentInfo {
   std::string summary;  ///< one line for `dipole plugins`
   Schema schema;        ///< every config key, documented
   Factory create;
+  SlotsFn slots;        ///< the sub-components it builds, given its Params (empty: none)
+  ProvidesFn provides;  ///< what it offers to slot requirements (empty: nothing)
 };
 
 /// What a library provides. Filled by the DIPOLE_PLUGIN block.
@@ -68,6 +87,9 @@ struct PluginDescriptor {
     info.create = [](const Params& params, const BuildContext& ctx) -> std::unique_ptr<Component> {
       return std::make_unique<T>(params, ctx);
     };
+    if constexpr (detail::has_slots<T>::value) info.slots = [](const Params& p) { return T::slots(p); };
+    if constexpr (detail::has_provides<T>::value)
+      info.provides = [](const Params& p) { return T::provides(p); };
     components.push_back(std::move(info));
   }
   /// The same with T::schema().

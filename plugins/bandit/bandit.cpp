@@ -220,6 +220,8 @@ class BanditOracleCritic final : public Critic {
     s.push_back(param::integer("grid", 4000, "quadrature cells on [−1, 1] for V_τ").range(10, 10000000));
     return s;
   }
+  /// compute_loss() returns the exact A(s, a).
+  static Provides provides(const Params& /*params*/) { return {{"advantage", 1}}; }
 
   BanditOracleCritic(const Params& params, const BuildContext& ctx)
       : contexts_(read_contexts(params)), rewards_(contexts_) {

@@ -18,25 +18,24 @@
 // The update computes every loss from pre-update parameters: critic (the [critic], IQL), advantage
 // (which critic feeds A is the critic's advantage_critic key: target for exorl, online for ogbench),
 // labels/weights, one flow sample (z, t), then one backward and every optimiser steps.
-// Sections it builds: [critic], [denoiser] (1 member, 2 or 3 labels), [weighting], [sampler].
-// Keys: README.md.
+// Sections it builds: slots(). Keys: README.md.
 #include <ATen/ATen.h>
 
 #include <dipole/algorithm.hpp>
+#include <dipole/sdk/flow.hpp>
+#include <dipole/sdk/rl_math.hpp>
+#include <dipole/sdk/sampling.hpp>
+#include <dipole/sdk/slots.hpp>
 #include <dipole/critic.hpp>
 #include <dipole/denoiser.hpp>
 #include <dipole/plugin.hpp>
 #include <dipole/sampler.hpp>
-#include <dipole/sdk/flow.hpp>
-#include <dipole/sdk/rl_math.hpp>
-#include <dipole/sdk/sampling.hpp>
-#include <dipole/sdk/state_prefix.hpp>
 #include <dipole/weighting.hpp>
 
 namespace dipole::plugins {
 namespace {
 
-class Cfgrl final : public Algorithm {
+class Cfgrl final : public ComposedAlgorithm {
  public:
   enum class Variant { Exorl, Ogbench };
 
@@ -73,33 +72,31 @@ class Cfgrl final : public Algorithm {
     return config;
   }
 
-  Cfgrl(const Params& params, const BuildContext& ctx) : config_(read_config(params)) {
-    const bool exorl = config_.variant == Variant::Exorl;
-    positive_label_ = exorl ? 1 : 2;
-    unconditional_label_ = 0;
+  static Slots slots(const Params& params) {
+    const bool exorl = params.text("variant") == "exorl";
+    Slot weighting = slot("weighting", Kind::Weighting,
+                          "exorl: two rows (indicator with mode = \"rows\"); ogbench: labels");
+    if (exorl) weighting.need("rows", 2);
+    return {slot("critic", Kind::Critic, "advantages for the weighting").need("advantage", 1),
+            slot("denoiser", Kind::Denoiser, "the label-conditioned flow").need("n_labels", exorl ? 2 : 3),
+            weighting, slot("sampler", Kind::Sampler, "guided sampling with ω")};
+  }
 
-    critic_ = ctx.builder->make<Critic>("critic", ctx);
-    BuildContext denoiser_ctx = ctx;
-    denoiser_ctx.denoiser = DenoiserShape{};
-    denoiser_ctx.denoiser.n_labels = exorl ? 2 : 3;
-    denoiser_ = ctx.builder->make<Denoiser>("denoiser", denoiser_ctx);
-    weighting_ = ctx.builder->make<WeightingFunction>("weighting", ctx);
-    if (exorl && weighting_->rows() != 2)
-      throw ConfigError(ctx.section +
-                        ": cfgrl variant exorl needs a weighting with two rows (indicator with "
-                        "mode = \"rows\"), but [weighting] produces " +
-                        std::to_string(weighting_->rows()));
-    sampler_ = ctx.builder->make<Sampler>("sampler", ctx);
-    field_ = label_field(*denoiser_, ctx.spec.action_dim, positive_label_, unconditional_label_);
+  Cfgrl(const Params& params, const BuildContext& ctx)
+      : ComposedAlgorithm(slots(params)), config_(read_config(params)) {
+    positive_label_ = config_.variant == Variant::Exorl ? 1 : 2;
+    unconditional_label_ = 0;
+    critic_ = build<Critic>("critic", ctx);
+    denoiser_ = build<Denoiser>("denoiser", ctx);
+    weighting_ = build<WeightingFunction>("weighting", ctx);
+    act_with(build<Sampler>("sampler", ctx),
+             label_field(*denoiser_, ctx.spec.action_dim, positive_label_, unconditional_label_),
+             critic_.get());
   }
 
   Metrics update(const Batch& batch, at::Generator& generator, bool with_metrics) override {
     CriticLoss critic = critic_->compute_loss(batch, generator, with_metrics);
     check_finite(critic.loss, "cfgrl critic loss");
-    if (!critic.advantage.defined())
-      throw ConfigError(
-          "cfgrl weights samples by advantage, but the [critic] provides none (use a critic with a "
-          "value function: iql, bandit_oracle)");
     const Weights weights = weighting_->weights(critic.advantage.detach(), generator, with_metrics);
     const FlowSample flow = flow_sample(batch.actions, generator, config_.t_sampling, config_.time_grid);
     const auto& obs = batch.observations;
@@ -155,30 +152,13 @@ class Cfgrl final : public Algorithm {
     return metrics;
   }
 
-  at::Tensor act(const at::Tensor& observations, const ActOptions& options,
-                 at::Generator& generator) override {
-    at::NoGradGuard no_grad;
-    return sampler_->sample(observations, field_, critic_.get(), options, generator);
-  }
-
-  ActOptions act_defaults() const override { return sampler_->defaults(); }
-
-  StateDict state() const override { return gather_state(parts()); }
-  void load_state(const StateDict& state) override { scatter_state(state, parts()); }
-
  private:
-  StateParts parts() const {
-    return {{"critic.", critic_.get()}, {"denoiser.", denoiser_.get()}, {"weighting.", weighting_.get()}};
-  }
-
   Config config_;
   std::int64_t positive_label_ = 1;
   std::int64_t unconditional_label_ = 0;
   std::shared_ptr<Critic> critic_;
   std::shared_ptr<Denoiser> denoiser_;
   std::shared_ptr<WeightingFunction> weighting_;
-  std::shared_ptr<Sampler> sampler_;
-  VelocityField field_;  // refers to *denoiser_
 };
 
 }  // namespace

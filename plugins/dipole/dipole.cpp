@@ -13,25 +13,22 @@
 // − ωv⁻,
 //   candidates scored by the critic.
 //
-// Sections it builds: [critic], [denoiser] (2 members; or 1 member with 2 labels when
-// shared_network), [weighting] (2 rows), [sampler] (+ [sampler.inner]).
-//
 // Deliberate choices where the paper is silent (all [DECISION] in docs/algorithms.md, "DIPOLE"): flow
 // matching with the linear interpolant and Euler, IQL critic, same (z, t) for both branches, the target
 // critic for A, the online critic for rejection. The shared-network ablation (docs/algorithms.md, "DIPOLE")
 // uses label 1 = positive, label 0 = negative and two forwards (one per label) on the same x_t. Keys:
-// README.md.
+// README.md. Sections it builds: slots().
 #include <ATen/ATen.h>
 
 #include <dipole/algorithm.hpp>
+#include <dipole/sdk/flow.hpp>
+#include <dipole/sdk/rl_math.hpp>
+#include <dipole/sdk/sampling.hpp>
+#include <dipole/sdk/slots.hpp>
 #include <dipole/critic.hpp>
 #include <dipole/denoiser.hpp>
 #include <dipole/plugin.hpp>
 #include <dipole/sampler.hpp>
-#include <dipole/sdk/flow.hpp>
-#include <dipole/sdk/rl_math.hpp>
-#include <dipole/sdk/sampling.hpp>
-#include <dipole/sdk/state_prefix.hpp>
 #include <dipole/weighting.hpp>
 
 namespace dipole::plugins {
@@ -40,7 +37,7 @@ namespace {
 constexpr std::int64_t kPositiveLabel = 1;  // shared-network ablation: label of π⁺
 constexpr std::int64_t kNegativeLabel = 0;  // and of π⁻
 
-class Dipole final : public Algorithm {
+class Dipole final : public ComposedAlgorithm {
  public:
   struct Config {
     bool shared_network = false;
@@ -73,41 +70,34 @@ class Dipole final : public Algorithm {
     return config;
   }
 
-  Dipole(const Params& params, const BuildContext& ctx) : config_(read_config(params)) {
-    critic_ = ctx.builder->make<Critic>("critic", ctx);
+  static Slots slots(const Params& params) {
+    Slot denoiser = slot("denoiser", Kind::Denoiser, "the positive and negative flow policies");
+    if (params.boolean("shared_network"))
+      denoiser.need("members", 1).need("n_labels", 2);
+    else
+      denoiser.need("members", 2);  // member 0 = θ⁺, member 1 = θ⁻
+    return {slot("critic", Kind::Critic, "advantages for the weights, Q for rejection").need("advantage", 1),
+            denoiser,
+            slot("weighting", Kind::Weighting, "rows (w⁺, w⁻), e.g. dipole_sigmoid").need("rows", 2),
+            slot("sampler", Kind::Sampler, "guided sampling with ω, e.g. best_of_n over guided_euler")};
+  }
 
-    BuildContext denoiser_ctx = ctx;
-    denoiser_ctx.denoiser = DenoiserShape{};
-    if (config_.shared_network) {
-      denoiser_ctx.denoiser.members = 1;
-      denoiser_ctx.denoiser.n_labels = 2;
-    } else {
-      denoiser_ctx.denoiser.members = 2;  // member 0 = θ⁺, member 1 = θ⁻
-    }
-    denoiser_ = ctx.builder->make<Denoiser>("denoiser", denoiser_ctx);
-
-    weighting_ = ctx.builder->make<WeightingFunction>("weighting", ctx);
-    if (weighting_->rows() != 2)
-      throw ConfigError(ctx.section +
-                        ": dipole needs a weighting with two rows (w⁺, w⁻), but [weighting] "
-                        "produces " +
-                        std::to_string(weighting_->rows()) +
-                        " (dipole_sigmoid, or exponential with neg = \"exponential\" or \"uniform\")");
-
-    sampler_ = ctx.builder->make<Sampler>("sampler", ctx);
+  Dipole(const Params& params, const BuildContext& ctx)
+      : ComposedAlgorithm(slots(params)), config_(read_config(params)) {
+    critic_ = build<Critic>("critic", ctx);
+    denoiser_ = build<Denoiser>("denoiser", ctx);
+    weighting_ = build<WeightingFunction>("weighting", ctx);
     const auto d = ctx.spec.action_dim;
-    field_ = config_.shared_network ? label_field(*denoiser_, d, kPositiveLabel, kNegativeLabel)
-                                    : ensemble_field(*denoiser_, d);
+    act_with(build<Sampler>("sampler", ctx),
+             config_.shared_network ? label_field(*denoiser_, d, kPositiveLabel, kNegativeLabel)
+                                    : ensemble_field(*denoiser_, d),
+             critic_.get());
   }
 
   Metrics update(const Batch& batch, at::Generator& generator, bool with_metrics) override {
     // 1–2. Critic losses and the advantage (no gradient), from the pre-update critic.
     CriticLoss critic = critic_->compute_loss(batch, generator, with_metrics);
     check_finite(critic.loss, "dipole critic loss");
-    if (!critic.advantage.defined())
-      throw ConfigError(
-          "dipole weights samples by advantage, but the [critic] provides none (use a critic with a "
-          "value function: iql, bandit_oracle)");
     // 3. w⁺, w⁻ (constants).
     const Weights weights = weighting_->weights(critic.advantage.detach(), generator, with_metrics);
 
@@ -148,22 +138,7 @@ class Dipole final : public Algorithm {
     return metrics;
   }
 
-  at::Tensor act(const at::Tensor& observations, const ActOptions& options,
-                 at::Generator& generator) override {
-    at::NoGradGuard no_grad;
-    return sampler_->sample(observations, field_, critic_.get(), options, generator);
-  }
-
-  ActOptions act_defaults() const override { return sampler_->defaults(); }
-
-  StateDict state() const override { return gather_state(parts()); }
-  void load_state(const StateDict& state) override { scatter_state(state, parts()); }
-
  private:
-  StateParts parts() const {
-    return {{"critic.", critic_.get()}, {"denoiser.", denoiser_.get()}, {"weighting.", weighting_.get()}};
-  }
-
   /// (v⁺, v⁻) at the positive branch's (x_t, t) and the negative branch's → [2, B, d].
   at::Tensor branch_velocities(const at::Tensor& observations, const FlowSample& positive,
                                const FlowSample& negative) const {
@@ -188,8 +163,6 @@ class Dipole final : public Algorithm {
   std::shared_ptr<Critic> critic_;
   std::shared_ptr<Denoiser> denoiser_;
   std::shared_ptr<WeightingFunction> weighting_;
-  std::shared_ptr<Sampler> sampler_;
-  VelocityField field_;  // refers to *denoiser_
 };
 
 }  // namespace

@@ -5,23 +5,22 @@
 //            L = mean_b mean_d (v_θ(s, x_t, t) − u)²          (w ≡ 1, docs/algorithms.md, "Flow matching")
 //   act:     the [sampler] (euler by default, docs/algorithms.md, "Euler sampling and guidance") on v_θ.
 //
-// Sections it builds: [denoiser] (one member, no labels) and [sampler]. No critic.
-// Keys: README.md.
+// Sections it builds: slots(). Keys: README.md.
 #include <ATen/ATen.h>
 
 #include <dipole/algorithm.hpp>
-#include <dipole/denoiser.hpp>
-#include <dipole/plugin.hpp>
-#include <dipole/sampler.hpp>
 #include <dipole/sdk/flow.hpp>
 #include <dipole/sdk/rl_math.hpp>
 #include <dipole/sdk/sampling.hpp>
-#include <dipole/sdk/state_prefix.hpp>
+#include <dipole/sdk/slots.hpp>
+#include <dipole/denoiser.hpp>
+#include <dipole/plugin.hpp>
+#include <dipole/sampler.hpp>
 
 namespace dipole::plugins {
 namespace {
 
-class FlowBc final : public Algorithm {
+class FlowBc final : public ComposedAlgorithm {
  public:
   struct Config {
     TimeSampling t_sampling = TimeSampling::Uniform;
@@ -38,12 +37,15 @@ class FlowBc final : public Algorithm {
     return config;
   }
 
-  FlowBc(const Params& params, const BuildContext& ctx) : config_(read_config(params)) {
-    BuildContext denoiser_ctx = ctx;
-    denoiser_ctx.denoiser = DenoiserShape{};  // one member, no labels, with time input
-    denoiser_ = ctx.builder->make<Denoiser>("denoiser", denoiser_ctx);
-    sampler_ = ctx.builder->make<Sampler>("sampler", ctx);
-    field_ = ensemble_field(*denoiser_, ctx.spec.action_dim);
+  static Slots slots(const Params& /*params*/) {
+    return {slot("denoiser", Kind::Denoiser, "the behaviour-cloning flow").need("members", 1),
+            slot("sampler", Kind::Sampler, "integrates the flow, e.g. guided_euler")};
+  }
+
+  FlowBc(const Params& params, const BuildContext& ctx)
+      : ComposedAlgorithm(slots(params)), config_(read_config(params)) {
+    denoiser_ = build<Denoiser>("denoiser", ctx);
+    act_with(build<Sampler>("sampler", ctx), ensemble_field(*denoiser_, ctx.spec.action_dim), nullptr);
   }
 
   Metrics update(const Batch& batch, at::Generator& generator, bool with_metrics) override {
@@ -63,24 +65,9 @@ class FlowBc final : public Algorithm {
     return metrics;
   }
 
-  at::Tensor act(const at::Tensor& observations, const ActOptions& options,
-                 at::Generator& generator) override {
-    at::NoGradGuard no_grad;
-    return sampler_->sample(observations, field_, nullptr, options, generator);
-  }
-
-  ActOptions act_defaults() const override { return sampler_->defaults(); }
-
-  StateDict state() const override { return gather_state(parts()); }
-  void load_state(const StateDict& state) override { scatter_state(state, parts()); }
-
  private:
-  StateParts parts() const { return {{"denoiser.", denoiser_.get()}}; }
-
   Config config_;
   std::shared_ptr<Denoiser> denoiser_;
-  std::shared_ptr<Sampler> sampler_;
-  VelocityField field_;  // refers to *denoiser_
 };
 
 }  // namespace

@@ -43,7 +43,7 @@ FlowMlp::Config FlowMlp::read_config(const Params& params) {
 
 FlowMlp::FlowMlp(const Params& params, const BuildContext& ctx)
     : config_(read_config(params)),
-      shape_(ctx.denoiser),
+      shape_(denoiser_shape(ctx.requirements, ctx.spec.action_dim)),
       action_dim_(ctx.spec.action_dim),
       section_(ctx.section) {
   if (ctx.spec.obs_dim < 1 || action_dim_ < 1)

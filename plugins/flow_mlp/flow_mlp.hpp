@@ -25,6 +25,13 @@ class FlowMlp : public Denoiser {
 
   static Schema schema();
   static Config read_config(const Params& params);
+  /// Builds whatever shape the slot requires (docs/architecture.md, "Slots").
+  static Provides provides(const Params& /*params*/) {
+    return {{"members", std::nullopt},
+            {"n_labels", std::nullopt},
+            {"time_input", std::nullopt},
+            {"noise_input", std::nullopt}};
+  }
 
   FlowMlp(const Params& params, const BuildContext& ctx);
 

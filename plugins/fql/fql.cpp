@@ -17,24 +17,23 @@
 //   optimiser steps and the critic Polyak-updates its target.
 // act: the [sampler] (direct): a = clip(μ_φ(s, z), −1, 1) with a fresh z.
 //
-// Sections it builds: [critic] (td), [denoiser] (the BC flow, 1 member), [one_step_policy] (a
-// denoiser without time input, noise input of the action's width), [sampler]. Keys: README.md.
+// Sections it builds: slots(). Keys: README.md.
 #include <ATen/ATen.h>
 
 #include <dipole/algorithm.hpp>
+#include <dipole/sdk/flow.hpp>
+#include <dipole/sdk/rl_math.hpp>
+#include <dipole/sdk/sampling.hpp>
+#include <dipole/sdk/slots.hpp>
 #include <dipole/critic.hpp>
 #include <dipole/denoiser.hpp>
 #include <dipole/plugin.hpp>
 #include <dipole/sampler.hpp>
-#include <dipole/sdk/flow.hpp>
-#include <dipole/sdk/rl_math.hpp>
-#include <dipole/sdk/sampling.hpp>
-#include <dipole/sdk/state_prefix.hpp>
 
 namespace dipole::plugins {
 namespace {
 
-class Fql final : public Algorithm {
+class Fql final : public ComposedAlgorithm {
  public:
   struct Config {
     double alpha = 10.0;
@@ -61,23 +60,23 @@ class Fql final : public Algorithm {
     return config;
   }
 
+  static Slots slots(const Params& /*params*/) {
+    return {slot("critic", Kind::Critic, "the TD critic whose Q the policy climbs"),
+            slot("bc_flow", Kind::Denoiser, "the BC flow f(s, x, t)").from("denoiser").need("members", 1),
+            slot("one_step_policy", Kind::Denoiser, "μ(s, z): no time input, noise z of the action's width")
+                .need("members", 1)
+                .need("time_input", 0)
+                .need("noise_input", 1),
+            slot("sampler", Kind::Sampler, "acts with μ, e.g. direct")};
+  }
+
   Fql(const Params& params, const BuildContext& ctx)
-      : config_(read_config(params)), action_dim_(ctx.spec.action_dim) {
-    critic_ = ctx.builder->make<Critic>("critic", ctx);
-
-    BuildContext flow_ctx = ctx;
-    flow_ctx.denoiser = DenoiserShape{};  // one member, no labels, time input
-    bc_flow_ = ctx.builder->make<Denoiser>("denoiser", flow_ctx);
-
-    BuildContext policy_ctx = ctx;
-    policy_ctx.denoiser = DenoiserShape{};
-    policy_ctx.denoiser.time_input = false;
-    policy_ctx.denoiser.noise_dim = action_dim_;
-    one_step_policy_ = ctx.builder->make<Denoiser>("one_step_policy", policy_ctx);
-
-    sampler_ = ctx.builder->make<Sampler>("sampler", ctx);
+      : ComposedAlgorithm(slots(params)), config_(read_config(params)), action_dim_(ctx.spec.action_dim) {
+    critic_ = build<Critic>("critic", ctx);
+    bc_flow_ = build<Denoiser>("bc_flow", ctx);
+    one_step_policy_ = build<Denoiser>("one_step_policy", ctx);
     bc_field_ = ensemble_field(*bc_flow_, action_dim_);
-    policy_field_ = direct_field(*one_step_policy_, action_dim_);
+    act_with(build<Sampler>("sampler", ctx), direct_field(*one_step_policy_, action_dim_), critic_.get());
 
     actor_parameters_ = bc_flow_->parameters();
     for (const auto& p : one_step_policy_->parameters()) actor_parameters_.push_back(p);
@@ -147,24 +146,7 @@ class Fql final : public Algorithm {
     return metrics;
   }
 
-  at::Tensor act(const at::Tensor& observations, const ActOptions& options,
-                 at::Generator& generator) override {
-    at::NoGradGuard no_grad;
-    return sampler_->sample(observations, policy_field_, critic_.get(), options, generator);
-  }
-
-  ActOptions act_defaults() const override { return sampler_->defaults(); }
-
-  StateDict state() const override { return gather_state(parts()); }
-  void load_state(const StateDict& state) override { scatter_state(state, parts()); }
-
  private:
-  StateParts parts() const {
-    return {{"critic.", critic_.get()},
-            {"bc_flow.", bc_flow_.get()},
-            {"one_step_policy.", one_step_policy_.get()}};
-  }
-
   /// μ_φ(s, z) → [B, d], unclipped.
   at::Tensor policy_action(const at::Tensor& observations, const at::Tensor& noise) const {
     return one_step_policy_->forward_member(0, observations, noise, at::Tensor(), at::Tensor());
@@ -175,9 +157,7 @@ class Fql final : public Algorithm {
   std::shared_ptr<Critic> critic_;
   std::shared_ptr<Denoiser> bc_flow_;
   std::shared_ptr<Denoiser> one_step_policy_;
-  std::shared_ptr<Sampler> sampler_;
-  VelocityField bc_field_;      // refers to *bc_flow_
-  VelocityField policy_field_;  // refers to *one_step_policy_
+  VelocityField bc_field_;  // refers to *bc_flow_
   std::vector<at::Tensor> actor_parameters_;
 };
 

@@ -70,7 +70,7 @@ DdpmMlp::DdpmMlp(const Params& params, const BuildContext& ctx)
   const auto obs_dim = ctx.spec.obs_dim, action_dim = ctx.spec.action_dim;
   if (obs_dim < 1 || action_dim < 1)
     throw ConfigError(section_ + ": ddpm_mlp needs a spec with obs_dim and action_dim");
-  const auto& shape = ctx.denoiser;
+  const DenoiserShape shape = denoiser_shape(ctx.requirements, action_dim);
   if (shape.members != 1 || shape.n_labels != 0 || !shape.time_input)
     throw ConfigError(section_ + ": ddpm_mlp is one ε-network with a time input; the algorithm asked for " +
                       std::to_string(shape.members) + " members, " + std::to_string(shape.n_labels) +

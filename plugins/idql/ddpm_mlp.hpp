@@ -36,6 +36,10 @@ class DdpmMlp : public Denoiser {
   };
 
   static Schema schema();
+  /// One ε-network with a time input.
+  static Provides provides(const Params& /*params*/) {
+    return {{"members", 1}, {"n_labels", 0}, {"time_input", 1}, {"noise_input", 0}};
+  }
   static Config read_config(const Params& params);
 
   DdpmMlp(const Params& params, const BuildContext& ctx);

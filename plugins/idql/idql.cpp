@@ -17,8 +17,7 @@
 //   (the paper's implicit policy: resample with expectile weights), else [sampler]. Both integrate the
 //   EMA denoiser (the online one when ema_rate = 0).
 //
-// Sections it builds: [critic], [denoiser] (twice when ema_rate > 0: the trained network and its EMA
-// copy), [sampler], optional [explore_sampler]. Keys: README.md.
+// Sections it builds: slots(). Keys: README.md.
 #include <ATen/ATen.h>
 
 #include <cmath>
@@ -75,8 +74,24 @@ Schema Idql::schema() {
   return schema;
 }
 
+Slots Idql::slots(const Params& params) {
+  Slot critic =
+      slot("critic", Kind::Critic, "IQL critic; advantages for the actor objective, Q for best-of-N");
+  if (params.text("actor_objective") != "bc") critic.need("advantage", 1);
+  Slots slots{critic, slot("denoiser", Kind::Denoiser, "the flow or DDPM policy").need("members", 1)};
+  if (params.real("ema_rate") > 0.0)
+    slots.push_back(slot("denoiser_ema", Kind::Denoiser, "EMA copy of [denoiser] that acts")
+                        .from("denoiser")
+                        .need("members", 1));
+  slots.push_back(slot("sampler", Kind::Sampler, "acting (evaluation), e.g. best_of_n"));
+  slots.push_back(
+      slot("explore_sampler", Kind::Sampler, "acting in the online phase (default: [sampler])").if_present());
+  return slots;
+}
+
 Idql::Idql(const Params& params, const BuildContext& ctx)
-    : time_(flow_time(params)),
+    : ComposedAlgorithm(slots(params)),
+      time_(flow_time(params)),
       ddpm_(params.text("policy") == "ddpm"),
       objective_(static_cast<int>(parse_objective(params.text("actor_objective")))),
       actor_expectile_(params.real("actor_expectile")),
@@ -84,21 +99,19 @@ Idql::Idql(const Params& params, const BuildContext& ctx)
       ema_rate_(params.real("ema_rate")),
       schedule_(
           vp_schedule(params.integer("diffusion_steps"), params.real("beta_min"), params.real("beta_max"))) {
-  critic_ = ctx.builder->make<Critic>("critic", ctx);
-  BuildContext denoiser_ctx = ctx;
-  denoiser_ctx.denoiser = DenoiserShape{};  // one member, no labels, with time input
-  denoiser_ = ctx.builder->make<Denoiser>("denoiser", denoiser_ctx);
+  critic_ = build<Critic>("critic", ctx);
+  denoiser_ = build<Denoiser>("denoiser", ctx);
   if (ema_rate_ > 0.0) {
-    ema_ = ctx.builder->make<Denoiser>("denoiser", denoiser_ctx);
+    ema_ = build<Denoiser>("denoiser_ema", ctx);
     polyak_update(ema_->parameters(), denoiser_->parameters(), 1.0);  // θ̄ = θ at the start
   }
-  sampler_ = ctx.builder->make<Sampler>("sampler", ctx);
-  if (ctx.builder->has_section("explore_sampler"))
-    explore_sampler_ = ctx.builder->make<Sampler>("explore_sampler", ctx);
+  auto sampler = build<Sampler>("sampler", ctx);
+  if (present("explore_sampler", ctx)) explore_sampler_ = build<Sampler>("explore_sampler", ctx);
   field_ = ensemble_field(ema_ ? *ema_ : *denoiser_, ctx.spec.action_dim);
+  act_with(sampler, field_, critic_.get());
   if (ddpm_) {
     for (const auto& [name, sampler] :
-         {std::pair{"sampler", sampler_}, std::pair{"explore_sampler", explore_sampler_}}) {
+         {std::pair{"sampler", sampler}, std::pair{"explore_sampler", explore_sampler_}}) {
       if (!sampler) continue;
       const auto steps = sampler->defaults().steps;
       if (steps && *steps != schedule_.steps())
@@ -168,27 +181,10 @@ Metrics Idql::update(const Batch& batch, at::Generator& generator, bool with_met
 }
 
 at::Tensor Idql::act(const at::Tensor& observations, const ActOptions& options, at::Generator& generator) {
+  if (options.mode != ActMode::Explore || !explore_sampler_)
+    return ComposedAlgorithm::act(observations, options, generator);
   at::NoGradGuard no_grad;
-  const auto& sampler = options.mode == ActMode::Explore && explore_sampler_ ? explore_sampler_ : sampler_;
-  return sampler->sample(observations, field_, critic_.get(), options, generator);
-}
-
-ActOptions Idql::act_defaults() const {
-  return sampler_->defaults();
-}
-
-StateParts Idql::parts() const {
-  StateParts parts{{"critic.", critic_.get()}, {"denoiser.", denoiser_.get()}};
-  if (ema_) parts.emplace_back("denoiser_ema.", ema_.get());
-  return parts;
-}
-
-StateDict Idql::state() const {
-  return gather_state(parts());
-}
-
-void Idql::load_state(const StateDict& state) {
-  scatter_state(state, parts());
+  return explore_sampler_->sample(observations, field_, critic_.get(), options, generator);
 }
 
 }  // namespace dipole::plugins

@@ -15,33 +15,38 @@
 //   (iql's rs_critic = "online") per observation. Evaluation and exploration use the same stochastic
 //   rule (FQL ignores the temperature for IFQL), so ActOptions::mode changes nothing.
 //
-// Sections it builds: [critic] (iql), [denoiser] (one member, time input), [sampler]. Keys: README.md.
+// Sections it builds: slots(). Keys: README.md.
 #include <ATen/ATen.h>
 
 #include <dipole/algorithm.hpp>
+#include <dipole/sdk/flow.hpp>
+#include <dipole/sdk/rl_math.hpp>
+#include <dipole/sdk/sampling.hpp>
+#include <dipole/sdk/slots.hpp>
 #include <dipole/critic.hpp>
 #include <dipole/denoiser.hpp>
 #include <dipole/plugin.hpp>
 #include <dipole/sampler.hpp>
-#include <dipole/sdk/flow.hpp>
-#include <dipole/sdk/rl_math.hpp>
-#include <dipole/sdk/sampling.hpp>
-#include <dipole/sdk/state_prefix.hpp>
 
 namespace dipole::plugins {
 namespace {
 
-class Ifql final : public Algorithm {
+class Ifql final : public ComposedAlgorithm {
  public:
   static Schema schema() { return flow_time_schema(); }
 
-  Ifql(const Params& params, const BuildContext& ctx) : time_(flow_time(params)) {
-    critic_ = ctx.builder->make<Critic>("critic", ctx);
-    BuildContext denoiser_ctx = ctx;
-    denoiser_ctx.denoiser = DenoiserShape{};  // one member, no labels, with time input
-    denoiser_ = ctx.builder->make<Denoiser>("denoiser", denoiser_ctx);
-    sampler_ = ctx.builder->make<Sampler>("sampler", ctx);
-    field_ = ensemble_field(*denoiser_, ctx.spec.action_dim);
+  static Slots slots(const Params& /*params*/) {
+    return {slot("critic", Kind::Critic, "IQL critic; its online Q scores the candidates"),
+            slot("denoiser", Kind::Denoiser, "the behaviour-cloning flow").need("members", 1),
+            slot("sampler", Kind::Sampler, "best_of_n over the flow (docs/algorithms.md, \"IFQL\")")};
+  }
+
+  Ifql(const Params& params, const BuildContext& ctx)
+      : ComposedAlgorithm(slots(params)), time_(flow_time(params)) {
+    critic_ = build<Critic>("critic", ctx);
+    denoiser_ = build<Denoiser>("denoiser", ctx);
+    // ActMode::Evaluate and ActMode::Explore: the same best-of-N rule (docs/algorithms.md, "IFQL").
+    act_with(build<Sampler>("sampler", ctx), ensemble_field(*denoiser_, ctx.spec.action_dim), critic_.get());
   }
 
   Metrics update(const Batch& batch, at::Generator& generator, bool with_metrics) override {
@@ -67,26 +72,10 @@ class Ifql final : public Algorithm {
     return metrics;
   }
 
-  at::Tensor act(const at::Tensor& observations, const ActOptions& options,
-                 at::Generator& generator) override {
-    at::NoGradGuard no_grad;
-    // ActMode::Evaluate and ActMode::Explore: the same best-of-N rule (docs/algorithms.md, "IFQL").
-    return sampler_->sample(observations, field_, critic_.get(), options, generator);
-  }
-
-  ActOptions act_defaults() const override { return sampler_->defaults(); }
-
-  StateDict state() const override { return gather_state(parts()); }
-  void load_state(const StateDict& state) override { scatter_state(state, parts()); }
-
  private:
-  StateParts parts() const { return {{"critic.", critic_.get()}, {"denoiser.", denoiser_.get()}}; }
-
   FlowTime time_;
   std::shared_ptr<Critic> critic_;
   std::shared_ptr<Denoiser> denoiser_;
-  std::shared_ptr<Sampler> sampler_;
-  VelocityField field_;  // refers to *denoiser_
 };
 
 }  // namespace

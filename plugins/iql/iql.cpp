@@ -11,26 +11,25 @@
 //                   only);  L_π = −mean_b q / stop_grad(mean_b |q|) − β·mean_b log N(a; μ, diag σ²)
 //   L_V + L_Q + L_π is back-propagated once; the critic steps (Adam, Polyak) and the actor steps.
 // act: Evaluate → clip(μ, −1, 1); Explore → clip(μ + σ·ξ, −1, 1), ξ ~ N(0, I).
-// Sections it builds: [critic] (any critic that returns an advantage, `iql` in the presets) and
-// [actor] (a denoiser built with time_input = false and no noise input, e.g. flow_mlp). Keys: README.md.
+// Sections it builds: slots(). Keys: README.md.
 #include <ATen/ATen.h>
 
 #include <cmath>
 
 #include <dipole/algorithm.hpp>
+#include <dipole/sdk/adam.hpp>
+#include <dipole/sdk/rl_math.hpp>
+#include <dipole/sdk/slots.hpp>
 #include <dipole/critic.hpp>
 #include <dipole/denoiser.hpp>
 #include <dipole/plugin.hpp>
-#include <dipole/sdk/adam.hpp>
-#include <dipole/sdk/rl_math.hpp>
-#include <dipole/sdk/state_prefix.hpp>
 
 namespace dipole::plugins {
 namespace {
 
 constexpr double kLogStdMin = -5.0, kLogStdMax = 2.0;
 
-class Iql final : public Algorithm {
+class Iql final : public ComposedAlgorithm {
  public:
   struct Config {
     double alpha = 10.0;
@@ -76,13 +75,15 @@ class Iql final : public Algorithm {
     return config;
   }
 
+  static Slots slots(const Params& /*params*/) {
+    return {slot("critic", Kind::Critic, "the IQL critic (advantages for AWR)").need("advantage", 1),
+            slot("actor", Kind::Denoiser, "μ_ψ(s): the observation is the only input").need("time_input", 0)};
+  }
+
   Iql(const Params& params, const BuildContext& ctx)
-      : config_(read_config(params)), action_dim_(ctx.spec.action_dim) {
-    critic_ = ctx.builder->make<Critic>("critic", ctx);
-    BuildContext actor_ctx = ctx;
-    actor_ctx.denoiser = DenoiserShape{};
-    actor_ctx.denoiser.time_input = false;  // μ_ψ(s): the observation is the only input
-    actor_ = ctx.builder->make<Denoiser>("actor", actor_ctx);
+      : ComposedAlgorithm(slots(params)), config_(read_config(params)), action_dim_(ctx.spec.action_dim) {
+    critic_ = build<Critic>("critic", ctx);
+    actor_ = build<Denoiser>("actor", ctx);
     log_std_ = at::zeros({action_dim_}, at::TensorOptions().dtype(at::kFloat).device(ctx.device));
     if (config_.learned_std) {
       log_std_.set_requires_grad(true);
@@ -96,8 +97,6 @@ class Iql final : public Algorithm {
     const auto& obs = batch.observations;
     CriticLoss critic = critic_->compute_loss(batch, generator, with_metrics);
     check_finite(critic.loss, "iql critic loss");
-    if (!critic.advantage.defined())
-      throw ConfigError("iql: the [critic] returned no advantage; use critic type \"iql\"");
 
     const auto mu = mean(obs);                                      // [B, d], graph into the actor
     const auto log_std = log_std_.clamp(kLogStdMin, kLogStdMax);    // [d]
@@ -161,7 +160,7 @@ class Iql final : public Algorithm {
   }
 
   StateDict state() const override {
-    StateDict out = gather_state(parts());
+    StateDict out = ComposedAlgorithm::state();
     out["log_std"] = log_std_.detach().clone();
     if (config_.learned_std)
       for (auto& [key, value] : log_std_adam_.state("log_std_adam.")) out[key] = value;
@@ -169,7 +168,7 @@ class Iql final : public Algorithm {
   }
 
   void load_state(const StateDict& state) override {
-    scatter_state(state, parts());
+    ComposedAlgorithm::load_state(state);
     const auto it = state.find("log_std");
     if (it == state.end()) throw DataError("iql: state has no entry 'log_std'");
     if (it->second.sizes() != log_std_.sizes())
@@ -182,8 +181,6 @@ class Iql final : public Algorithm {
   }
 
  private:
-  StateParts parts() const { return {{"critic.", critic_.get()}, {"actor.", actor_.get()}}; }
-
   /// μ_ψ(s) → [B, d] (clipped to ±mean_clip when set).
   at::Tensor mean(const at::Tensor& observations) const {
     auto mu = actor_->forward_member(0, observations, at::Tensor(), at::Tensor(), at::Tensor());

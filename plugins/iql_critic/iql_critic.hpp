@@ -25,6 +25,8 @@ class IqlCritic : public Critic {
   };
 
   static Schema schema();
+  /// compute_loss() returns A(s, a) for the batch.
+  static Provides provides(const Params& /*params*/) { return {{"advantage", 1}}; }
   static Config read_config(const Params& params);
 
   IqlCritic(const Params& params, const BuildContext& ctx);

@@ -15,22 +15,21 @@
 //   Polyak-update (τ_p of the critic, from the post-step parameters, or the pre-step ones with the critic's
 //   polyak_source = "pre_step", FQL's code).
 // act: Evaluate → clip(tanh μ_ψ(s)); Explore → clip(tanh μ_ψ(s) + clip(σ_n·ξ, −c_n, c_n)).
-// Sections it builds: [critic] (rebrac_critic) and [actor] twice (the online actor and its target,
-// a denoiser built with time_input = false and no noise input, e.g. flow_mlp). Keys: README.md.
+// Sections it builds: slots(). Keys: README.md.
 #include <ATen/ATen.h>
 
 #include <dipole/algorithm.hpp>
+#include <dipole/sdk/rl_math.hpp>
+#include <dipole/sdk/slots.hpp>
 #include <dipole/denoiser.hpp>
 #include <dipole/plugin.hpp>
-#include <dipole/sdk/rl_math.hpp>
-#include <dipole/sdk/state_prefix.hpp>
 
 #include "rebrac_critic.hpp"
 
 namespace dipole::plugins {
 namespace {
 
-class Rebrac final : public Algorithm {
+class Rebrac final : public ComposedAlgorithm {
  public:
   struct Config {
     double alpha_actor = 0.0;
@@ -79,15 +78,19 @@ class Rebrac final : public Algorithm {
     return config;
   }
 
+  static Slots slots(const Params& /*params*/) {
+    return {
+        slot("critic", Kind::Critic, "twin Q with the BC penalty in its target").need("rebrac_penalty", 1),
+        slot("actor", Kind::Denoiser, "μ_ψ(s): the observation is the only input").need("time_input", 0),
+        slot("actor_target", Kind::Denoiser, "target copy of [actor]").from("actor").need("time_input", 0)};
+  }
+
   Rebrac(const Params& params, const BuildContext& ctx)
-      : config_(read_config(params)), action_dim_(ctx.spec.action_dim) {
-    critic_ = std::dynamic_pointer_cast<RebracCritic>(ctx.builder->make<Critic>("critic", ctx));
+      : ComposedAlgorithm(slots(params)), config_(read_config(params)), action_dim_(ctx.spec.action_dim) {
+    critic_ = std::dynamic_pointer_cast<RebracCritic>(build<Critic>("critic", ctx));
     if (!critic_) throw ConfigError("critic: the rebrac algorithm needs critic type \"rebrac_critic\"");
-    BuildContext actor_ctx = ctx;
-    actor_ctx.denoiser = DenoiserShape{};
-    actor_ctx.denoiser.time_input = false;  // μ_ψ(s): the observation is the only input
-    actor_ = ctx.builder->make<Denoiser>("actor", actor_ctx);
-    actor_target_ = ctx.builder->make<Denoiser>("actor", actor_ctx);
+    actor_ = build<Denoiser>("actor", ctx);
+    actor_target_ = build<Denoiser>("actor_target", ctx);
     {
       at::NoGradGuard no_grad;
       const auto online = actor_->parameters(), target = actor_target_->parameters();
@@ -177,23 +180,19 @@ class Rebrac final : public Algorithm {
   }
 
   StateDict state() const override {
-    StateDict out = gather_state(parts());
+    StateDict out = ComposedAlgorithm::state();
     out["step"] = step_.clone();
     return out;
   }
 
   void load_state(const StateDict& state) override {
-    scatter_state(state, parts());
+    ComposedAlgorithm::load_state(state);
     const auto it = state.find("step");
     if (it == state.end()) throw DataError("rebrac: state has no entry 'step'");
     step_.copy_(it->second);
   }
 
  private:
-  StateParts parts() const {
-    return {{"critic.", critic_.get()}, {"actor.", actor_.get()}, {"actor_target.", actor_target_.get()}};
-  }
-
   /// tanh(μ(s)) (or clip(μ(s), −1, 1) without tanh_squash) → [B, d].
   at::Tensor policy(const Denoiser& actor, const at::Tensor& observations) const {
     const auto mu = actor.forward_member(0, observations, at::Tensor(), at::Tensor(), at::Tensor());

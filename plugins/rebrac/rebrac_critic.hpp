@@ -23,6 +23,8 @@ class RebracCritic : public Critic {
   };
 
   static Schema schema();
+  /// "rebrac_penalty": the BC penalty the rebrac algorithm passes into its target.
+  static Provides provides(const Params& /*params*/) { return {{"rebrac_penalty", 1}}; }
   static Config read_config(const Params& params);
 
   RebracCritic(const Params& params, const BuildContext& ctx);

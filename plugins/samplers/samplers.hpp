@@ -45,6 +45,9 @@ class GuidedEulerSampler : public Sampler {
 class BestOfNSampler : public Sampler {
  public:
   static Schema schema();
+  static Slots slots(const Params& /*params*/) {
+    return {nested_slot("inner", Kind::Sampler, "the sampler producing the candidates")};
+  }
   BestOfNSampler(const Params& params, const BuildContext& ctx);
   /// For tests and programmatic composition: wrap an existing inner sampler.
   BestOfNSampler(std::shared_ptr<Sampler> inner, std::int64_t num_candidates);
@@ -64,6 +67,9 @@ class BestOfNSampler : public Sampler {
 class ResampleSampler : public Sampler {
  public:
   static Schema schema();
+  static Slots slots(const Params& /*params*/) {
+    return {nested_slot("inner", Kind::Sampler, "the sampler producing the candidates")};
+  }
   ResampleSampler(const Params& params, const BuildContext& ctx);
   /// For tests and programmatic composition: wrap an existing inner sampler.
   ResampleSampler(std::shared_ptr<Sampler> inner, std::int64_t num_candidates, double expectile);

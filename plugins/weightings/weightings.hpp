@@ -10,6 +10,8 @@ namespace dipole::plugins {
 class UniformWeighting : public WeightingFunction {
  public:
   static Schema schema();
+  /// The rows() it will produce, for slot requirements.
+  static Provides provides(const Params& params) { return {{"rows", params.integer("rows")}}; }
   UniformWeighting(const Params& params, const BuildContext& ctx);
   Weights weights(const at::Tensor& advantage, at::Generator& generator, bool with_metrics) const override;
   std::int64_t rows() const override { return rows_; }
@@ -29,6 +31,8 @@ class DipoleSigmoidWeighting : public WeightingFunction {
     double shift_quantile = 0.7;
   };
   static Schema schema();
+  /// The rows() it will produce, for slot requirements.
+  static Provides provides(const Params& /*params*/) { return {{"rows", 2}}; }
   DipoleSigmoidWeighting(const Params& params, const BuildContext& ctx);
   Weights weights(const at::Tensor& advantage, at::Generator& generator, bool with_metrics) const override;
   std::int64_t rows() const override { return 2; }
@@ -50,6 +54,8 @@ class ExponentialWeighting : public WeightingFunction {
     Negative negative = Negative::None;
   };
   static Schema schema();
+  /// The rows() it will produce, for slot requirements.
+  static Provides provides(const Params& params) { return {{"rows", params.text("neg") == "none" ? 1 : 2}}; }
   ExponentialWeighting(const Params& params, const BuildContext& ctx);
   Weights weights(const at::Tensor& advantage, at::Generator& generator, bool with_metrics) const override;
   std::int64_t rows() const override { return config_.negative == Negative::None ? 1 : 2; }
@@ -74,6 +80,10 @@ class IndicatorWeighting : public WeightingFunction {
     double label_dropout = 0.1;
   };
   static Schema schema();
+  /// The rows() it will produce, for slot requirements.
+  static Provides provides(const Params& params) {
+    return {{"rows", params.text("mode") == "labels" ? 1 : 2}};
+  }
   IndicatorWeighting(const Params& params, const BuildContext& ctx);
   Weights weights(const at::Tensor& advantage, at::Generator& generator, bool with_metrics) const override;
   std::int64_t rows() const override { return config_.labels_mode ? 1 : 2; }

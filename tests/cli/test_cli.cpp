@@ -72,6 +72,22 @@ TEST_F(Cli, PluginsListsEveryLibraryWithNameVersionAndSdkVersion) {
   EXPECT_NE(one.output.find("(" + sdk + ")"), std::string::npos) << one.output;
 }
 
+TEST_F(Cli, PluginsShowsTheSectionsATypeBuilds) {
+  // docs/architecture.md, "Slots": the sections a user must write, with their kind and requirements.
+  Result r = dipole_cli("plugins dipole");
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* line :
+       {"[critic] critic requiring advantage = 1", "[denoiser] denoiser requiring members = 2",
+        "[weighting] weighting requiring rows = 2", "[sampler] sampler:"})
+    EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
+  r = dipole_cli("plugins best_of_n");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("[<this section>.inner] sampler"), std::string::npos) << r.output;
+  r = dipole_cli("plugins exponential");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("provides (with the defaults): rows = 1"), std::string::npos) << r.output;
+}
+
 TEST_F(Cli, HelpOnEverySubcommand) {
   for (const char* command : {"plugins", "config", "train", "eval"}) {
     const Result r = dipole_cli(std::string(command) + " --help");

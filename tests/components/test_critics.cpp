@@ -130,7 +130,7 @@ TEST(IqlCritic, DenoiserBackwardLeavesCriticGradientsZero) {
   auto critic = make<IqlCritic>();
   auto params = testing::params_for(FlowMlp::schema(), {{"hidden_dims", kSmall}});
   auto ctx = testing::context(kObs, kAct, 5);
-  ctx.denoiser.members = 2;
+  ctx.requirements = {{"members", 2}};
   FlowMlp denoiser(params, ctx);
   auto b = batch(16, 3);
   auto gen = testing::generator(0);

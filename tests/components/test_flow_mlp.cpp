@@ -17,7 +17,11 @@ std::unique_ptr<FlowMlp> make(const std::map<std::string, ParamValue>& overrides
                               std::int64_t obs_dim = 3, std::int64_t action_dim = 2, std::uint64_t seed = 0) {
   auto params = testing::params_for(FlowMlp::schema(), overrides, "denoiser", "flow_mlp");
   auto ctx = testing::context(obs_dim, action_dim, seed);
-  ctx.denoiser = shape;
+  ctx.requirements = {{"members", shape.members},
+                      {"n_labels", shape.n_labels},
+                      {"time_input", shape.time_input ? 1 : 0},
+                      {"noise_input", shape.noise_dim > 0 ? 1 : 0}};
+  if (shape.noise_dim > 0 && shape.noise_dim != action_dim) ADD_FAILURE() << "noise width is the action's";
   return std::make_unique<FlowMlp>(params, ctx);
 }
 

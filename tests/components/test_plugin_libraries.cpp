@@ -114,7 +114,7 @@ type = "direct"
   TestBuilder builder(registry, pipeline);
   auto ctx = testing::context(3, 2, 1);
   ctx.builder = &builder;
-  ctx.denoiser.members = 2;
+  ctx.requirements = {{"members", 2}};
   auto denoiser = builder.make<Denoiser>("denoiser", ctx);
   auto critic = builder.make<Critic>("critic", ctx);
   auto td = builder.make<Critic>("td", ctx);

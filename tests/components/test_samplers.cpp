@@ -21,8 +21,7 @@ constexpr std::int64_t kObs = 3, kAct = 2;
 std::unique_ptr<FlowMlp> ensemble(std::int64_t members = 2, std::int64_t n_labels = 0) {
   auto params = testing::params_for(FlowMlp::schema(), {{"hidden_dims", std::vector<std::int64_t>{32, 32}}});
   auto ctx = testing::context(kObs, kAct, 42);
-  ctx.denoiser.members = members;
-  ctx.denoiser.n_labels = n_labels;
+  ctx.requirements = {{"members", members}, {"n_labels", n_labels}};
   return std::make_unique<FlowMlp>(params, ctx);
 }
 
@@ -210,8 +209,7 @@ TEST(BestOfN, BuildsItsInnerSamplerAndNeedsACritic) {
 TEST(DirectSampler, OneEvaluationOnFreshNoise) {
   auto params = testing::params_for(FlowMlp::schema(), {{"hidden_dims", std::vector<std::int64_t>{16}}});
   auto ctx = testing::context(kObs, kAct, 3);
-  ctx.denoiser.time_input = false;
-  ctx.denoiser.noise_dim = kAct;
+  ctx.requirements = {{"time_input", 0}, {"noise_input", 1}};  // noise of the action's width kAct
   FlowMlp policy(params, ctx);
   auto field = direct_field(policy, kAct);
   auto obs = observations(6);

@@ -62,6 +62,9 @@ class Pipeline {
   /// key ("<file:line:col>: [sampler.inner] has no 'type' key") or `type` is not a string.
   std::string type_of(const std::string& section) const;
 
+  /// "file:line:col" of the section's `type` key, else of its table header; source() if absent.
+  std::string where(const std::string& section) const;
+
   /// Validate the section against `schema` and return its Params (defaults filled in, where() of
   /// each key set in a file or override). `type` is only used in messages and Params::type().
   /// A section absent from the pipeline validates as an empty table (all defaults). Keys of

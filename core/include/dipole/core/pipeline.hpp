@@ -87,8 +87,16 @@ struct Run {
   std::int64_t total_steps() const { return trainer.steps + online.steps; }
 };
 
+/// Validate the whole pipeline without constructing anything: the runtime's sections, then [dataset],
+/// [environment] (if present), [algorithm] and, recursively, every slot their types declare
+/// (docs/architecture.md, "Slots"). A slot's section must exist (unless optional), name a type of the
+/// slot's kind and provide what the slot requires; each failure is a ConfigError naming file:line:col.
+/// Marks every reached section used, so unused_sections() afterwards lists only typos.
+void check_pipeline(const Registry& registry, config::Pipeline& pipeline);
+
 /// Build every component of `pipeline`. Rejects sections no component consumed (typos) with their
-/// position. The registry must outlive the run's objects only through their own library handles.
+/// position. Runs check_pipeline() before any constructor. The registry must outlive the run's objects only
+/// through their own library handles.
 Run build_run(const Registry& registry, config::Pipeline pipeline);
 
 }  // namespace dipole
