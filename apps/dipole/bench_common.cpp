@@ -16,6 +16,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "dipole/app/process_settings.hpp"
 #include "dipole/errors.hpp"
 #include "dipole/sdk/npz.hpp"
 
@@ -80,7 +81,7 @@ BlasInfo blas_info(int set_threads) {
 }
 
 BlasInfo apply_threads(int threads, int blas_threads, std::ostream& out) {
-  if (threads > 0) at::set_num_threads(threads);
+  app::apply_process_settings(threads);  // also the allocator setting `dipole train` uses
   const BlasInfo blas = blas_info(blas_threads);
   out << fmt::format("threads: at::get_num_threads() = {} ({}), BLAS {} with {} thread(s){}\n",
                      at::get_num_threads(), threads > 0 ? "set by --threads" : "LibTorch default",

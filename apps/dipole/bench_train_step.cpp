@@ -27,6 +27,7 @@
 #include <optional>
 
 #include "bench_common.hpp"
+#include "dipole/app/process_settings.hpp"
 #include "dipole/core/config.hpp"
 #include "options.hpp"
 
@@ -222,8 +223,9 @@ int train_step(const Args& args) {
           "--hidden applies to the default pipelines; with --pipeline use --set <section>.hidden_dims");
     pipeline = config::Pipeline::load(file, overrides);
   }
+  app::apply_process_settings(pipeline);  // trainer.threads, as `dipole train` applies it
   Run run = build_run(Registry::with_default_plugins(), std::move(pipeline));
-  // build_run applies trainer.threads; report what is in force for the timing.
+  // Report the thread count in force for the timing.
   const int update_threads = at::get_num_threads();
   batch = run.trainer.batch_size;
   const FlopModel model = dipole_flop_model(run, batch);

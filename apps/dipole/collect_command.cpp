@@ -21,6 +21,7 @@
 #include <optional>
 #include <random>
 
+#include "dipole/app/process_settings.hpp"
 #include "dipole/core/checkpoint.hpp"
 #include "dipole/core/config.hpp"
 #include "dipole/core/pipeline.hpp"
@@ -148,7 +149,9 @@ CheckpointPolicy load_policy(const Registry& registry, const std::string& policy
         "{}: policy '{}' is neither \"random\" nor a run directory of `dipole train` (looked for {} and {})",
         collect.where("policy"), policy, resolved, checkpoint));
   CheckpointPolicy p;
-  p.run = std::make_unique<Run>(build_run(registry, config::Pipeline::load(resolved)));
+  auto pipeline = config::Pipeline::load(resolved);
+  app::apply_process_settings(pipeline);
+  p.run = std::make_unique<Run>(build_run(registry, std::move(pipeline)));
   p.run->algorithm->load_state(load_checkpoint(checkpoint).algorithm);
   const auto& omega = collect.reals("omega");
   if (omega.size() > 1)

@@ -24,9 +24,9 @@ int config_command(const Args& args) {
     std::cout << pipeline.resolved_toml();
     return 0;
   }
-  // Building validates every section and fills in defaults (datasets are loaded, networks created).
-  Run run = build_run(Registry::with_default_plugins(), std::move(pipeline));
-  std::cout << run.pipeline.resolved_toml();
+  // Resolving validates every section against its plugin type's schema and fills in defaults without
+  // constructing anything: no data set is read, no file written, no process-wide setting changed.
+  std::cout << resolve_pipeline(Registry::with_default_plugins(), std::move(pipeline)).resolved_toml();
   return 0;
 }
 

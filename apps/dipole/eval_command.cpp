@@ -7,12 +7,13 @@
 #include <sstream>
 #include <type_traits>
 
+#include "dipole/app/plot.hpp"
+#include "dipole/app/process_settings.hpp"
 #include "dipole/core/checkpoint.hpp"
 #include "dipole/core/config.hpp"
 #include "dipole/core/evaluator.hpp"
 #include "dipole/core/files.hpp"
 #include "dipole/core/pipeline.hpp"
-#include "dipole/core/plot.hpp"
 #include "dipole/core/run_lock.hpp"
 #include "dipole/core/stop.hpp"
 #include "dipole/sdk/npz.hpp"
@@ -92,7 +93,9 @@ int eval_command(const Args& args) {
     throw DataError(fmt::format("'{}' is not a run directory: {} is missing", dir, resolved));
 
   const RunLock lock(dir, "dipole eval");  // no train or other eval writing this run meanwhile
-  Run run = build_run(Registry::with_default_plugins(), config::Pipeline::load(resolved, overrides));
+  auto pipeline = config::Pipeline::load(resolved, overrides);
+  app::apply_process_settings(pipeline);
+  Run run = build_run(Registry::with_default_plugins(), std::move(pipeline));
   const TrainingState state = load_checkpoint(checkpoint);
   run.algorithm->load_state(state.algorithm);
 

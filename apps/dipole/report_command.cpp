@@ -17,10 +17,10 @@
 #include <set>
 #include <sstream>
 
+#include "dipole/app/plot.hpp"
+#include "dipole/app/report.hpp"
 #include "dipole/core/config.hpp"
 #include "dipole/core/files.hpp"
-#include "dipole/core/plot.hpp"
-#include "dipole/core/report.hpp"
 #include "options.hpp"
 
 namespace dipole::cli {

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "dipole/app/process_settings.hpp"
 #include "dipole/core/config.hpp"
 #include "dipole/core/run_lock.hpp"
 #include "dipole/core/trainer.hpp"
@@ -36,7 +37,9 @@ int train_command(const Args& args) {
   if (out.empty()) out = (std::filesystem::path("runs") / std::filesystem::path(file).stem()).string();
 
   const RunLock lock(out, "dipole train");  // before loading data: a second writer fails at once
-  Run run = build_run(Registry::with_default_plugins(), config::Pipeline::load(file, overrides));
+  auto pipeline = config::Pipeline::load(file, overrides);
+  app::apply_process_settings(pipeline);
+  Run run = build_run(Registry::with_default_plugins(), std::move(pipeline));
   TrainOptions train_options;
   train_options.out_dir = out;
   train_options.resume = vm.count("no-resume") == 0;

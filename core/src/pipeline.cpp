@@ -1,12 +1,8 @@
 #include "dipole/core/pipeline.hpp"
 
-#include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include <algorithm>
 #include <utility>
@@ -235,10 +231,11 @@ void check_pipeline(const Registry& registry, config::Pipeline& pipeline) {
   check_section(registry, pipeline, Kind::Algorithm, "algorithm", nullptr, {}, {}, 0);
 }
 
-Run build_run(const Registry& registry, config::Pipeline pipeline) {
-  Run run(std::move(pipeline));
-  config::Pipeline& p = run.pipeline;
+namespace {
 
+/// The runtime's own sections ([trainer], [eval], [online]) read into `run`, validated and with defaults.
+void read_runtime_sections(Run& run) {
+  config::Pipeline& p = run.pipeline;
   const Params trainer = p.validate("trainer", "trainer", trainer_schema());
   run.trainer.steps = trainer.integer("steps");
   run.trainer.batch_size = trainer.integer("batch_size");
@@ -279,19 +276,25 @@ Run build_run(const Registry& registry, config::Pipeline pipeline) {
         fmt::format("{}: trainer.device = \"{}\" is not a torch device (expected cpu, cuda, cuda:N, ...)",
                     trainer.where("device"), run.trainer.device));
   }
-  if (run.trainer.threads > 0) at::set_num_threads(static_cast<int>(run.trainer.threads));
-#if defined(__GLIBC__)
-  // Every update allocates and frees the same activation and gradient tensors (up to a few MB each).
-  // By default glibc serves blocks ≥ 128 KiB with mmap and trims freed heap tops, so each update
-  // page-faults its working set in again (~5000 faults per paper-scale update, ~10 % of its time;
-  // docs/performance.md). Keep freed memory for reuse instead; blocks ≥ 64 MiB (data sets) still use mmap.
-  static const bool keep_freed_memory = [] {
-    mallopt(M_MMAP_THRESHOLD, 64 << 20);
-    mallopt(M_TRIM_THRESHOLD, 512 << 20);
-    return true;
-  }();
-  (void)keep_freed_memory;
-#endif
+}
+
+void reject_unused_sections(const config::Pipeline& p) {
+  const auto unused = p.unused_sections();
+  if (!unused.empty())
+    throw ConfigError(
+        fmt::format("{}: no component uses {}; remove it or check its name (sections in use: trainer, "
+                    "eval, online, dataset, environment, algorithm and those the algorithm builds)",
+                    p.source(), fmt::format("{}", fmt::join(unused, "; "))));
+}
+
+}  // namespace
+
+Run build_run(const Registry& registry, config::Pipeline pipeline) {
+  Run run(std::move(pipeline));
+  config::Pipeline& p = run.pipeline;
+  // Process-wide settings (trainer.threads, the allocator) are only recorded here; the program applies
+  // them (apps/lib/process_settings.cpp), so that building a run changes nothing outside the Run.
+  read_runtime_sections(run);
 
   check_pipeline(registry, p);  // every slot resolved and validated before any constructor runs
   auto builder = std::make_shared<PipelineBuilder>(registry, p, run.trainer.seed);
@@ -323,13 +326,16 @@ Run build_run(const Registry& registry, config::Pipeline pipeline) {
   run.algorithm = builder->make<Algorithm>("algorithm", ctx);
   run.builds = builder->builds();
 
-  const auto unused = p.unused_sections();
-  if (!unused.empty())
-    throw ConfigError(
-        fmt::format("{}: no component uses {}; remove it or check its name (sections in use: trainer, "
-                    "eval, online, dataset, environment, algorithm and those the algorithm builds)",
-                    p.source(), fmt::format("{}", fmt::join(unused, "; "))));
+  reject_unused_sections(p);
   return run;
+}
+
+config::Pipeline resolve_pipeline(const Registry& registry, config::Pipeline pipeline) {
+  Run run(std::move(pipeline));
+  read_runtime_sections(run);
+  check_pipeline(registry, run.pipeline);  // every section and slot validated, nothing constructed
+  reject_unused_sections(run.pipeline);
+  return std::move(run.pipeline);
 }
 
 }  // namespace dipole

@@ -8,6 +8,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "dipole/core/config.hpp"
 #include "dipole/core/registry.hpp"
@@ -426,6 +428,62 @@ TEST_F(Exorl, CollectTrainEvalThroughTheCli) {
   const fs::path policy_file = dir_ / "from_policy" / "walker" / "dipole" / "buffer" / "episode_1_40.npz";
   ASSERT_TRUE(fs::exists(policy_file));
   EXPECT_TRUE(member(policy_file, "action").abs().le(1).all().item<bool>());
+}
+
+/// Every entry under `root` with its size and modification time, sorted.
+std::vector<std::string> listing(const fs::path& root) {
+  std::vector<std::string> entries;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    const auto mtime = entry.last_write_time().time_since_epoch().count();
+    entries.push_back(fs::relative(entry.path(), root).string() + " " +
+                      (entry.is_regular_file() ? std::to_string(entry.file_size()) : "dir") + " " +
+                      std::to_string(mtime));
+  }
+  std::sort(entries.begin(), entries.end());
+  return entries;
+}
+
+TEST_F(Exorl, ConfigResolvesWithoutTouchingTheDataDirectory) {
+  // `dipole config` resolves and prints; building the dataset would relabel the rewards and write
+  // walker/random/stand.rewards.npz into the data directory (the reward cache, on by default).
+  collect("data");
+  const std::string pipeline =
+      "[trainer]\nsteps = 10\n"
+      "[dataset]\ntype = \"exorl\"\nroot = \"" +
+      (dir_ / "data").string() +
+      "\"\ndomain = \"walker\"\nalgorithm = \"random\"\ntask = \"stand\"\n"
+      "[environment]\ntype = \"dmc\"\ndomain = \"walker\"\ntask = \"stand\"\n"
+      "[algorithm]\ntype = \"dipole\"\n"
+      "[critic]\ntype = \"iql\"\nhidden_dims = [32, 32]\n"
+      "[denoiser]\ntype = \"flow_mlp\"\nhidden_dims = [32, 32]\n"
+      "[weighting]\ntype = \"dipole_sigmoid\"\n"
+      "[sampler]\ntype = \"best_of_n\"\n"
+      "[sampler.inner]\ntype = \"guided_euler\"\nsteps = 4\n";
+  std::ofstream(dir_ / "config.toml") << pipeline;
+  const auto before = listing(dir_ / "data");
+  ASSERT_FALSE(before.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a rewrite would show in the mtimes
+
+  const Result r = dipole_cli("config " + (dir_ / "config.toml").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(listing(dir_ / "data"), before);
+  EXPECT_FALSE(fs::exists(dir_ / "data" / "walker" / "random" / "stand.rewards.npz"));
+  // Defaults of every section are filled in, nested ones included, without building anything.
+  for (const char* s : {"[sampler.inner]", "type = \"guided_euler\"", "steps = 4", "[weighting]", "[critic]",
+                        "expectile = ", "batch_size = 256", "num_candidates = "})
+    EXPECT_NE(r.output.find(s), std::string::npos) << s << "\n" << r.output;
+
+  // A misspelt key in any section is still an error at its file:line:col.
+  std::ofstream(dir_ / "typo.toml") << pipeline << "stepz = 3\n";  // line 28, in [sampler.inner]
+  const Result typo = dipole_cli("config " + (dir_ / "typo.toml").string());
+  EXPECT_EQ(typo.code, 1) << typo.output;
+  EXPECT_NE(typo.output.find("typo.toml:28:1"), std::string::npos) << typo.output;
+  EXPECT_NE(typo.output.find("unknown key 'stepz'"), std::string::npos) << typo.output;
+  EXPECT_EQ(listing(dir_ / "data"), before);
+
+  // The same directory is one a build writes into: loading the dataset creates the cache.
+  load("data");
+  EXPECT_TRUE(fs::exists(dir_ / "data" / "walker" / "random" / "stand.rewards.npz"));
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "dipole/core/config.hpp"
 #include "dipole/core/pipeline.hpp"
 #include "dipole/core/registry.hpp"
+#include "support/build_run.hpp"
 
 namespace dipole::learning {
 
@@ -24,7 +25,7 @@ inline const Registry& registry() {
 
 inline Run make_run(const std::string& toml, const std::string& name,
                     const std::vector<std::string>& overrides = {}) {
-  return build_run(registry(), config::Pipeline::parse(toml, name, overrides));
+  return test::build_run(registry(), config::Pipeline::parse(toml, name, overrides));
 }
 
 /// `steps` updates with batches of run.trainer.batch_size; generators seeded from the trainer seed.

@@ -148,7 +148,8 @@ TEST(AlgorithmPipelines, ShippedBanditPipelinesAndAblationsBuildAndRun) {
        {"bandit_flow_bc.toml", "bandit_dipole.toml", "bandit_cfgrl.toml", "bandit_fql.toml",
         "dipole_exponential.toml", "dipole_no_rs.toml", "dipole_shared_network.toml", "dipole_beta0.toml"}) {
     SCOPED_TRACE(name);
-    dipole::Run run = build_run(registry(), config::Pipeline::load(config_path(name), {"trainer.threads=1"}));
+    dipole::Run run =
+        test::build_run(registry(), config::Pipeline::load(config_path(name), {"trainer.threads=1"}));
     ASSERT_TRUE(run.make_environment) << "the bandit pipelines evaluate on the bandit environment";
     expect_finite(train(run, 3), name);
     expect_valid_actions(*run.algorithm, 2);
@@ -162,12 +163,12 @@ TEST(AlgorithmPipelines, ShippedBanditPipelinesAndAblationsBuildAndRun) {
     EXPECT_LE(step.reward, 1.0);
   }
   // The no-rs ablation changes the acting defaults only.
-  dipole::Run no_rs = build_run(registry(), config::Pipeline::load(config_path("dipole_no_rs.toml")));
+  dipole::Run no_rs = test::build_run(registry(), config::Pipeline::load(config_path("dipole_no_rs.toml")));
   EXPECT_EQ(no_rs.algorithm->act_defaults().num_candidates.value_or(-1), 1);
 }
 
 TEST(AlgorithmPipelines, CfgrlOgbenchVariantRuns) {
-  dipole::Run run = build_run(
+  dipole::Run run = test::build_run(
       registry(),
       config::Pipeline::load(
           config_path("bandit_cfgrl.toml"),
@@ -178,15 +179,15 @@ TEST(AlgorithmPipelines, CfgrlOgbenchVariantRuns) {
   EXPECT_EQ(m.count("label/frac_null"), 1U);
   expect_valid_actions(*run.algorithm, 2);
   // exorl needs two weight rows; ogbench needs labels.
-  EXPECT_THROW(build_run(registry(),
-                         config::Pipeline::load(config_path("bandit_cfgrl.toml"), {"weighting.mode=labels"})),
+  EXPECT_THROW(test::build_run(registry(), config::Pipeline::load(config_path("bandit_cfgrl.toml"),
+                                                                  {"weighting.mode=labels"})),
                ConfigError);
 }
 
 TEST(AlgorithmPipelines, FqlActorLossLeavesNoCriticGradient) {
   // docs/algorithms.md, "Gradient isolation": after the actor backward the critic's gradients are exactly
   // zero; the critic still receives its own loss's gradient.
-  dipole::Run run = build_run(
+  dipole::Run run = test::build_run(
       registry(),
       config::Pipeline::load(config_path("bandit_fql.toml"), {"trainer.threads=1", "trainer.batch_size=64"}));
   auto data_gen = at::detail::createCPUGenerator(1);
@@ -205,7 +206,9 @@ TEST(AlgorithmPipelines, FqlActorLossLeavesNoCriticGradient) {
 /// must end in exactly the same state.
 void expect_bit_exact_resume(const std::string& config, const std::vector<std::string>& overrides) {
   SCOPED_TRACE(config);
-  auto build = [&] { return build_run(registry(), config::Pipeline::load(config_path(config), overrides)); };
+  auto build = [&] {
+    return test::build_run(registry(), config::Pipeline::load(config_path(config), overrides));
+  };
   const std::int64_t batch = 32;
   dipole::Run first = build();
   auto data_gen = at::detail::createCPUGenerator(11);
@@ -253,11 +256,11 @@ TEST(AlgorithmPipelines, StateResumesBitExactly) {
 }
 
 TEST(AlgorithmPipelines, StateKeysAreStable) {
-  dipole::Run run = build_run(registry(), config::Pipeline::load(config_path("bandit_fql.toml")));
+  dipole::Run run = test::build_run(registry(), config::Pipeline::load(config_path("bandit_fql.toml")));
   std::set<std::string> prefixes;
   for (const auto& [key, value] : run.algorithm->state()) prefixes.insert(key.substr(0, key.find('.')));
   EXPECT_EQ(prefixes, (std::set<std::string>{"bc_flow", "critic", "one_step_policy"}));
-  dipole::Run dipole = build_run(registry(), config::Pipeline::load(config_path("bandit_dipole.toml")));
+  dipole::Run dipole = test::build_run(registry(), config::Pipeline::load(config_path("bandit_dipole.toml")));
   prefixes.clear();
   for (const auto& [key, value] : dipole.algorithm->state()) prefixes.insert(key.substr(0, key.find('.')));
   EXPECT_EQ(prefixes, (std::set<std::string>{"critic", "denoiser"}));

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-#include "dipole/core/report.hpp"
+#include "dipole/app/report.hpp"
 #include "dipole/sdk/npz.hpp"
 #include "support/run_command.hpp"
 

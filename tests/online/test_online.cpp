@@ -15,6 +15,7 @@
 #include "dipole/core/online.hpp"
 #include "dipole/core/replay_buffer.hpp"
 #include "dipole/core/trainer.hpp"
+#include "support/build_run.hpp"
 
 namespace dipole {
 namespace {
@@ -192,8 +193,8 @@ steps = 3
 )";
 
 dipole::Run make_run(const std::vector<std::string>& overrides = {}, bool walk = true) {
-  dipole::Run run = build_run(Registry::with_default_plugins(),
-                              config::Pipeline::parse(kPipeline, "online.toml", overrides));
+  dipole::Run run = test::build_run(Registry::with_default_plugins(),
+                                    config::Pipeline::parse(kPipeline, "online.toml", overrides));
   if (walk) run.make_environment = [] { return std::make_shared<WalkEnvironment>(); };
   return run;
 }
@@ -330,14 +331,15 @@ type = "flow_mlp"
 type = "euler"
 )";
   try {
-    build_run(Registry::with_default_plugins(), config::Pipeline::parse(no_env, "noenv.toml"));
+    test::build_run(Registry::with_default_plugins(), config::Pipeline::parse(no_env, "noenv.toml"));
     FAIL();
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("online.steps"), std::string::npos) << e.what();
   }
   try {
-    build_run(Registry::with_default_plugins(),
-              config::Pipeline::parse(std::string(kPipeline) + "\n", "x.toml", {"online.size_rule=ring"}));
+    test::build_run(
+        Registry::with_default_plugins(),
+        config::Pipeline::parse(std::string(kPipeline) + "\n", "x.toml", {"online.size_rule=ring"}));
     FAIL();
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("size_rule"), std::string::npos) << e.what();
@@ -493,9 +495,10 @@ TEST(Acting, ExistingAlgorithmsExploreWithTheirEvaluationRule) {
   for (const char* name :
        {"bandit_dipole.toml", "bandit_cfgrl.toml", "bandit_fql.toml", "bandit_flow_bc.toml"}) {
     SCOPED_TRACE(name);
-    dipole::Run run = build_run(Registry::with_default_plugins(),
-                                config::Pipeline::load(std::string(DIPOLE_SOURCE_DIR) + "/configs/" + name,
-                                                       {"trainer.steps=2", "trainer.threads=1"}));
+    dipole::Run run =
+        test::build_run(Registry::with_default_plugins(),
+                        config::Pipeline::load(std::string(DIPOLE_SOURCE_DIR) + "/configs/" + name,
+                                               {"trainer.steps=2", "trainer.threads=1"}));
     at::Generator g0 = at::detail::createCPUGenerator(11);
     Batch batch = run.dataset->sample(64, g0);
     run.algorithm->update(batch, g0, false);

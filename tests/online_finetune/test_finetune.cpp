@@ -17,6 +17,7 @@
 
 #include "dipole/core/config.hpp"
 #include "dipole/core/trainer.hpp"
+#include "support/build_run.hpp"
 
 namespace dipole {
 namespace {
@@ -48,9 +49,9 @@ PhaseScores run_finetune(const std::string& config, const std::string& landscape
                                      "dataset.landscape=" + landscape,
                                      "environment.landscape=" + landscape};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
-  dipole::Run run =
-      build_run(Registry::with_default_plugins(),
-                config::Pipeline::load(std::string(DIPOLE_SOURCE_DIR) + "/configs/" + config, overrides));
+  dipole::Run run = test::build_run(
+      Registry::with_default_plugins(),
+      config::Pipeline::load(std::string(DIPOLE_SOURCE_DIR) + "/configs/" + config, overrides));
   const fs::path dir = fs::temp_directory_path() /
                        ("dipole_finetune_" + std::to_string(::getpid()) + "_" + std::to_string(seed));
   fs::remove_all(dir);

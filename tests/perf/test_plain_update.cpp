@@ -16,6 +16,7 @@
 #include "dipole/core/config.hpp"
 #include "dipole/core/pipeline.hpp"
 #include "dipole/sdk/npz.hpp"
+#include "support/build_run.hpp"
 
 namespace {
 
@@ -63,7 +64,7 @@ class PlainUpdateTest : public ::testing::Test {
       text += "[sampler]\ntype = \"best_of_n\"\n[sampler.inner]\ntype = \"guided_euler\"\n";
     else
       text += "[sampler]\ntype = \"guided_euler\"\n";
-    return dipole::build_run(registry(), dipole::config::Pipeline::parse(text, "<perf test>", {}));
+    return dipole::test::build_run(registry(), dipole::config::Pipeline::parse(text, "<perf test>", {}));
   }
 
   std::filesystem::path path_;

@@ -14,8 +14,8 @@
 #include <sstream>
 #include <string>
 
+#include "dipole/app/report.hpp"
 #include "dipole/core/evaluator.hpp"
-#include "dipole/core/report.hpp"
 #include "dipole/errors.hpp"
 #include "dipole/sdk/npz.hpp"
 #include "support/run_command.hpp"

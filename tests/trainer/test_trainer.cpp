@@ -14,6 +14,7 @@
 #include "dipole/core/files.hpp"
 #include "dipole/core/trainer.hpp"
 #include "dipole/sdk/npz.hpp"
+#include "support/build_run.hpp"
 
 namespace dipole {
 namespace {
@@ -58,8 +59,8 @@ fs::path fresh_dir(const std::string& name) {
 }
 
 dipole::Run make_run(const std::vector<std::string>& overrides = {}) {
-  return build_run(Registry::with_default_plugins(),
-                   config::Pipeline::parse(kPipeline, "tiny.toml", overrides));
+  return test::build_run(Registry::with_default_plugins(),
+                         config::Pipeline::parse(kPipeline, "tiny.toml", overrides));
 }
 
 TrainOptions options(const fs::path& dir, std::int64_t stop_after = -1) {
@@ -331,7 +332,7 @@ TEST(Trainer, NonFiniteLossStopsNamingTheStepAndTermWithTheCheckpointUntouched) 
       "\"\n[algorithm]\ntype = \"flow_bc\"\n[denoiser]\ntype = \"flow_mlp\"\n"
       "hidden_dims = [8]\n[sampler]\ntype = \"euler\"\n";
   auto run_of = [&] {
-    return build_run(Registry::with_default_plugins(), config::Pipeline::parse(pipeline, "nan.toml"));
+    return test::build_run(Registry::with_default_plugins(), config::Pipeline::parse(pipeline, "nan.toml"));
   };
   write_data(1.0);
   {
@@ -437,7 +438,7 @@ TEST(Trainer, RunDirectoryRecordsThePluginBuilds) {
 TEST(Pipeline, UnusedSectionIsAnErrorWithItsPosition) {
   const std::string text = std::string(kPipeline) + "\n[critc]\ntype = \"iql\"\n";
   try {
-    build_run(Registry::with_default_plugins(), config::Pipeline::parse(text, "typo.toml"));
+    test::build_run(Registry::with_default_plugins(), config::Pipeline::parse(text, "typo.toml"));
     FAIL();
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("typo.toml:"), std::string::npos) << e.what();

@@ -24,7 +24,7 @@ struct TrainerConfig {
   std::int64_t eval_interval = 0;        ///< 0: evaluate only at the end
   std::int64_t checkpoint_interval = 0;  ///< 0: only at the end
   std::string device = "cpu";
-  std::int64_t threads = 0;  ///< intra-op threads; 0: leave LibTorch's choice
+  std::int64_t threads = 0;  ///< intra-op threads; 0: leave LibTorch's choice (applied by the program)
 };
 Schema trainer_schema();
 
@@ -96,7 +96,14 @@ void check_pipeline(const Registry& registry, config::Pipeline& pipeline);
 
 /// Build every component of `pipeline`. Rejects sections no component consumed (typos) with their
 /// position. Runs check_pipeline() before any constructor. The registry must outlive the run's objects only
-/// through their own library handles.
+/// through their own library handles. Process-wide settings (trainer.threads) are recorded in the Run,
+/// not applied: that is the program's decision (the CLI applies them, docs/architecture.md "Layers").
 Run build_run(const Registry& registry, config::Pipeline pipeline);
+
+/// Resolve `pipeline` without constructing any component (no data set is read, no environment or
+/// network created, no file written): the runtime's sections and check_pipeline() (every section and
+/// slot against its type's schema, file:line:col errors), defaults filled in for resolved_toml(), and
+/// tables no component would build rejected. `dipole config` prints its resolved_toml().
+config::Pipeline resolve_pipeline(const Registry& registry, config::Pipeline pipeline);
 
 }  // namespace dipole

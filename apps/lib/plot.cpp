@@ -1,4 +1,4 @@
-#include "dipole/core/plot.hpp"
+#include "dipole/app/plot.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "dipole/core/report.hpp"
+#include "dipole/app/report.hpp"
 
 #include <fmt/format.h>
 
@@ -328,10 +328,10 @@ PaperTable build_table(const std::vector<Cell>& cells, const TableOptions& optio
     table.column_seeds.push_back(best);
   }
   if (options.bootstrap > 0)
-    table.footnotes.push_back(
-        fmt::format("[low, high]: {:g} % percentile bootstrap interval ({} resamples of the seeds{}; seed {})",
-                    100.0 * options.confidence, options.bootstrap,
-                    options.iqm ? "; IQM: stratified over tasks" : "", options.bootstrap_seed));
+    table.footnotes.push_back(fmt::format(
+        "[low, high]: {:g} % percentile bootstrap interval ({} resamples of the seeds{}; seed {})",
+        100.0 * options.confidence, options.bootstrap, options.iqm ? "; IQM: stratified over tasks" : "",
+        options.bootstrap_seed));
   if (options.iqm)
     table.footnotes.push_back(
         "IQM: interquartile mean over every run of every task row (25 % trimmed at each end, as rliable); "

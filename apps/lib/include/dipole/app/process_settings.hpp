@@ -1,0 +1,23 @@
+// Process-wide settings a program applies before it builds a pipeline's run. They belong to the
+// program, not to the runtime: core's build_run() only records them in the Run (docs/architecture.md,
+// "Layers").
+#pragma once
+
+#include "dipole/core/config.hpp"
+
+namespace dipole::app {
+
+/// Applies the pipeline's process-wide settings (its [trainer] section validated on a copy, so
+/// errors name file:line:col as build_run's would):
+/// - trainer.threads > 0: LibTorch's intra-op thread count (0 keeps LibTorch's default);
+/// - on glibc, freed heap memory is kept for reuse (once per process): every update allocates and
+///   frees the same activation and gradient tensors (up to a few MB each), and glibc's defaults (mmap
+///   for blocks >= 128 KiB, trimming of freed heap tops) make each update page-fault its working set
+///   in again (~5000 faults per paper-scale update, ~10 % of its time; docs/performance.md). Blocks
+///   >= 64 MiB (data sets) still use mmap.
+void apply_process_settings(const config::Pipeline& pipeline);
+
+/// The same with the thread count given directly (`threads` <= 0: LibTorch's default).
+void apply_process_settings(std::int64_t threads);
+
+}  // namespace dipole::app
