@@ -1,0 +1,568 @@
+// The hand-written float32 CPU kernels of the networks (docs/performance.md): LayerNorm with a
+// per-member affine, the fused GELU(tanh) and mish activations (one autograd wrapper, FusedActivation)
+// and the small-rows affine products used without autograd. Declared in nn_kernels.hpp; the networks
+// that use them are in nn.cpp.
+#include "nn_kernels.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/record_function.h>
+#include <dlfcn.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace dipole::detail {
+
+namespace {
+
+// ---- LayerNorm with a per-member affine ---------------------------------------------------------------
+//
+// y = x̂·γ + β, x̂ = (x − mean)/√(var + ε) over the last axis, with γ, β [M, 1, n] for h [M, B, n] (or
+// [1, n] / [n] for h [B, n]). at::layer_norm has no per-member affine, so ATen needs layer_norm then
+// addcmul forward, and in the backward mul/sum for γ, sum for β, mul for x̂'s gradient and
+// native_layer_norm_backward: about seven passes and as many allocations. The float32 CPU path below
+// does one pass each way (row statistics in double), keeping x̂ and 1/σ for the backward:
+//   dγ = Σ_rows dy·x̂,  dβ = Σ_rows dy,  g = dy·γ,  dx = (g − mean(g) − x̂·mean(g·x̂))/σ.
+// Equal to the ATen sequence to float rounding (tests/perf/test_layer_norm.cpp). Other dtypes,
+// devices, layouts and shapes use the ATen sequence.
+
+at::Tensor layer_norm_affine_aten(const at::Tensor& h, const at::Tensor& scale, const at::Tensor& bias,
+                                  double eps) {
+  auto normed = at::layer_norm(h, {h.size(-1)}, {}, {}, eps);
+  return at::addcmul(bias, normed, scale);
+}
+
+/// Rows of h per member of γ/β, or 0 when the shapes are not ones the fused path handles.
+std::int64_t fused_ln_rows_per_member(const at::Tensor& h, const at::Tensor& scale, const at::Tensor& bias) {
+  auto plain = [](const at::Tensor& t) {
+    return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.layout() == at::kStrided &&
+           !t.is_mkldnn() && t.is_contiguous();
+  };
+  if (!plain(h) || !plain(scale) || !plain(bias) || h.numel() == 0 || scale.sizes() != bias.sizes()) return 0;
+  const auto n = h.size(-1);
+  if (h.dim() == 3 && scale.dim() == 3 && scale.size(0) == h.size(0) && scale.size(1) == 1 &&
+      scale.size(2) == n)
+    return h.size(1);
+  if (h.dim() == 2 && scale.numel() == n && (scale.dim() == 1 || (scale.dim() == 2 && scale.size(0) == 1)))
+    return h.size(0);
+  return 0;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define DIPOLE_LN_CLONES __attribute__((noinline, target_clones("avx512f", "avx2", "default")))
+#else
+#define DIPOLE_LN_CLONES
+#endif
+
+constexpr int kLanes = 16;  // independent partial sums: the reductions vectorise without -ffast-math
+
+/// Σ a[i] with kLanes float partial sums combined in double.
+inline double row_sum(const float* __restrict a, std::int64_t n) {
+  float acc[kLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += a[i + j];
+  double s = 0;
+  for (; i < n; ++i) s += a[i];
+  for (float v : acc) s += v;
+  return s;
+}
+
+/// Σ a[i]·b[i], the same way.
+inline double row_dot(const float* __restrict a, const float* __restrict b, std::int64_t n) {
+  float acc[kLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += a[i + j] * b[i + j];
+  double s = 0;
+  for (; i < n; ++i) s += static_cast<double>(a[i]) * b[i];
+  for (float v : acc) s += v;
+  return s;
+}
+
+/// y (and x̂, 1/σ when `xhat` is not null) for `rows` rows of n sharing one γ/β row.
+DIPOLE_LN_CLONES void ln_forward_kernel(const float* __restrict x, const float* __restrict g,
+                                        const float* __restrict b, float* __restrict y,
+                                        float* __restrict xhat, float* __restrict rstd, std::int64_t rows,
+                                        std::int64_t n, double eps) {
+  const double inv_n = 1.0 / static_cast<double>(n);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * n;
+    const float m = static_cast<float>(row_sum(xr, n) * inv_n);
+    // Second pass on the centred values (no cancellation from E[x²] − E[x]²).
+    float acc[kLanes] = {};
+    std::int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+      for (int j = 0; j < kLanes; ++j) {
+        const float d = xr[i + j] - m;
+        acc[j] += d * d;
+      }
+    double sq = 0;
+    for (; i < n; ++i) sq += static_cast<double>(xr[i] - m) * (xr[i] - m);
+    for (float v : acc) sq += v;
+    const float inv = static_cast<float>(1.0 / std::sqrt(sq * inv_n + eps));
+    float* yr = y + r * n;
+    if (xhat != nullptr) {
+      float* hr = xhat + r * n;
+      for (std::int64_t k = 0; k < n; ++k) {
+        const float v = (xr[k] - m) * inv;
+        hr[k] = v;
+        yr[k] = v * g[k] + b[k];
+      }
+      rstd[r] = inv;
+    } else {
+      for (std::int64_t k = 0; k < n; ++k) yr[k] = (xr[k] - m) * inv * g[k] + b[k];
+    }
+  }
+}
+
+/// dx for `rows` rows sharing one γ row, accumulating dγ and dβ of that row.
+DIPOLE_LN_CLONES void ln_backward_kernel(const float* __restrict dy, const float* __restrict xhat,
+                                         const float* __restrict rstd, const float* __restrict g,
+                                         float* __restrict dx, float* __restrict dg, float* __restrict db,
+                                         float* __restrict scratch, std::int64_t rows, std::int64_t n) {
+  const double inv_n = 1.0 / static_cast<double>(n);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* dyr = dy + r * n;
+    const float* hr = xhat + r * n;
+    for (std::int64_t k = 0; k < n; ++k) {
+      scratch[k] = dyr[k] * g[k];
+      dg[k] += dyr[k] * hr[k];
+      db[k] += dyr[k];
+    }
+    const float mean_g = static_cast<float>(row_sum(scratch, n) * inv_n);
+    const float mean_gh = static_cast<float>(row_dot(scratch, hr, n) * inv_n);
+    const float inv = rstd[r];
+    float* dxr = dx + r * n;
+    for (std::int64_t k = 0; k < n; ++k) dxr[k] = (scratch[k] - mean_g - hr[k] * mean_gh) * inv;
+  }
+}
+
+constexpr std::int64_t kLnGrainRows = 16;
+
+void ln_forward(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& bias, const at::Tensor& y,
+                const at::Tensor& xhat, const at::Tensor& rstd, std::int64_t per_member, double eps) {
+  const auto n = x.size(-1);
+  const auto rows = x.numel() / n;
+  const float* px = x.data_ptr<float>();
+  const float* pg = scale.data_ptr<float>();
+  const float* pb = bias.data_ptr<float>();
+  float* py = y.data_ptr<float>();
+  float* ph = xhat.defined() ? xhat.data_ptr<float>() : nullptr;
+  float* pr = rstd.defined() ? rstd.data_ptr<float>() : nullptr;
+  at::parallel_for(0, rows, kLnGrainRows, [&](std::int64_t begin, std::int64_t end) {
+    // Rows [begin, end) split at member boundaries: each piece shares one γ/β row.
+    for (std::int64_t r = begin; r < end;) {
+      const std::int64_t member = r / per_member;
+      const std::int64_t stop = std::min(end, (member + 1) * per_member);
+      ln_forward_kernel(px + r * n, pg + member * n, pb + member * n, py + r * n,
+                        ph == nullptr ? nullptr : ph + r * n, pr == nullptr ? nullptr : pr + r, stop - r, n,
+                        eps);
+      r = stop;
+    }
+  });
+}
+
+struct LayerNormAffineFunction : public torch::autograd::Function<LayerNormAffineFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& h,
+                            const at::Tensor& scale, const at::Tensor& bias, std::int64_t per_member,
+                            double eps) {
+    const auto n = h.size(-1);
+    auto y = at::empty_like(h, at::MemoryFormat::Contiguous);
+    auto xhat = at::empty_like(h, at::MemoryFormat::Contiguous);
+    auto rstd = at::empty({h.numel() / n}, h.options());
+    ln_forward(h, scale, bias, y, xhat, rstd, per_member, eps);
+    ctx->save_for_backward({xhat, rstd, scale});
+    ctx->saved_data["per_member"] = per_member;
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& xhat = saved[0];
+    const auto& rstd = saved[1];
+    const auto& scale = saved[2];
+    const std::int64_t per_member = ctx->saved_data["per_member"].toInt();
+    auto dy = grad_outputs[0].contiguous();
+    const auto n = xhat.size(-1);
+    const auto rows = xhat.numel() / n;
+    auto dx = at::empty_like(xhat, at::MemoryFormat::Contiguous);
+    auto dscale = at::zeros_like(scale, at::MemoryFormat::Contiguous);
+    auto dbias = at::zeros_like(scale, at::MemoryFormat::Contiguous);
+    const float* pdy = dy.data_ptr<float>();
+    const float* ph = xhat.data_ptr<float>();
+    const float* pr = rstd.data_ptr<float>();
+    const float* pg = scale.data_ptr<float>();
+    float* pdx = dx.data_ptr<float>();
+    float* pdg = dscale.data_ptr<float>();
+    float* pdb = dbias.data_ptr<float>();
+    // Serial over rows: dγ and dβ accumulate over the rows of each member.
+    std::vector<float> scratch(static_cast<std::size_t>(n));
+    for (std::int64_t r = 0; r < rows;) {
+      const std::int64_t member = r / per_member;
+      const std::int64_t stop = std::min(rows, (member + 1) * per_member);
+      ln_backward_kernel(pdy + r * n, ph + r * n, pr + r, pg + member * n, pdx + r * n, pdg + member * n,
+                         pdb + member * n, scratch.data(), stop - r, n);
+      r = stop;
+    }
+    return {dx, dscale, dbias, at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+at::Tensor layer_norm_affine(const at::Tensor& h, const at::Tensor& scale, const at::Tensor& bias,
+                             double eps) {
+  const std::int64_t per_member = fused_ln_rows_per_member(h, scale, bias);
+  if (per_member == 0) return layer_norm_affine_aten(h, scale, bias, eps);
+  const bool grad =
+      at::GradMode::is_enabled() && (h.requires_grad() || scale.requires_grad() || bias.requires_grad());
+  if (grad) return LayerNormAffineFunction::apply(h, scale, bias, per_member, eps);
+  auto y = at::empty_like(h, at::MemoryFormat::Contiguous);
+  ln_forward(h, scale, bias, y, at::Tensor(), at::Tensor(), per_member, eps);
+  return y;
+}
+
+// ---- GELU (tanh approximation) ------------------------------------------------------------------
+//
+// at::gelu(x, "tanh") of LibTorch 1.13 evaluates 0.5·x·(1 + tanh(u)), u = √(2/π)(x + 0.044715x³), with
+// SLEEF's tanh and recomputes it in the backward: ≈ 2.5 ns per element each way, 22 % of a paper-scale
+// update. The same function is x·σ(2u) = x / (1 + e), e = exp(−2u). The float32 CPU path below computes
+// e with a branch-free Cephes-style exp that the compiler vectorises, keeps e for the backward, and
+// differentiates analytically: dy/dx = s + 2x·s·(e·s)·u′, s = 1/(1 + e), e·s = 1 − s without
+// cancellation, u′ = √(2/π)(1 + 3·0.044715x²). Both agree with at::gelu to ~2e−7 (forward) and ~1e−6
+// (gradient, the reference's own float error) relative to max(|value|, 1), and are closer to the
+// float64 values than the reference (tests/components/test_gelu.cpp). Other dtypes/devices use at::gelu.
+
+namespace {
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define DIPOLE_GELU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define DIPOLE_GELU_CLONES
+#endif
+
+constexpr float kGeluBeta = 0.7978845608028654F;  // √(2/π)
+constexpr float kGeluKappa = 0.044715F;
+
+// exp(v), v clamped to [−87, 88] (no overflow, no denormal scale; NaN → exp(−87), the caller's x keeps
+// the NaN): Cephes expf, ≈ 1 ulp.
+inline float clamped_exp(float v) {
+  v = v > -87.0F ? v : -87.0F;
+  v = v < 88.0F ? v : 88.0F;
+  constexpr float kMagic = 12582912.0F;  // 1.5·2²³: adding and subtracting it rounds to the nearest integer
+  const float n = (v * 1.44269504088896341F + kMagic) - kMagic;
+  float r = v - n * 0.693359375F;
+  r = r - n * -2.12194440e-4F;
+  float p = 1.9875691500e-4F;
+  p = p * r + 1.3981999507e-3F;
+  p = p * r + 8.3334519073e-3F;
+  p = p * r + 4.1665795894e-2F;
+  p = p * r + 1.6666665459e-1F;
+  p = p * r + 5.0000001201e-1F;
+  p = p * r * r + r + 1.0F;
+  const std::int32_t bits = (static_cast<std::int32_t>(n) + 127) * (1 << 23);
+  float scale = 0.0F;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// y = x / (1 + e); e = exp(−2u) is stored when `e` is not null.
+DIPOLE_GELU_CLONES void gelu_tanh_forward_kernel(const float* __restrict x, float* __restrict y,
+                                                 float* __restrict e, std::int64_t n) {
+  if (e != nullptr) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float xi = x[i];
+      const float ei = clamped_exp(-2.0F * kGeluBeta * (xi + kGeluKappa * xi * xi * xi));
+      e[i] = ei;
+      y[i] = xi / (1.0F + ei);
+    }
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float xi = x[i];
+      y[i] = xi / (1.0F + clamped_exp(-2.0F * kGeluBeta * (xi + kGeluKappa * xi * xi * xi)));
+    }
+  }
+}
+
+DIPOLE_GELU_CLONES void gelu_tanh_backward_kernel(const float* __restrict dy, const float* __restrict x,
+                                                  const float* __restrict e, float* __restrict dx,
+                                                  std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float xi = x[i];
+    const float ei = e[i];
+    const float s = 1.0F / (1.0F + ei);
+    const float du = kGeluBeta * (1.0F + 3.0F * kGeluKappa * xi * xi);
+    // Near the clamp of e (|x| ≳ 6) the true second term is < 1e−30; past it, x·u′ may be huge.
+    const float term = (ei > 1e-37F && ei < 1e37F) ? 2.0F * xi * s * (ei * s) * du : 0.0F;
+    dx[i] = dy[i] * (s + term);
+  }
+}
+
+// ---- one autograd wrapper for the fused activations ----------------------------------------------
+//
+// Each activation is a pair of float32 kernels over contiguous arrays: forward(x, y, aux, n) writes y
+// and, when aux is not null, a per-element intermediate the backward reuses; backward(dy, x, aux, dx, n).
+// `FusedActivation` runs them in parallel chunks and registers them with autograd; other dtypes,
+// devices and layouts fall back to ATen's own op.
+
+using ForwardKernel = void (*)(const float*, float*, float*, std::int64_t);
+using BackwardKernel = void (*)(const float*, const float*, const float*, float*, std::int64_t);
+
+constexpr std::int64_t kActivationGrain = 32768;
+
+template <ForwardKernel Forward>
+void run_forward(const at::Tensor& x, const at::Tensor& y, const at::Tensor& aux) {
+  const float* px = x.data_ptr<float>();
+  float* py = y.data_ptr<float>();
+  float* pa = aux.defined() ? aux.data_ptr<float>() : nullptr;
+  at::parallel_for(0, x.numel(), kActivationGrain, [&](std::int64_t begin, std::int64_t end) {
+    Forward(px + begin, py + begin, pa == nullptr ? nullptr : pa + begin, end - begin);
+  });
+}
+
+template <ForwardKernel Forward, BackwardKernel Backward>
+struct FusedActivation : public torch::autograd::Function<FusedActivation<Forward, Backward>> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& input) {
+    auto x = input.contiguous();
+    auto y = at::empty_like(x, at::MemoryFormat::Contiguous);
+    auto aux = at::empty_like(x, at::MemoryFormat::Contiguous);
+    run_forward<Forward>(x, y, aux);
+    ctx->save_for_backward({x, aux});
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    auto dy = grad_outputs[0].contiguous();
+    auto dx = at::empty_like(saved[0], at::MemoryFormat::Contiguous);
+    const float* pdy = dy.data_ptr<float>();
+    const float* px = saved[0].data_ptr<float>();
+    const float* pa = saved[1].data_ptr<float>();
+    float* pdx = dx.data_ptr<float>();
+    at::parallel_for(0, saved[0].numel(), kActivationGrain, [&](std::int64_t begin, std::int64_t end) {
+      Backward(pdy + begin, px + begin, pa + begin, pdx + begin, end - begin);
+    });
+    return {dx};
+  }
+
+  /// The activation of x: the fused kernels for CPU float32 strided tensors, else `fallback(x)`.
+  template <typename Fallback>
+  static at::Tensor apply_or(const at::Tensor& x, Fallback fallback) {
+    if (!x.device().is_cpu() || x.scalar_type() != at::kFloat || x.layout() != at::kStrided ||
+        x.is_mkldnn() || x.numel() == 0)
+      return fallback(x);
+    if (at::GradMode::is_enabled() && x.requires_grad()) return FusedActivation::apply(x);
+    auto xc = x.contiguous();
+    auto y = at::empty_like(xc, at::MemoryFormat::Contiguous);
+    run_forward<Forward>(xc, y, at::Tensor());
+    return y;
+  }
+};
+
+}  // namespace
+
+at::Tensor gelu_tanh(const at::Tensor& x) {
+  return FusedActivation<gelu_tanh_forward_kernel, gelu_tanh_backward_kernel>::apply_or(
+      x, [](const at::Tensor& t) { return at::gelu(t, "tanh"); });
+}
+
+namespace {
+
+// ---- mish ------------------------------------------------------------------------------------------
+//
+// at::mish(x) = x·tanh(softplus(x)) of LibTorch 1.13 evaluates exp, log1p and tanh per element and the
+// backward evaluates them again (10 % of an IDQL update, whose LN-ResNet applies it to [B × 4W] block
+// activations; docs/performance.md). With n = eˣ, w = n(n + 2): tanh(softplus(x)) = w/(w + 2), so
+// mish(x) = x·w/(w + 2) needs one exp (the vectorised clamped_exp above), and
+//   mish′(x) = w/(w + 2) + x·σ(x)·sech²(softplus(x)),  σ(x) = n/(1 + n),  sech² = 4(w + 1)/(w + 2)².
+// Past x = 20 (ATen's softplus threshold) mish(x) = x and mish′(x) = 1 (the neglected terms are
+// < 20·e⁻⁴⁰). n is kept for the backward. Agrees with at::mish to ~1e−6 relative to max(|value|, 1)
+// (tests/components/test_mish.cpp). Other dtypes/devices use at::mish.
+
+constexpr float kMishLinear = 20.0F;
+
+DIPOLE_GELU_CLONES void mish_forward_kernel(const float* __restrict x, float* __restrict y,
+                                            float* __restrict en, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float xi = x[i];
+    const float ex = clamped_exp(xi < kMishLinear ? xi : kMishLinear);
+    const float w = ex * (ex + 2.0F);
+    y[i] = xi < kMishLinear ? xi * w / (w + 2.0F) : xi;
+    if (en != nullptr) en[i] = ex;
+  }
+}
+
+DIPOLE_GELU_CLONES void mish_backward_kernel(const float* __restrict dy, const float* __restrict x,
+                                             const float* __restrict en, float* __restrict dx,
+                                             std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float xi = x[i];
+    const float ex = en[i];
+    const float w = ex * (ex + 2.0F);
+    const float inv = 1.0F / (w + 2.0F);
+    const float sigma = ex / (1.0F + ex);
+    const float sech2 = 4.0F * (w + 1.0F) * inv * inv;
+    const float d = w * inv + xi * sigma * sech2;
+    dx[i] = dy[i] * (xi < kMishLinear ? d : 1.0F);
+  }
+}
+
+}  // namespace
+
+at::Tensor mish_fused(const at::Tensor& x) {
+  return FusedActivation<mish_forward_kernel, mish_backward_kernel>::apply_or(
+      x, [](const at::Tensor& t) { return at::mish(t); });
+}
+
+// ---- products without autograd --------------------------------------------------------------------
+//
+// With autograd off (GradMode disabled: acting, evaluation, target networks, FQL's distillation
+// targets) and ≤ small_rows_limit() rows per member, y = b + x·W is computed here instead of by baddbmm.
+// OpenBLAS's gemm packs the whole weight matrix on every call, which costs more than the product
+// itself at a few rows (perf: sgemm_itcopy 31 % of a one-observation act), and the Debian OpenBLAS
+// 0.3.21 runs its Haswell (AVX2) kernels on this AVX-512 CPU. Tiles of 4 rows × 64 columns accumulate
+// in registers over the whole k loop (W read once per tile); the last 1–3 rows stream W once in order.
+// Micro-timing, no-grad forward of a 4×512 actor pair, one thread (tests/perf, disabled timing test):
+// 1 row 0.37 → 0.08 ms, 8 rows 0.44 → 0.22, 32 rows 1.06 → 0.69, 256 rows 10.9 → 9.1 ms. The products
+// that training differentiates (GradMode on) are unchanged. Same values as baddbmm up to float
+// summation order (tests/perf/test_one_row.cpp).
+
+namespace {
+
+/// Rows per member up to which products without autograd use the kernel below: the measured crossover
+/// with the loaded BLAS (tests/perf timing test, 4×512 actor pair). OpenBLAS with its AVX-512 kernels
+/// (OPENBLAS_CORETYPE=SKYLAKEX, or a CPU it maps to them) wins from ~48 rows; with the AVX2 (Haswell)
+/// kernels that Debian's OpenBLAS 0.3.21 picks on this AVX-512 EPYC, the kernel is faster up to 256
+/// rows (a training batch) at least. Another BLAS: 32.
+std::int64_t small_rows_limit() {
+  static const std::int64_t limit = [] {
+    using CoreName = char* (*)();
+    const auto corename = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+    if (corename == nullptr) return std::int64_t{32};
+    std::string core = corename();
+    for (auto& c : core) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char* avx512 : {"skylakex", "cooperlake", "sapphirerapids"})
+      if (core.find(avx512) != std::string::npos) return std::int64_t{32};
+    return std::int64_t{256};
+  }();
+  return limit;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define DIPOLE_SMALL_CLONES __attribute__((noinline, target_clones("avx512f", "avx2", "default")))
+#else
+#define DIPOLE_SMALL_CLONES
+#endif
+
+/// y [rows, out] = b [out] + x [rows, in] · w [in, out], all row-major and contiguous.
+#if defined(__GNUC__)
+#define DIPOLE_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define DIPOLE_ALWAYS_INLINE inline
+#endif
+
+constexpr std::int64_t kTileCols = 64;
+
+/// Rows [r0, r0 + R) of y = b + x · w (x [rows, in], w [in, out], y [rows, out]): column tiles of
+/// kTileCols accumulate in registers over the whole k loop, then the remaining columns. Inlined into
+/// each target clone of the caller, so it is compiled for that instruction set.
+template <int R>
+DIPOLE_ALWAYS_INLINE void small_rows_tile(const float* __restrict x, const float* __restrict w,
+                                          const float* __restrict b, float* __restrict y, std::int64_t r0,
+                                          std::int64_t in, std::int64_t out) {
+  const std::int64_t full_cols = out - out % kTileCols;
+  for (std::int64_t c0 = 0; c0 < full_cols; c0 += kTileCols) {
+    float acc[R][kTileCols];
+    for (int r = 0; r < R; ++r)
+      for (std::int64_t j = 0; j < kTileCols; ++j) acc[r][j] = b[c0 + j];
+    for (std::int64_t k = 0; k < in; ++k) {
+      const float* wk = w + k * out + c0;
+      for (int r = 0; r < R; ++r) {
+        const float xr = x[(r0 + r) * in + k];
+        for (std::int64_t j = 0; j < kTileCols; ++j) acc[r][j] += xr * wk[j];
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (std::int64_t j = 0; j < kTileCols; ++j) y[(r0 + r) * out + c0 + j] = acc[r][j];
+  }
+  if (full_cols == out) return;
+  for (int r = 0; r < R; ++r)
+    for (std::int64_t j = full_cols; j < out; ++j) y[(r0 + r) * out + j] = b[j];
+  for (std::int64_t k = 0; k < in; ++k) {
+    const float* wk = w + k * out;
+    for (int r = 0; r < R; ++r) {
+      const float xr = x[(r0 + r) * in + k];
+      float* yr = y + (r0 + r) * out;
+      for (std::int64_t j = full_cols; j < out; ++j) yr[j] += xr * wk[j];
+    }
+  }
+}
+
+/// Rows [r0, r1) (a few) of y = b + x · w streaming W once in order: for each k, row k of W is added,
+/// times x[r, k], into every row's accumulator (in L1). Best for 1–3 rows, where the product is
+/// bound by reading W.
+DIPOLE_ALWAYS_INLINE void small_rows_stream(const float* __restrict x, const float* __restrict w,
+                                            const float* __restrict b, float* __restrict y, std::int64_t r0,
+                                            std::int64_t r1, std::int64_t in, std::int64_t out) {
+  for (std::int64_t r = r0; r < r1; ++r)
+    for (std::int64_t j = 0; j < out; ++j) y[r * out + j] = b[j];
+  for (std::int64_t k = 0; k < in; ++k) {
+    const float* wk = w + k * out;
+    for (std::int64_t r = r0; r < r1; ++r) {
+      const float xr = x[r * in + k];
+      float* yr = y + r * out;
+      for (std::int64_t j = 0; j < out; ++j) yr[j] += xr * wk[j];
+    }
+  }
+}
+
+/// y [rows, out] = b [out] + x [rows, in] · w [in, out], all row-major and contiguous: tiles of 4 rows
+/// in registers (W read once per tile), the last 1–3 rows streamed. Every element sums b, then
+/// k = 0, 1, … in order, whichever way it is computed.
+DIPOLE_SMALL_CLONES void small_rows_affine(const float* __restrict x, const float* __restrict w,
+                                           const float* __restrict b, float* __restrict y, std::int64_t rows,
+                                           std::int64_t in, std::int64_t out) {
+  std::int64_t r0 = 0;
+  for (; r0 + 4 <= rows; r0 += 4) small_rows_tile<4>(x, w, b, y, r0, in, out);
+  if (r0 < rows) small_rows_stream(x, w, b, y, r0, rows, in, out);
+}
+
+}  // namespace
+
+/// Whether the small-rows path applies: autograd off (acting, evaluation, target networks), float32
+/// CPU, few rows.
+bool small_rows_path(const at::Tensor& h, const at::Tensor& weight, const at::Tensor& bias) {
+  if (at::GradMode::is_enabled() || h.size(-2) > small_rows_limit()) return false;
+  for (const auto* t : {&h, &weight, &bias})
+    if (!t->device().is_cpu() || t->scalar_type() != at::kFloat || t->layout() != at::kStrided ||
+        t->is_mkldnn())
+      return false;
+  return weight.is_contiguous() && bias.is_contiguous();
+}
+
+/// h [M, rows, in] (any strides), weight [M, in, out], bias [M, 1, out] → [M, rows, out].
+at::Tensor small_rows_forward(const at::Tensor& h, const at::Tensor& weight, const at::Tensor& bias) {
+  // A named operator for profilers (dipole bench counts its FLOPs like baddbmm's: inputs bias, x, w).
+  RECORD_FUNCTION("dipole::streamed_baddbmm", std::vector<c10::IValue>({bias, h, weight}));
+  const auto members = weight.size(0), rows = h.size(1), in = weight.size(1), out = weight.size(2);
+  auto y = at::empty({members, rows, out}, weight.options());
+  for (std::int64_t m = 0; m < members; ++m) {
+    const auto xm = h.select(0, m).contiguous();
+    small_rows_affine(xm.data_ptr<float>(), weight.data_ptr<float>() + m * in * out,
+                      bias.data_ptr<float>() + m * out, y.data_ptr<float>() + m * rows * out, rows, in, out);
+  }
+  return y;
+}
+
+}  // namespace dipole::detail
