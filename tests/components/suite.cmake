@@ -1,11 +1,5 @@
-# The component tests exercise the plugin classes directly (not through the registry), so the
-# plugins' implementation files (not their DIPOLE_PLUGIN registration files) are compiled in.
-set(component_plugin_dir ${PROJECT_SOURCE_DIR}/plugins)
-target_sources(${name} PRIVATE
-  ${component_plugin_dir}/flow_mlp/flow_mlp.cpp
-  ${component_plugin_dir}/iql_critic/iql_critic.cpp
-  ${component_plugin_dir}/td_critic/td_critic.cpp
-  ${component_plugin_dir}/rebrac/rebrac_critic.cpp
-  ${component_plugin_dir}/weightings/weightings.cpp
-  ${component_plugin_dir}/samplers/samplers.cpp)
-target_include_directories(${name} PRIVATE ${component_plugin_dir})
+# The component tests exercise the plugin classes directly (not through the registry), so they link
+# the plugins' implementation libraries (<plugin>_impl: every source but the DIPOLE_PLUGIN file).
+target_link_libraries(${name} PRIVATE dipole_flow_mlp_impl dipole_iql_critic_impl dipole_td_critic_impl
+                      dipole_rebrac_impl dipole_weightings_impl dipole_samplers_impl)
+target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/plugins)

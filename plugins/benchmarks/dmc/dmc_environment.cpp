@@ -1,7 +1,7 @@
 // Environment `dmc`: one DeepMind Control Suite task of ExORL (docs/exorl.md, "Tasks";
 // plugins/benchmarks/dmc/README.md) chosen by the keys `domain` and `task`, wrapping a Task and its Physics
-// (dmc_task.hpp). The only LibTorch file of the plugin; everything MuJoCo-specific lives in the static
-// library dipole_dmc_tasks. Keys: README.md.
+// (dmc_task.hpp). The only LibTorch file of the plugin (library dipole_dmc_impl, registered by plugin.cpp);
+// everything MuJoCo-specific lives in the static library dipole_dmc_tasks. Keys: README.md.
 #include <ATen/ATen.h>
 
 #include <dipole/environment.hpp>
@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "dmc_task.hpp"
+#include "registration.hpp"
 
 namespace dipole::plugins {
 namespace {
@@ -114,7 +115,7 @@ class DmcEnvironment final : public Environment {
 }  // namespace
 }  // namespace dipole::plugins
 
-DIPOLE_PLUGIN(plugin) {
+void dipole::dmc::register_environment(PluginDescriptor& plugin) {
   using dipole::plugins::DmcEnvironment;
   plugin.add<DmcEnvironment>("dmc",
                              "DeepMind Control Suite tasks of ExORL (walker, cheetah, quadruped, jaco) on "

@@ -1,6 +1,6 @@
 // Environment `ogbench_locomaze`: OGBench's single-task locomotion environments (pointmaze, antmaze,
 // humanoidmaze, antsoccer) on the MuJoCo C API. This file only converts between tensors and the
-// MuJoCo-only core (loco_env.hpp). Keys: README.md; facts: docs/ogbench.md.
+// MuJoCo-only core (loco_env.hpp); plugin.cpp registers it. Keys: README.md; facts: docs/ogbench.md.
 #include <ATen/ATen.h>
 
 #include <dipole/environment.hpp>
@@ -12,6 +12,7 @@
 #include <string>
 
 #include "loco_env.hpp"
+#include "registration.hpp"
 
 namespace dipole::plugins {
 namespace {
@@ -106,7 +107,7 @@ class OgbenchLocomaze final : public Environment {
 }  // namespace
 }  // namespace dipole::plugins
 
-DIPOLE_PLUGIN(plugin) {
+void dipole::locomaze::register_environment(PluginDescriptor& plugin) {
   using dipole::plugins::OgbenchLocomaze;
   plugin.add<OgbenchLocomaze>(
       "ogbench_locomaze",

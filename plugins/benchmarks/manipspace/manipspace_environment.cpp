@@ -1,6 +1,6 @@
 // Environment `ogbench`: OGBench's single-task manipulation environments (cube-single, cube-double,
 // scene, puzzle-3x3) on the MuJoCo C API; docs/ogbench.md, "Manipulation environments". This file only
-// converts between tensors and the MuJoCo-only core (task_env.hpp). Keys: README.md.
+// converts between tensors and the MuJoCo-only core (task_env.hpp); plugin.cpp registers it. Keys: README.md.
 #include <ATen/ATen.h>
 
 #include <dipole/environment.hpp>
@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "registration.hpp"
 #include "task_env.hpp"
 
 namespace dipole::plugins {
@@ -106,7 +107,7 @@ class OgbenchManipulation final : public Environment {
 }  // namespace
 }  // namespace dipole::plugins
 
-DIPOLE_PLUGIN(plugin) {
+void dipole::manipspace::register_environment(PluginDescriptor& plugin) {
   using dipole::plugins::OgbenchManipulation;
   plugin.add<OgbenchManipulation>(
       "ogbench",

@@ -24,6 +24,7 @@
 #include "dipole/sdk/npz.hpp"
 #include "ogbench_format.hpp"
 #include "ogbench_tasks.hpp"
+#include "registration.hpp"
 
 namespace {
 
@@ -146,15 +147,10 @@ class OgbenchDataset final : public dipole::Dataset {
 
 }  // namespace
 
-namespace dipole::ogbench {
-void register_recorder(dipole::PluginDescriptor& plugin);  // ogbench_recorder.cpp: recorder `ogbench`
-}
-
-DIPOLE_PLUGIN(plugin) {
+void dipole::ogbench::register_dataset(PluginDescriptor& plugin) {
   plugin.add<OgbenchDataset>(
       "ogbench",
       "official OGBench files (cube, scene, puzzle, mazes, antsoccer) with single-task "
       "rewards and masks computed from the stored state",
       OgbenchDataset::schema());
-  dipole::ogbench::register_recorder(plugin);
 }

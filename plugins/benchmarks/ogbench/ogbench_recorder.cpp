@@ -31,6 +31,7 @@
 #include "dipole/recorder.hpp"
 #include "dipole/sdk/npz.hpp"
 #include "ogbench_tasks.hpp"
+#include "registration.hpp"
 
 namespace dipole::ogbench {
 namespace {
