@@ -4,12 +4,15 @@
 #include "dipole/sdk/nn.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "dipole/core/fused_mlp.hpp"
 #include "dipole/errors.hpp"
 #include "nn_kernels.hpp"
 #include "state_util.hpp"
@@ -134,6 +137,36 @@ at::Tensor EnsembleMlp::hidden(const at::Tensor& h, std::size_t layer, const at:
   return activate(n, config_.activation);
 }
 
+namespace {
+std::atomic<bool> fused_mlp_on{true};
+
+/// Whether forward() records the network as one autograd node (detail::fused_mlp_forward): autograd on
+/// and needed, CPU float32, an activation with fused kernels, contiguous parameters.
+bool fused_path(const EnsembleMlp& net, const at::Tensor& x, bool detach_parameters) {
+  if (!fused_mlp_on.load() || !at::GradMode::is_enabled() ||
+      !detail::fused_mlp_supports(net.config().activation))
+    return false;
+  auto plain = [](const at::Tensor& t) {
+    return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.layout() == at::kStrided &&
+           !t.is_mkldnn();
+  };
+  if (!plain(x) || x.numel() == 0) return false;
+  bool any_grad = x.requires_grad();
+  for (const auto& t : net.parameters()) {
+    if (!plain(t) || !t.is_contiguous()) return false;
+    any_grad = any_grad || (!detach_parameters && t.requires_grad());
+  }
+  return any_grad;
+}
+}  // namespace
+
+void set_fused_mlp(bool enabled) {
+  fused_mlp_on.store(enabled);
+}
+bool fused_mlp_enabled() {
+  return fused_mlp_on.load();
+}
+
 at::Tensor EnsembleMlp::forward(const at::Tensor& x, bool detach_parameters) const {
   auto p = [detach_parameters](const at::Tensor& t) {
     return detach_parameters && t.defined() ? t.detach() : t;
@@ -149,6 +182,24 @@ at::Tensor EnsembleMlp::forward(const at::Tensor& x, bool detach_parameters) con
                       std::to_string(x.dim()) + "-d input");
   }
   const std::size_t last = layers_.size() - 1;
+  if (fused_path(*this, x, detach_parameters)) {
+    std::vector<at::Tensor> params;
+    std::vector<std::int64_t> flags;
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      const auto& layer = layers_[l];
+      std::int64_t f = (l < last || config_.activate_final) ? detail::kTreated : 0;
+      params.push_back(p(layer.weight));
+      params.push_back(p(layer.bias));
+      if (layer.ln_scale.defined()) {
+        f |= detail::kNormed;
+        params.push_back(p(layer.ln_scale));
+        params.push_back(p(layer.ln_bias));
+      }
+      flags.push_back(f);
+    }
+    return detail::fused_mlp_forward(x, params, std::move(flags), members_, config_.activation, config_.order,
+                                     config_.layer_norm_eps);
+  }
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     const auto& layer = layers_[l];
     const auto bias = p(layer.bias), weight = p(layer.weight);

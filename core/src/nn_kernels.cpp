@@ -1,10 +1,12 @@
 // The hand-written float32 CPU kernels of the networks (docs/performance.md): LayerNorm with a
 // per-member affine, the fused GELU(tanh) and mish activations (one autograd wrapper, FusedActivation)
-// and the small-rows affine products used without autograd. Declared in nn_kernels.hpp; the networks
+// the small-rows affine products used without autograd, and FusedMlp, a whole ensemble MLP as one
+// autograd node. Declared in nn_kernels.hpp; the networks
 // that use them are in nn.cpp.
 #include "nn_kernels.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/ExpandUtils.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/record_function.h>
@@ -12,6 +14,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -563,6 +566,225 @@ at::Tensor small_rows_forward(const at::Tensor& h, const at::Tensor& weight, con
                       bias.data_ptr<float>() + m * out, y.data_ptr<float>() + m * rows * out, rows, in, out);
   }
   return y;
+}
+
+namespace {
+// ---- One autograd node per ensemble MLP ------------------------------------------------------------
+//
+// With autograd recording each operator, a hidden layer costs four graph nodes (baddbmm, activation,
+// LayerNorm and the input expand) and the engine's bookkeeping for each: about a tenth of a 4×512
+// update on one thread (docs/performance.md). `FusedMlp` records the whole forward as one node and
+// runs the same operators in its backward, in the order autograd would, so values and gradients are
+// the same bits as the per-operator graph (tests/components/test_fused_mlp.cpp):
+//   forward, layer l:  z = baddbmm(b, h, W); hidden treatment (act → LN or LN → act); h ← result
+//   backward, l = L−1…0: g ← LN′ / act′ (the treatment's backward kernels); dW = hᵀ·g, db = sum_to(g),
+//                        g ← g·Wᵀ; at the input, a broadcast x gets sum_to(g, [B, in]).
+// Used for CPU float32 with the fused GELU/mish kernels; anything else takes the per-operator path.
+
+using ActivationKernels = std::pair<ForwardKernel, BackwardKernel>;
+
+ActivationKernels activation_kernels(Activation activation) {
+  switch (activation) {
+    case Activation::GeluTanh:
+      return {gelu_tanh_forward_kernel, gelu_tanh_backward_kernel};
+    case Activation::Mish:
+      return {mish_forward_kernel, mish_backward_kernel};
+    case Activation::Relu:
+      break;
+  }
+  return {nullptr, nullptr};
+}
+
+void run_activation_forward(ForwardKernel kernel, const at::Tensor& x, const at::Tensor& y,
+                            const at::Tensor& aux) {
+  const float* px = x.data_ptr<float>();
+  float* py = y.data_ptr<float>();
+  float* pa = aux.data_ptr<float>();
+  at::parallel_for(0, x.numel(), kActivationGrain, [&](std::int64_t begin, std::int64_t end) {
+    kernel(px + begin, py + begin, pa + begin, end - begin);
+  });
+}
+
+at::Tensor run_activation_backward(BackwardKernel kernel, const at::Tensor& dy_in, const at::Tensor& x,
+                                   const at::Tensor& aux) {
+  const auto dy = dy_in.contiguous();
+  auto dx = at::empty_like(x, at::MemoryFormat::Contiguous);
+  const float* pdy = dy.data_ptr<float>();
+  const float* px = x.data_ptr<float>();
+  const float* pa = aux.data_ptr<float>();
+  float* pdx = dx.data_ptr<float>();
+  at::parallel_for(0, x.numel(), kActivationGrain, [&](std::int64_t begin, std::int64_t end) {
+    kernel(pdy + begin, px + begin, pa + begin, pdx + begin, end - begin);
+  });
+  return dx;
+}
+
+/// LayerNorm backward of LayerNormAffineFunction: dx, dγ, dβ.
+std::array<at::Tensor, 3> layer_norm_backward(const at::Tensor& dy_in, const at::Tensor& xhat,
+                                              const at::Tensor& rstd, const at::Tensor& scale,
+                                              std::int64_t per_member) {
+  const auto dy = dy_in.contiguous();
+  const auto n = xhat.size(-1);
+  const auto rows = xhat.numel() / n;
+  auto dx = at::empty_like(xhat, at::MemoryFormat::Contiguous);
+  auto dscale = at::zeros_like(scale, at::MemoryFormat::Contiguous);
+  auto dbias = at::zeros_like(scale, at::MemoryFormat::Contiguous);
+  const float* pdy = dy.data_ptr<float>();
+  const float* ph = xhat.data_ptr<float>();
+  const float* pr = rstd.data_ptr<float>();
+  const float* pg = scale.data_ptr<float>();
+  float* pdx = dx.data_ptr<float>();
+  float* pdg = dscale.data_ptr<float>();
+  float* pdb = dbias.data_ptr<float>();
+  std::vector<float> scratch(static_cast<std::size_t>(n));
+  for (std::int64_t r = 0; r < rows;) {
+    const std::int64_t member = r / per_member;
+    const std::int64_t stop = std::min(rows, (member + 1) * per_member);
+    ln_backward_kernel(pdy + r * n, ph + r * n, pr + r, pg + member * n, pdx + r * n, pdg + member * n,
+                       pdb + member * n, scratch.data(), stop - r, n);
+    r = stop;
+  }
+  return {dx, dscale, dbias};
+}
+
+struct FusedMlp : public torch::autograd::Function<FusedMlp> {
+  /// x [B, in] (broadcast) or [M, B, in]; params in EnsembleMlp::parameters() order; `layer_flags` one
+  /// entry per layer; activation and order as ints of the enums.
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, at::TensorList params,
+                            std::vector<std::int64_t> layer_flags, std::int64_t members,
+                            std::int64_t activation, std::int64_t order, double eps) {
+    const auto kernels = activation_kernels(static_cast<Activation>(activation));
+    const bool act_then_norm = static_cast<LayerOrder>(order) == LayerOrder::ActThenNorm;
+    at::Tensor h = x.dim() == 2 ? x.unsqueeze(0).expand({members, x.size(0), x.size(1)}) : x;
+    std::vector<at::Tensor> saved;
+    std::size_t p = 0;
+    for (const std::int64_t flags : layer_flags) {
+      const auto& weight = params[p];
+      const auto& bias = params[p + 1];
+      saved.push_back(h);
+      saved.push_back(weight);
+      auto z = at::baddbmm(bias, h, weight);
+      p += 2;
+      if ((flags & kTreated) == 0) {
+        h = z;
+        if ((flags & kNormed) != 0) p += 2;
+        continue;
+      }
+      at::Tensor scale, shift;
+      if ((flags & kNormed) != 0) {
+        scale = params[p];
+        shift = params[p + 1];
+        p += 2;
+      }
+      auto activate_saving = [&](const at::Tensor& in) {
+        auto y = at::empty_like(in, at::MemoryFormat::Contiguous);
+        auto aux = at::empty_like(in, at::MemoryFormat::Contiguous);
+        run_activation_forward(kernels.first, in, y, aux);
+        saved.push_back(in);
+        saved.push_back(aux);
+        return y;
+      };
+      auto normalise_saving = [&](const at::Tensor& in) {
+        auto y = at::empty_like(in, at::MemoryFormat::Contiguous);
+        auto xhat = at::empty_like(in, at::MemoryFormat::Contiguous);
+        auto rstd = at::empty({in.numel() / in.size(-1)}, in.options());
+        ln_forward(in, scale, shift, y, xhat, rstd, in.size(1), eps);
+        saved.push_back(xhat);
+        saved.push_back(rstd);
+        saved.push_back(scale);
+        return y;
+      };
+      if (!scale.defined()) {
+        h = activate_saving(z);
+      } else if (act_then_norm) {
+        h = normalise_saving(activate_saving(z));
+      } else {
+        h = activate_saving(normalise_saving(z));
+      }
+    }
+    ctx->save_for_backward(saved);
+    ctx->saved_data["flags"] = layer_flags;
+    ctx->saved_data["activation"] = activation;
+    ctx->saved_data["order"] = order;
+    ctx->saved_data["x_sizes"] = x.sizes().vec();
+    return h;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const auto flags = ctx->saved_data["flags"].toIntVector();
+    const auto kernels = activation_kernels(static_cast<Activation>(ctx->saved_data["activation"].toInt()));
+    const bool act_then_norm =
+        static_cast<LayerOrder>(ctx->saved_data["order"].toInt()) == LayerOrder::ActThenNorm;
+    const auto x_sizes = ctx->saved_data["x_sizes"].toIntVector();
+
+    // Edge indices: 0 = x, then the parameters in order.
+    std::vector<std::size_t> first_param(flags.size());  // edge index of each layer's weight
+    std::vector<std::size_t> first_saved(flags.size());  // index of each layer's saved h
+    std::size_t param = 1, slot = 0;
+    for (std::size_t l = 0; l < flags.size(); ++l) {
+      first_param[l] = param;
+      first_saved[l] = slot;
+      param += (flags[l] & kNormed) != 0 ? 4 : 2;
+      slot += 2 + ((flags[l] & kTreated) == 0 ? 0 : 2 + ((flags[l] & kNormed) != 0 ? 3 : 0));
+    }
+    torch::autograd::variable_list grads(param);  // x + every parameter; undefined = no gradient
+    at::Tensor g = grad_outputs[0];
+    if (!g.defined()) return grads;
+
+    for (std::size_t l = flags.size(); l-- > 0;) {
+      const std::size_t s = first_saved[l];
+      const auto& h = saved[s];
+      const auto& weight = saved[s + 1];
+      const std::size_t e = first_param[l];
+      if ((flags[l] & kTreated) != 0) {
+        const bool normed = (flags[l] & kNormed) != 0;
+        auto activation_backward = [&](std::size_t at) {
+          g = run_activation_backward(kernels.second, g, saved[at], saved[at + 1]);
+        };
+        auto norm_backward = [&](std::size_t at) {
+          auto parts = layer_norm_backward(g, saved[at], saved[at + 1], saved[at + 2], h.size(1));
+          g = std::move(parts[0]);
+          if (ctx->needs_input_grad(e + 2)) grads[e + 2] = std::move(parts[1]);
+          if (ctx->needs_input_grad(e + 3)) grads[e + 3] = std::move(parts[2]);
+        };
+        if (!normed) {
+          activation_backward(s + 2);
+        } else if (act_then_norm) {
+          norm_backward(s + 4);
+          activation_backward(s + 2);
+        } else {
+          activation_backward(s + 5);
+          norm_backward(s + 2);
+        }
+      }
+      // g = ∂L/∂z of this layer. The order below is baddbmm's autograd formula's.
+      if (ctx->needs_input_grad(e + 1)) {
+        const std::vector<std::int64_t> bias_sizes{weight.size(0), 1, weight.size(2)};
+        grads[e + 1] = at::sum_to(g, bias_sizes);
+      }
+      if (ctx->needs_input_grad(e)) grads[e] = h.transpose(1, 2).bmm(g);
+      const bool need_input = l > 0 || ctx->needs_input_grad(0);
+      if (!need_input) break;
+      g = g.bmm(weight.transpose(1, 2));
+    }
+    if (ctx->needs_input_grad(0)) grads[0] = x_sizes.size() == 2 ? at::sum_to(g, x_sizes) : g;
+    return grads;
+  }
+};
+
+}  // namespace
+
+bool fused_mlp_supports(Activation activation) {
+  return activation_kernels(activation).first != nullptr;
+}
+
+at::Tensor fused_mlp_forward(const at::Tensor& x, const std::vector<at::Tensor>& params,
+                             std::vector<std::int64_t> layer_flags, std::int64_t members,
+                             Activation activation, LayerOrder order, double eps) {
+  return FusedMlp::apply(x, at::TensorList(params), std::move(layer_flags), members,
+                         static_cast<std::int64_t>(activation), static_cast<std::int64_t>(order), eps);
 }
 
 }  // namespace dipole::detail

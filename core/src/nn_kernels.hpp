@@ -4,6 +4,11 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
+#include <vector>
+
+#include "dipole/sdk/nn.hpp"
+
 namespace dipole::detail {
 
 /// LayerNorm over the last axis with a per-member affine: γ, β [M, 1, n] for h [M, B, n] (or [1, n] /
@@ -22,5 +27,20 @@ bool small_rows_path(const at::Tensor& h, const at::Tensor& weight, const at::Te
 
 /// h [M, rows, in] (any strides), weight [M, in, out], bias [M, 1, out] → [M, rows, out].
 at::Tensor small_rows_forward(const at::Tensor& h, const at::Tensor& weight, const at::Tensor& bias);
+
+/// Per-layer flags of fused_mlp_forward: the hidden treatment (activation, LayerNorm) is applied after
+/// the layer's product; the layer has LayerNorm parameters.
+inline constexpr std::int64_t kTreated = 1;
+inline constexpr std::int64_t kNormed = 2;
+
+/// Whether fused_mlp_forward has kernels for `activation` (GELU(tanh) and mish).
+bool fused_mlp_supports(Activation activation);
+
+/// An ensemble MLP's forward recorded as one autograd node (FusedMlp in nn_kernels.cpp): the same
+/// operators and bits as EnsembleMlp's per-operator graph, forward and backward. x [B, in] (broadcast)
+/// or [M, B, in]; params in EnsembleMlp::parameters() order; one flag word per layer. CPU float32 only.
+at::Tensor fused_mlp_forward(const at::Tensor& x, const std::vector<at::Tensor>& params,
+                             std::vector<std::int64_t> layer_flags, std::int64_t members,
+                             Activation activation, LayerOrder order, double eps);
 
 }  // namespace dipole::detail
