@@ -729,7 +729,10 @@ struct FusedMlp : public torch::autograd::Function<FusedMlp> {
       param += (flags[l] & kNormed) != 0 ? 4 : 2;
       slot += 2 + ((flags[l] & kTreated) == 0 ? 0 : 2 + ((flags[l] & kNormed) != 0 ? 3 : 0));
     }
-    torch::autograd::variable_list grads(param);  // x + every parameter; undefined = no gradient
+    // One entry per forward argument: x, every parameter, then the five non-tensor arguments (flags,
+    // members, activation, order, eps), which get none. Undefined = no gradient.
+    constexpr std::size_t kNonTensorArguments = 5;
+    torch::autograd::variable_list grads(param + kNonTensorArguments);
     at::Tensor g = grad_outputs[0];
     if (!g.defined()) return grads;
 
