@@ -74,7 +74,7 @@ int plugins_command(const Args& args) {
   for (const auto& dir : Registry::default_search_path()) std::cout << " " << dir;
   std::cout << "\n";
   if (kind_filter.empty() && type_filter.empty()) {  // every library: name, version, SDK version, file
-    std::cout << fmt::format("libraries (this runtime: SDK version {}):\n", kPluginApiVersion);
+    std::cout << fmt::format("libraries (this runtime: SDK {}):\n", kPluginApiVersion);
     for (const auto& library : registry.plugins())
       std::cout << fmt::format("  {:<24} {:<12} SDK {}  {}\n", library->name, library->version,
                                library->api_version, library->path);
