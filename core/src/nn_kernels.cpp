@@ -174,6 +174,35 @@ void ln_forward(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& 
   });
 }
 
+/// LayerNorm backward from the forward's x̂ and 1/σ: dx, dγ, dβ. Serial over rows: dγ and dβ
+/// accumulate over the rows of each member.
+std::array<at::Tensor, 3> layer_norm_backward(const at::Tensor& dy_in, const at::Tensor& xhat,
+                                              const at::Tensor& rstd, const at::Tensor& scale,
+                                              std::int64_t per_member) {
+  const auto dy = dy_in.contiguous();
+  const auto n = xhat.size(-1);
+  const auto rows = xhat.numel() / n;
+  auto dx = at::empty_like(xhat, at::MemoryFormat::Contiguous);
+  auto dscale = at::zeros_like(scale, at::MemoryFormat::Contiguous);
+  auto dbias = at::zeros_like(scale, at::MemoryFormat::Contiguous);
+  const float* pdy = dy.data_ptr<float>();
+  const float* ph = xhat.data_ptr<float>();
+  const float* pr = rstd.data_ptr<float>();
+  const float* pg = scale.data_ptr<float>();
+  float* pdx = dx.data_ptr<float>();
+  float* pdg = dscale.data_ptr<float>();
+  float* pdb = dbias.data_ptr<float>();
+  std::vector<float> scratch(static_cast<std::size_t>(n));
+  for (std::int64_t r = 0; r < rows;) {
+    const std::int64_t member = r / per_member;
+    const std::int64_t stop = std::min(rows, (member + 1) * per_member);
+    ln_backward_kernel(pdy + r * n, ph + r * n, pr + r, pg + member * n, pdx + r * n, pdg + member * n,
+                       pdb + member * n, scratch.data(), stop - r, n);
+    r = stop;
+  }
+  return {dx, dscale, dbias};
+}
+
 struct LayerNormAffineFunction : public torch::autograd::Function<LayerNormAffineFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& h,
                             const at::Tensor& scale, const at::Tensor& bias, std::int64_t per_member,
@@ -195,29 +224,8 @@ struct LayerNormAffineFunction : public torch::autograd::Function<LayerNormAffin
     const auto& rstd = saved[1];
     const auto& scale = saved[2];
     const std::int64_t per_member = ctx->saved_data["per_member"].toInt();
-    auto dy = grad_outputs[0].contiguous();
-    const auto n = xhat.size(-1);
-    const auto rows = xhat.numel() / n;
-    auto dx = at::empty_like(xhat, at::MemoryFormat::Contiguous);
-    auto dscale = at::zeros_like(scale, at::MemoryFormat::Contiguous);
-    auto dbias = at::zeros_like(scale, at::MemoryFormat::Contiguous);
-    const float* pdy = dy.data_ptr<float>();
-    const float* ph = xhat.data_ptr<float>();
-    const float* pr = rstd.data_ptr<float>();
-    const float* pg = scale.data_ptr<float>();
-    float* pdx = dx.data_ptr<float>();
-    float* pdg = dscale.data_ptr<float>();
-    float* pdb = dbias.data_ptr<float>();
-    // Serial over rows: dγ and dβ accumulate over the rows of each member.
-    std::vector<float> scratch(static_cast<std::size_t>(n));
-    for (std::int64_t r = 0; r < rows;) {
-      const std::int64_t member = r / per_member;
-      const std::int64_t stop = std::min(rows, (member + 1) * per_member);
-      ln_backward_kernel(pdy + r * n, ph + r * n, pr + r, pg + member * n, pdx + r * n, pdg + member * n,
-                         pdb + member * n, scratch.data(), stop - r, n);
-      r = stop;
-    }
-    return {dx, dscale, dbias, at::Tensor(), at::Tensor()};
+    auto parts = layer_norm_backward(grad_outputs[0], xhat, rstd, scale, per_member);
+    return {parts[0], parts[1], parts[2], at::Tensor(), at::Tensor()};
   }
 };
 
@@ -333,6 +341,21 @@ void run_forward(const at::Tensor& x, const at::Tensor& y, const at::Tensor& aux
   });
 }
 
+/// dx = activation′(x)·dy from the forward's x and per-element intermediate.
+at::Tensor run_activation_backward(BackwardKernel kernel, const at::Tensor& dy_in, const at::Tensor& x,
+                                   const at::Tensor& aux) {
+  const auto dy = dy_in.contiguous();
+  auto dx = at::empty_like(x, at::MemoryFormat::Contiguous);
+  const float* pdy = dy.data_ptr<float>();
+  const float* px = x.data_ptr<float>();
+  const float* pa = aux.data_ptr<float>();
+  float* pdx = dx.data_ptr<float>();
+  at::parallel_for(0, x.numel(), kActivationGrain, [&](std::int64_t begin, std::int64_t end) {
+    kernel(pdy + begin, px + begin, pa + begin, pdx + begin, end - begin);
+  });
+  return dx;
+}
+
 template <ForwardKernel Forward, BackwardKernel Backward>
 struct FusedActivation : public torch::autograd::Function<FusedActivation<Forward, Backward>> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& input) {
@@ -347,16 +370,7 @@ struct FusedActivation : public torch::autograd::Function<FusedActivation<Forwar
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_outputs) {
     const auto saved = ctx->get_saved_variables();
-    auto dy = grad_outputs[0].contiguous();
-    auto dx = at::empty_like(saved[0], at::MemoryFormat::Contiguous);
-    const float* pdy = dy.data_ptr<float>();
-    const float* px = saved[0].data_ptr<float>();
-    const float* pa = saved[1].data_ptr<float>();
-    float* pdx = dx.data_ptr<float>();
-    at::parallel_for(0, saved[0].numel(), kActivationGrain, [&](std::int64_t begin, std::int64_t end) {
-      Backward(pdy + begin, px + begin, pa + begin, pdx + begin, end - begin);
-    });
-    return {dx};
+    return {run_activation_backward(Backward, grad_outputs[0], saved[0], saved[1])};
   }
 
   /// The activation of x: the fused kernels for CPU float32 strided tensors, else `fallback(x)`.
@@ -603,48 +617,6 @@ void run_activation_forward(ForwardKernel kernel, const at::Tensor& x, const at:
   at::parallel_for(0, x.numel(), kActivationGrain, [&](std::int64_t begin, std::int64_t end) {
     kernel(px + begin, py + begin, pa + begin, end - begin);
   });
-}
-
-at::Tensor run_activation_backward(BackwardKernel kernel, const at::Tensor& dy_in, const at::Tensor& x,
-                                   const at::Tensor& aux) {
-  const auto dy = dy_in.contiguous();
-  auto dx = at::empty_like(x, at::MemoryFormat::Contiguous);
-  const float* pdy = dy.data_ptr<float>();
-  const float* px = x.data_ptr<float>();
-  const float* pa = aux.data_ptr<float>();
-  float* pdx = dx.data_ptr<float>();
-  at::parallel_for(0, x.numel(), kActivationGrain, [&](std::int64_t begin, std::int64_t end) {
-    kernel(pdy + begin, px + begin, pa + begin, pdx + begin, end - begin);
-  });
-  return dx;
-}
-
-/// LayerNorm backward of LayerNormAffineFunction: dx, dγ, dβ.
-std::array<at::Tensor, 3> layer_norm_backward(const at::Tensor& dy_in, const at::Tensor& xhat,
-                                              const at::Tensor& rstd, const at::Tensor& scale,
-                                              std::int64_t per_member) {
-  const auto dy = dy_in.contiguous();
-  const auto n = xhat.size(-1);
-  const auto rows = xhat.numel() / n;
-  auto dx = at::empty_like(xhat, at::MemoryFormat::Contiguous);
-  auto dscale = at::zeros_like(scale, at::MemoryFormat::Contiguous);
-  auto dbias = at::zeros_like(scale, at::MemoryFormat::Contiguous);
-  const float* pdy = dy.data_ptr<float>();
-  const float* ph = xhat.data_ptr<float>();
-  const float* pr = rstd.data_ptr<float>();
-  const float* pg = scale.data_ptr<float>();
-  float* pdx = dx.data_ptr<float>();
-  float* pdg = dscale.data_ptr<float>();
-  float* pdb = dbias.data_ptr<float>();
-  std::vector<float> scratch(static_cast<std::size_t>(n));
-  for (std::int64_t r = 0; r < rows;) {
-    const std::int64_t member = r / per_member;
-    const std::int64_t stop = std::min(rows, (member + 1) * per_member);
-    ln_backward_kernel(pdy + r * n, ph + r * n, pr + r, pg + member * n, pdx + r * n, pdg + member * n,
-                       pdb + member * n, scratch.data(), stop - r, n);
-    r = stop;
-  }
-  return {dx, dscale, dbias};
 }
 
 struct FusedMlp : public torch::autograd::Function<FusedMlp> {
