@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -98,6 +99,11 @@ int eval_command(const Args& args) {
   Run run = build_run(Registry::with_default_plugins(), std::move(pipeline));
   const TrainingState state = load_checkpoint(checkpoint);
   run.algorithm->load_state(state.algorithm);
+  // A checkpoint records the plugin builds that wrote it (docs/architecture.md, "The plugin SDK"); results
+  // of other builds are worth knowing about, not an error (a rebuilt library may be bit-identical).
+  if (!state.plugin_builds.empty())
+    for (const std::string& change : plugin_build_changes(state.plugin_builds, run.builds))
+      std::fprintf(stderr, "[eval] note: %s: other plugin build: %s\n", checkpoint.c_str(), change.c_str());
 
   auto omegas = parse_list<double>(omega_args, "omega");
   auto candidates = parse_list<std::int64_t>(candidate_args, "num-candidates");

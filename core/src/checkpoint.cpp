@@ -14,6 +14,7 @@ namespace {
 constexpr std::int64_t kFormatVersion = 1;
 const std::string kAlgorithmPrefix = "algorithm.";
 const std::string kOnlinePrefix = "online.";
+const std::string kPluginBuilds = "meta.plugin_builds";
 }  // namespace
 
 void save_checkpoint(const std::string& path, const TrainingState& state) {
@@ -31,6 +32,13 @@ void save_checkpoint(const std::string& path, const TrainingState& state) {
     if (!tensor.defined())
       throw DataError(fmt::format("checkpoint {}: online state entry '{}' is undefined", path, key));
     arrays[kOnlinePrefix + key] = npz::from_tensor(tensor.detach().contiguous());
+  }
+  if (!state.plugin_builds.empty()) {
+    npz::Array text;
+    text.dtype = npz::DType::UInt8;
+    text.shape = {static_cast<std::int64_t>(state.plugin_builds.size())};
+    text.data.assign(state.plugin_builds.begin(), state.plugin_builds.end());
+    arrays[kPluginBuilds] = std::move(text);
   }
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
@@ -61,6 +69,12 @@ TrainingState load_checkpoint(const std::string& path) {
         fmt::format("checkpoint '{}': step {} is negative; the file is damaged", path, state.step));
   state.data_generator = take("rng.data");
   state.algorithm_generator = take("rng.algorithm");
+  if (const auto it = arrays.find(kPluginBuilds); it != arrays.end()) {
+    if (it->second.dtype != npz::DType::UInt8 || it->second.shape.size() != 1)
+      throw DataError(fmt::format("checkpoint '{}': '{}' must be a uint8 vector (text); the file is damaged",
+                                  path, kPluginBuilds));
+    state.plugin_builds.assign(it->second.data.begin(), it->second.data.end());
+  }
   for (auto& [key, array] : arrays)
     if (key.rfind(kAlgorithmPrefix, 0) == 0)
       state.algorithm[key.substr(kAlgorithmPrefix.size())] = npz::to_tensor(array);

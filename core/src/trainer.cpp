@@ -285,7 +285,8 @@ TrainResult train(Run& run, const TrainOptions& options) {
     fs::remove(checkpoint);
   }
   write_text_atomic(resolved_path.string(), resolved);
-  write_text_atomic((dir / "plugins.toml").string(), plugin_builds_toml(run.builds));
+  const std::string plugin_builds = plugin_builds_toml(run.builds);
+  write_text_atomic((dir / "plugins.toml").string(), plugin_builds);
 
   // The online phase starts after update t.steps (docs/online.md); a run resumed inside it restores the
   // phase (buffer, exploration environments, counters) from the checkpoint.
@@ -316,6 +317,7 @@ TrainResult train(Run& run, const TrainOptions& options) {
     state.data_generator = data_gen.get_state();
     state.algorithm_generator = update_gen.get_state();
     if (online) state.online = online->state();
+    state.plugin_builds = plugin_builds;
     save_checkpoint(checkpoint.string(), state);
   };
   auto run_eval = [&](std::int64_t at_step, MetricsLog& log) {  // log: the eval log

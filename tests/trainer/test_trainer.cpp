@@ -1,7 +1,10 @@
 // Trainer, checkpoints and resumption on a tiny deterministic pipeline (flow BC on the bandit).
 #include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -432,6 +435,34 @@ TEST(Trainer, RunDirectoryRecordsThePluginBuilds) {
   }
   EXPECT_EQ(tables["sampler"]["kind"], "sampler");
   EXPECT_EQ(tables["denoiser"]["kind"], "denoiser");
+
+  // The checkpoint carries the same record, and comparing it with the builds loaded now finds nothing.
+  const TrainingState saved = load_checkpoint((dir / "checkpoints" / "latest.npz").string());
+  EXPECT_EQ(saved.plugin_builds, text);
+  EXPECT_TRUE(plugin_build_changes(saved.plugin_builds, run.builds).empty());
+  // Another library version, another SDK, or a section gone: one line each, naming the section and both
+  // builds.
+  std::vector<ComponentBuild> other = run.builds;
+  for (ComponentBuild& b : other) {
+    if (b.section == "denoiser") b.library_version = "9.9.9";
+    if (b.section == "sampler") b.sdk_version = 1;
+    b.library = "/elsewhere/" + b.library;  // paths are not compared
+  }
+  other.erase(std::remove_if(other.begin(), other.end(),
+                             [](const ComponentBuild& b) { return b.section == "environment"; }),
+              other.end());
+  const auto changes = plugin_build_changes(saved.plugin_builds, other);
+  ASSERT_EQ(changes.size(), 3u) << fmt::format("{}", fmt::join(changes, "\n"));
+  const std::string all = fmt::format("{}", fmt::join(changes, "\n"));
+  EXPECT_NE(all.find("[denoiser]: written by flow_mlp from dipole_flow_mlp " +
+                     tables["denoiser"]["library_version"] + " (SDK " + std::to_string(kPluginApiVersion) +
+                     "), now flow_mlp from dipole_flow_mlp 9.9.9"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("[sampler]: written by euler"), std::string::npos) << all;
+  EXPECT_NE(all.find("(SDK 1)"), std::string::npos) << all;
+  EXPECT_NE(all.find("[environment]: written by bandit from dipole_bandit"), std::string::npos) << all;
+  EXPECT_NE(all.find("not built now"), std::string::npos) << all;
   fs::remove_all(dir);
 }
 

@@ -68,6 +68,12 @@ struct ComponentBuild {
 /// The builds as TOML: one [[component]] table per entry, in build order.
 std::string plugin_builds_toml(const std::vector<ComponentBuild>& builds);
 
+/// How `loaded` differs from the builds recorded in `recorded` (a plugins.toml text, e.g. a checkpoint's
+/// TrainingState::plugin_builds): one line per section whose type, library name, library version or SDK
+/// version changed, appeared or disappeared; library paths are not compared. Empty: the same builds.
+std::vector<std::string> plugin_build_changes(const std::string& recorded,
+                                              const std::vector<ComponentBuild>& loaded);
+
 /// What a pipeline builds.
 struct Run {
   explicit Run(config::Pipeline p) : pipeline(std::move(p)) {}
