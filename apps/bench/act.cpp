@@ -55,8 +55,7 @@ int act_latency(const Args& args) {
   double omega = 1.0, seconds = 3.0;
   int threads = 0, blas_threads = 0, rounds = 6;
   add_pipeline_options(options, choice, "the pipeline configs/bench/<NAME>.toml (default dipole)");
-  options.add_options()(
-      "steps", po::value(&steps)->default_value(10), "Euler steps N")(
+  options.add_options()("steps", po::value(&steps)->default_value(10), "Euler steps N")(
       "omega", po::value(&omega)->default_value(1.0), "guidance ω (≠ 0: both members every step)")(
       "candidates", po::value(&candidates)->default_value(32), "N_c of the rejection-sampling case")(
       "observations", po::value(&observations)->default_value(1),

@@ -214,7 +214,8 @@ std::vector<std::filesystem::path> bench_config_dirs() {
   std::vector<std::filesystem::path> dirs;
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) dirs.push_back((self.parent_path() / ".." / "share" / "dipole" / "configs" / "bench").lexically_normal());
+  if (!ec)
+    dirs.push_back((self.parent_path() / ".." / "share" / "dipole" / "configs" / "bench").lexically_normal());
   dirs.push_back(std::filesystem::path(DIPOLE_SOURCE_DIR) / "configs" / "bench");
   return dirs;
 }
@@ -256,10 +257,12 @@ BenchPipeline load_bench_pipeline(const PipelineChoice& choice, const std::strin
   return out;
 }
 
-void add_pipeline_options(po::options_description& options, PipelineChoice& choice, const std::string& name_help) {
+void add_pipeline_options(po::options_description& options, PipelineChoice& choice,
+                          const std::string& name_help) {
   options.add_options()("algorithm", po::value(&choice.name), name_help.c_str())(
       "pipeline", po::value(&choice.file), "pipeline TOML file instead of configs/bench/<algorithm>.toml")(
-      "set", po::value(&choice.overrides)->composing(), "override a key: --set weighting.beta=10 (repeatable)")(
+      "set", po::value(&choice.overrides)->composing(),
+      "override a key: --set weighting.beta=10 (repeatable)")(
       "batch", po::value(&choice.batch), "batch size (default: the pipeline's trainer.batch_size)")(
       "hidden", po::value(&choice.hidden),
       "hidden widths W,W,... for every network that sets hidden_dims (default: the pipeline's)");

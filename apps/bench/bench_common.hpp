@@ -135,7 +135,8 @@ BenchPipeline load_bench_pipeline(const PipelineChoice& choice, const std::strin
 
 /// Adds the options --algorithm/--pipeline/--set/--batch/--hidden filling `choice` to `options`.
 /// `name_help` describes --algorithm (the default name is choice.name).
-void add_pipeline_options(po::options_description& options, PipelineChoice& choice, const std::string& name_help);
+void add_pipeline_options(po::options_description& options, PipelineChoice& choice,
+                          const std::string& name_help);
 
 /// Warm-up: >= `min_updates` updates and >= `min_seconds`.
 void warm_up(Run& run, std::int64_t batch, at::Generator& data_gen, at::Generator& update_gen,

@@ -5,6 +5,7 @@
 // files (configs/bench/, found by find_bench_pipeline) or any --pipeline FILE.
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 
 #include "bench_common.hpp"
@@ -27,11 +28,15 @@ const char* kUsage =
     "  kernels      no-grad ensemble products of 1-256 rows: EnsembleMlp's kernel vs baddbmm + GELU\n"
     "  blas-check   the BLAS products against a long-double reference (exit 1 on a mismatch); run by\n"
     "               scripts/blas_env.sh before it selects non-default OpenBLAS kernels\n"
-    "This program is dipole-bench next to the dipole executable; benchmark pipelines are searched in:";
+    "`dipole bench` runs the program dipole-bench next to the dipole executable; this one is";
 
 int dispatch(const dipole::bench::Args& args) {
   using namespace dipole::bench;
   std::string usage = kUsage;
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  usage += "\n  " + (ec ? std::string("(unknown: /proc/self/exe unreadable)") : self.string());
+  usage += "\nbenchmark pipelines (--algorithm NAME) are searched in:";
   for (const auto& dir : bench_config_dirs()) usage += "\n  " + dir.string();
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     (args.empty() ? std::cerr : std::cout) << usage << "\n";

@@ -29,13 +29,14 @@ int overhead(const Args& args) {
   std::string csv;
   double seconds = 20;
   int threads = 0, blas_threads = 0;
-  options.add_options()(
-      "pipeline", po::value(&choice.file),
-      "pipeline TOML file instead of configs/bench/dipole.toml (a DIPOLE + IQL pipeline with the settings the "
-      "reference implements: tests/perf checks them on configs/bench/dipole.toml)")(
+  options.add_options()("pipeline", po::value(&choice.file),
+                        "pipeline TOML file instead of configs/bench/dipole.toml (a DIPOLE + IQL pipeline "
+                        "with the settings the "
+                        "reference implements: tests/perf checks them on configs/bench/dipole.toml)")(
       "set", po::value(&choice.overrides)->composing(), "override a key of the pipeline (repeatable)")(
       "batch", po::value(&choice.batch), "batch size (default: the pipeline's trainer.batch_size)")(
-      "hidden", po::value(&choice.hidden), "hidden widths of every network, both sides (default 512,512,512,512)")(
+      "hidden", po::value(&choice.hidden),
+      "hidden widths of every network, both sides (default 512,512,512,512)")(
       "seconds", po::value(&seconds)->default_value(20.0), "time spent in timed updates (both kinds)")(
       "threads", po::value(&threads), "at::set_num_threads(N)")("blas-threads", po::value(&blas_threads),
                                                                 "openblas_set_num_threads(N)")(

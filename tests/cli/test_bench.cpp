@@ -18,7 +18,8 @@ using dipole::test::dipole_cli;
 
 TEST(Bench, TrainStepRunsASmallPipelineFile) {
   DIPOLE_SKIP_WITHOUT_CLI();
-  const fs::path file = fs::temp_directory_path() / ("dipole_bench_cli_" + std::to_string(::getpid()) + ".toml");
+  const fs::path file =
+      fs::temp_directory_path() / ("dipole_bench_cli_" + std::to_string(::getpid()) + ".toml");
   // No dataset path: the benchmark writes its synthetic walker-sized data (obs 24, act 6).
   std::ofstream(file) << "[trainer]\nbatch_size = 16\nseed = 0\n[dataset]\ntype = \"npz_transitions\"\n"
                          "[algorithm]\ntype = \"dipole\"\n[critic]\ntype = \"iql\"\nhidden_dims = [16, 16]\n"
@@ -40,17 +41,21 @@ TEST(Bench, UnknownAlgorithmNamesTheFilesLookedFor) {
   const std::string source_file =
       (fs::path(DIPOLE_SOURCE_DIR) / "configs" / "bench" / "no_such_algorithm.toml").string();
   EXPECT_NE(r.output.find("\n  " + source_file), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("share/dipole/configs/bench/no_such_algorithm.toml"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("share/dipole/configs/bench/no_such_algorithm.toml"), std::string::npos)
+      << r.output;
 }
 
 TEST(Bench, HelpSaysWhereTheProgramIs) {
   DIPOLE_SKIP_WITHOUT_CLI();
   const auto r = dipole_cli("bench --help");
   EXPECT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("dipole-bench next to the dipole executable"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("runs the program dipole-bench next to the dipole executable"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find((fs::path(DIPOLE_CLI).parent_path() / "dipole-bench").string()), std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("configs/bench"), std::string::npos) << r.output;
-  const auto direct = dipole::test::run_command(
-      (fs::path(DIPOLE_CLI).parent_path() / "dipole-bench").string() + " --help");
+  const auto direct =
+      dipole::test::run_command((fs::path(DIPOLE_CLI).parent_path() / "dipole-bench").string() + " --help");
   EXPECT_EQ(direct.code, 0) << direct.output;
   EXPECT_EQ(direct.output, r.output);
 }

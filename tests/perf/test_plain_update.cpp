@@ -57,10 +57,11 @@ class PlainUpdateTest : public ::testing::Test {
   /// The benchmark's pipeline configs/bench/dipole.toml at a small scale (the sizes of shape()).
   dipole::Run bench_run() const {
     return dipole::test::build_run(
-        registry(), dipole::config::Pipeline::load(std::string(DIPOLE_SOURCE_DIR) + "/configs/bench/dipole.toml",
-                                                   {"dataset.path=\"" + path_.string() + "\"",
-                                                    "trainer.batch_size=64", "trainer.seed=4", "trainer.threads=1",
-                                                    "critic.hidden_dims=[32, 32]", "denoiser.hidden_dims=[32, 32]"}));
+        registry(),
+        dipole::config::Pipeline::load(
+            std::string(DIPOLE_SOURCE_DIR) + "/configs/bench/dipole.toml",
+            {"dataset.path=\"" + path_.string() + "\"", "trainer.batch_size=64", "trainer.seed=4",
+             "trainer.threads=1", "critic.hidden_dims=[32, 32]", "denoiser.hidden_dims=[32, 32]"}));
   }
   static PlainDipole::Shape shape() { return {5, 3, {32, 32}}; }
 

@@ -17,8 +17,8 @@ namespace po = boost::program_options;
 
 /// Parse `args`; returns false (after printing help) when --help was given.
 inline bool parse_options(const std::vector<std::string>& args, const std::string& usage,
-                          po::options_description& options, const po::positional_options_description& positional,
-                          po::variables_map& vm) {
+                          po::options_description& options,
+                          const po::positional_options_description& positional, po::variables_map& vm) {
   options.add_options()("help,h", "show this help");
   try {
     po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
