@@ -30,9 +30,8 @@ int overhead(const Args& args) {
   double seconds = 20;
   int threads = 0, blas_threads = 0;
   options.add_options()("pipeline", po::value(&choice.file),
-                        "pipeline TOML file instead of configs/bench/dipole.toml (a DIPOLE + IQL pipeline "
-                        "with the settings the "
-                        "reference implements: tests/perf checks them on configs/bench/dipole.toml)")(
+                        "pipeline TOML file instead of configs/bench/dipole.toml (DIPOLE + IQL with the "
+                        "settings the reference implements, which tests/perf checks on that file)")(
       "set", po::value(&choice.overrides)->composing(), "override a key of the pipeline (repeatable)")(
       "batch", po::value(&choice.batch), "batch size (default: the pipeline's trainer.batch_size)")(
       "hidden", po::value(&choice.hidden),
