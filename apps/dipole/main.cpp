@@ -26,7 +26,8 @@ commands:
   sweep     studies as one file (methods × tasks × seeds × ablation axes): `dipole sweep plan|run|
             status|report SWEEP.toml`, run by a local process pool or as one Slurm job array
   bench     benchmarks that print figures: `dipole bench train-step` (updates/s, GFLOP/s, and their
-            ratio to this machine's float32 matmul GFLOP/s measured in the same run)
+            ratio to this machine's float32 matmul GFLOP/s measured in the same run); runs the
+            program dipole-bench next to this executable (`dipole bench --help`)
 
 `dipole <command> --help` describes each. Plugins are searched beside libdipole_core
 (lib/dipole/plugins) and in DIPOLE_PLUGIN_PATH (colon-separated directories).

@@ -1,34 +1,12 @@
-// Shared Boost.ProgramOptions handling for the subcommands.
+// Shared Boost.ProgramOptions handling for the subcommands (apps/lib/include/dipole/app/options.hpp).
 #pragma once
 
-#include <boost/program_options.hpp>
-
-#include <cstdio>
-#include <iostream>
-#include <string>
-
 #include "commands.hpp"
-#include "dipole/errors.hpp"
+#include "dipole/app/options.hpp"
 
 namespace dipole::cli {
 
 namespace po = boost::program_options;
-
-/// Parse `args`; returns false (after printing help) when --help was given.
-inline bool parse_options(const Args& args, const std::string& usage, po::options_description& options,
-                          const po::positional_options_description& positional, po::variables_map& vm) {
-  options.add_options()("help,h", "show this help");
-  try {
-    po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
-    if (vm.count("help")) {
-      std::cout << usage << "\n" << options << "\n";
-      return false;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw ConfigError(std::string(e.what()) + "\n" + usage);
-  }
-  return true;
-}
+using app::parse_options;
 
 }  // namespace dipole::cli

@@ -40,6 +40,16 @@ TEST(Install, OutOfTreePluginBuildsAgainstInstalledPackageAndRuns) {
 
   const std::string env = "DIPOLE_PLUGIN_PATH=" + build.string() + " ";
   const std::string cli = (prefix / "bin" / "dipole").string();
+  // The benchmarks: `dipole bench` runs the installed dipole-bench, which finds the installed pipelines.
+  ASSERT_TRUE(fs::exists(prefix / "bin" / "dipole-bench"));
+  ASSERT_TRUE(fs::exists(prefix / "share" / "dipole" / "configs" / "bench" / "dipole.toml"));
+  r = run(cli + " bench --help");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find((prefix / "bin" / "dipole-bench").string()), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\n  " + (prefix / "share" / "dipole" / "configs" / "bench").string() + "\n"),
+            std::string::npos)
+      << r.output;
+
   r = run(env + cli + " plugins ring");
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("toy ring dataset"), std::string::npos) << r.output;

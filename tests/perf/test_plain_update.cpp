@@ -1,7 +1,9 @@
 // The optimised paths and the plain reference compute the same numbers (issue 5: "keep numerics
-// unchanged"): the DIPOLE update through the plugin pipeline equals the benchmark's plain function
-// (bench_plain_dipole.cpp) from the same state, batches and noise; best_of_n with one candidate (which
-// now skips the critic) returns exactly the inner sampler's actions.
+// unchanged"): the DIPOLE update of the benchmark pipeline configs/bench/dipole.toml through the plugin
+// pipeline equals the reference plain function (tests/support/reference/plain_dipole.cpp, which
+// `dipole bench overhead` times against it) from the same parameters, batches and noise; the pipeline
+// takes the reference's parameters through its public load_state(). best_of_n with one candidate
+// (which skips the critic) returns exactly the inner sampler's actions.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -12,16 +14,17 @@
 #include <filesystem>
 #include <string>
 
-#include "bench_plain_dipole.hpp"
 #include "dipole/core/config.hpp"
 #include "dipole/core/pipeline.hpp"
+#include "dipole/errors.hpp"
 #include "dipole/sdk/npz.hpp"
+#include "plain_dipole.hpp"
 #include "support/build_run.hpp"
 
 namespace {
 
 using dipole::StateDict;
-using dipole::cli::bench::PlainDipole;
+using dipole::test::PlainDipole;
 
 const dipole::Registry& registry() {
   static const dipole::Registry r = dipole::Registry::with_default_plugins();
@@ -51,8 +54,19 @@ class PlainUpdateTest : public ::testing::Test {
     std::filesystem::remove(path_, ec);
   }
 
-  /// The benchmark's pipeline (bench_common.cpp default_pipeline("dipole")) at a small scale.
-  dipole::Run run(const std::string& sampler = "best_of_n") const {
+  /// The benchmark's pipeline configs/bench/dipole.toml at a small scale (the sizes of shape()).
+  dipole::Run bench_run() const {
+    return dipole::test::build_run(
+        registry(),
+        dipole::config::Pipeline::load(
+            std::string(DIPOLE_SOURCE_DIR) + "/configs/bench/dipole.toml",
+            {"dataset.path=\"" + path_.string() + "\"", "trainer.batch_size=64", "trainer.seed=4",
+             "trainer.threads=1", "critic.hidden_dims=[32, 32]", "denoiser.hidden_dims=[32, 32]"}));
+  }
+  static PlainDipole::Shape shape() { return {5, 3, {32, 32}}; }
+
+  /// DIPOLE at a small scale with `sampler`: best_of_n(guided_euler) or guided_euler.
+  dipole::Run run(const std::string& sampler) const {
     std::string text =
         "[trainer]\nbatch_size = 64\nseed = 4\nthreads = 1\n[dataset]\ntype = \"npz_transitions\"\npath = "
         "\"" +
@@ -94,12 +108,18 @@ StateDict restricted_to(const StateDict& full, const StateDict& keys) {
 }
 
 TEST_F(PlainUpdateTest, PlainFunctionEqualsPipelineUpdate) {
-  dipole::Run r = run();
+  dipole::Run r = bench_run();
+  PlainDipole plain(shape(), PlainDipole::Config{}, /*seed=*/7);
+  const StateDict own = r.algorithm->state();
+  r.algorithm->load_state(plain.state());
   const StateDict initial = r.algorithm->state();
-  PlainDipole plain(initial, PlainDipole::Config{});
-  // The plain state covers every key of the pipeline's except the weighting's (it has none here).
-  const StateDict plain_initial = plain.state();
-  ASSERT_EQ(plain_initial.size(), initial.size());
+  // The reference's state covers every key of the pipeline's (the weighting has none here), and the
+  // pipeline took its parameters: it no longer holds its own initialisation.
+  EXPECT_NO_THROW(dipole::test::require_same_keys(initial, plain.state()));
+  std::size_t compared = 0;
+  EXPECT_EQ(max_relative_difference(initial, plain.state(), &compared), 0.0);
+  EXPECT_EQ(compared, initial.size());
+  EXPECT_GT(max_relative_difference(own, initial, &compared), 1e-3);
 
   auto data_gen = at::detail::createCPUGenerator(21);
   auto gen_a = at::detail::createCPUGenerator(22), gen_b = at::detail::createCPUGenerator(22);
@@ -109,7 +129,6 @@ TEST_F(PlainUpdateTest, PlainFunctionEqualsPipelineUpdate) {
     plain.update(b, gen_b);
   }
   const StateDict after = r.algorithm->state();
-  std::size_t compared = 0;
   const double difference = max_relative_difference(plain.state(), after, &compared);
   EXPECT_EQ(compared, after.size());
   EXPECT_LE(difference, 1e-6) << "plain and pipeline updates differ";
@@ -123,10 +142,11 @@ TEST_F(PlainUpdateTest, PlainFunctionEqualsPipelineUpdate) {
 
 TEST_F(PlainUpdateTest, ComparisonDetectsADifferentUpdate) {
   // β = 0 instead of 3 (weights ½ instead of σ(±3A)): the denoiser must come out different.
-  dipole::Run r = run();
+  dipole::Run r = bench_run();
   PlainDipole::Config other;
   other.beta = 0.0;
-  PlainDipole plain(r.algorithm->state(), other);
+  PlainDipole plain(shape(), other, /*seed=*/7);
+  r.algorithm->load_state(plain.state());
   auto data_gen = at::detail::createCPUGenerator(21);
   auto gen_a = at::detail::createCPUGenerator(22), gen_b = at::detail::createCPUGenerator(22);
   for (int i = 0; i < 3; ++i) {
@@ -144,6 +164,23 @@ TEST_F(PlainUpdateTest, ComparisonDetectsADifferentUpdate) {
   for (const auto& [key, value] : r.algorithm->state())
     if (key.rfind("critic.", 0) == 0) critic_only[key] = value;
   EXPECT_LE(max_relative_difference(plain.state(), critic_only, &compared), 1e-6);
+}
+
+TEST_F(PlainUpdateTest, KeysThePipelineLacksOrTheReferenceLacksAreNamed) {
+  dipole::Run r = bench_run();
+  PlainDipole plain(shape(), PlainDipole::Config{}, 7);
+  StateDict pipeline = r.algorithm->state(), reference = plain.state();
+  pipeline["critic.extra"] = at::zeros({1});
+  reference.erase("denoiser.adam.step");
+  try {
+    dipole::test::require_same_keys(pipeline, reference);
+    FAIL() << "no error";
+  } catch (const dipole::Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("only in the pipeline's: critic.extra denoiser.adam.step"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("only in the reference's: -"), std::string::npos) << message;
+  }
 }
 
 TEST_F(PlainUpdateTest, BestOfOneEqualsInnerSampler) {

@@ -20,7 +20,7 @@
 #include "dipole/errors.hpp"
 #include "dipole/sdk/npz.hpp"
 
-namespace dipole::cli::bench {
+namespace dipole::bench {
 
 double median(std::vector<double> values) {
   if (values.empty()) return 0.0;
@@ -208,156 +208,64 @@ std::vector<std::int64_t> parse_widths(const std::string& text) {
   return widths;
 }
 
-std::string default_pipeline(const std::string& algorithm, const std::string& data_path, std::int64_t batch,
-                             const std::vector<std::int64_t>& hidden, const std::string& extra) {
-  const std::string head =
-      fmt::format(R"(# dipole bench: {algorithm} at paper scale on synthetic walker-sized data
-[trainer]
-batch_size = {batch}
-seed = 0
+// ---- benchmark pipelines --------------------------------------------------------------------------------
 
-[dataset]
-type = "npz_transitions"
-path = "{path}"
+std::vector<std::filesystem::path> bench_config_dirs() {
+  std::vector<std::filesystem::path> dirs;
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec)
+    dirs.push_back((self.parent_path() / ".." / "share" / "dipole" / "configs" / "bench").lexically_normal());
+  dirs.push_back(std::filesystem::path(DIPOLE_SOURCE_DIR) / "configs" / "bench");
+  return dirs;
+}
 
-[algorithm]
-type = "{algorithm}"
-)",
-                  fmt::arg("algorithm", algorithm), fmt::arg("batch", batch), fmt::arg("path", data_path));
-  const std::string h = toml_list(hidden);
-  std::string body;
-  if (algorithm == "dipole") {
-    body = fmt::format(R"(
-[critic]
-type = "iql"
-hidden_dims = {h}
-
-[denoiser]
-type = "flow_mlp"
-hidden_dims = {h}
-
-[weighting]
-type = "dipole_sigmoid"
-
-[sampler]
-type = "best_of_n"
-
-[sampler.inner]
-type = "guided_euler"
-)",
-                       fmt::arg("h", h));
-  } else if (algorithm == "fql") {
-    body = fmt::format(R"(flow_steps = 10
-
-[critic]
-type = "td"
-hidden_dims = {h}
-
-[denoiser]
-type = "flow_mlp"
-hidden_dims = {h}
-
-[one_step_policy]
-type = "flow_mlp"
-hidden_dims = {h}
-
-[sampler]
-type = "direct"
-)",
-                       fmt::arg("h", h));
-  } else if (algorithm == "cfgrl") {
-    body = fmt::format(R"(variant = "exorl"
-
-[critic]
-type = "iql"
-hidden_dims = {h}
-
-[denoiser]
-type = "flow_mlp"
-hidden_dims = {h}
-
-[weighting]
-type = "indicator"
-mode = "rows"
-
-[sampler]
-type = "guided_euler"
-)",
-                       fmt::arg("h", h));
-  } else if (algorithm == "ifql") {
-    body = fmt::format(R"(
-[critic]
-type = "iql"
-hidden_dims = {h}
-
-[denoiser]
-type = "flow_mlp"
-hidden_dims = {h}
-
-[sampler]
-type = "best_of_n"
-num_candidates = 32
-
-[sampler.inner]
-type = "euler"
-steps = 10
-)",
-                       fmt::arg("h", h));
-  } else if (algorithm == "idql") {
-    // The OGBench IDQL preset: the official LN-ResNet ε-denoiser (its own widths, not --hidden) and
-    // FQL's critic.
-    body = fmt::format(R"(
-[critic]
-type = "iql"
-hidden_dims = {h}
-advantage_critic = "target"
-rs_critic = "target"
-
-[denoiser]
-type = "ddpm_mlp"
-
-[sampler]
-type = "best_of_n"
-num_candidates = 64
-
-[sampler.inner]
-type = "ddpm"
-steps = 5
-)",
-                       fmt::arg("h", h));
-  } else if (algorithm == "iql") {
-    body = fmt::format(R"(alpha = 10.0
-
-[critic]
-type = "iql"
-hidden_dims = {h}
-advantage_critic = "online"
-
-[actor]
-type = "flow_mlp"
-hidden_dims = {h}
-output_scale = 0.01
-)",
-                       fmt::arg("h", h));
-  } else if (algorithm == "rebrac") {
-    body = fmt::format(R"(alpha_actor = 0.01
-alpha_critic = 0.01
-
-[critic]
-type = "rebrac_critic"
-hidden_dims = {h}
-
-[actor]
-type = "flow_mlp"
-hidden_dims = {h}
-output_scale = 0.01
-)",
-                       fmt::arg("h", h));
-  } else {
-    throw ConfigError("--algorithm: '" + algorithm +
-                      "' has no default pipeline (expected dipole, fql, cfgrl, ifql, idql, iql or rebrac)");
+std::filesystem::path find_bench_pipeline(const std::string& name) {
+  std::string tried;
+  for (const auto& dir : bench_config_dirs()) {
+    const auto file = dir / (name + ".toml");
+    if (std::filesystem::is_regular_file(file)) return file;
+    tried += "\n  " + file.string();
   }
-  return head + body + extra;
+  throw ConfigError("--algorithm: no benchmark pipeline '" + name + "'; looked for" + tried +
+                    "\n(each file of configs/bench is one; or give --pipeline FILE)");
+}
+
+BenchPipeline load_bench_pipeline(const PipelineChoice& choice, const std::string& tag) {
+  const std::string file = choice.file.empty() ? find_bench_pipeline(choice.name).string() : choice.file;
+  std::vector<std::string> overrides;
+  BenchPipeline out;
+  {
+    const config::Pipeline plain = config::Pipeline::load(file, choice.overrides);
+    if (plain.has_section("dataset") && plain.value_text("dataset.type") == std::string("npz_transitions") &&
+        !plain.value_text("dataset.path")) {
+      out.data = std::make_unique<TempFile>(synthetic_data_path(tag));
+      overrides.push_back("dataset.path=\"" + out.data->path.string() + "\"");
+    }
+    if (!choice.hidden.empty()) {
+      const std::string widths = toml_list(parse_widths(choice.hidden));
+      const std::string suffix = ".hidden_dims";
+      for (const auto& key : plain.value_keys())
+        if (key.size() > suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0)
+          overrides.push_back(key + "=" + widths);
+    }
+  }
+  if (choice.batch > 0) overrides.push_back(fmt::format("trainer.batch_size={}", choice.batch));
+  // --set last, so that an explicit override wins.
+  overrides.insert(overrides.end(), choice.overrides.begin(), choice.overrides.end());
+  out.pipeline = config::Pipeline::load(file, overrides);
+  return out;
+}
+
+void add_pipeline_options(po::options_description& options, PipelineChoice& choice,
+                          const std::string& name_help) {
+  options.add_options()("algorithm", po::value(&choice.name), name_help.c_str())(
+      "pipeline", po::value(&choice.file), "pipeline TOML file instead of configs/bench/<algorithm>.toml")(
+      "set", po::value(&choice.overrides)->composing(),
+      "override a key: --set weighting.beta=10 (repeatable)")(
+      "batch", po::value(&choice.batch), "batch size (default: the pipeline's trainer.batch_size)")(
+      "hidden", po::value(&choice.hidden),
+      "hidden widths W,W,... for every network that sets hidden_dims (default: the pipeline's)");
 }
 
 void warm_up(Run& run, std::int64_t batch, at::Generator& data_gen, at::Generator& update_gen,
@@ -377,11 +285,12 @@ namespace {
 
 State* g_state = nullptr;
 
-/// FLOPs of a matrix product operator from its inputs (−1 if it is not one).
-double gemm_flop(const at::RecordFunction& fn) {
+/// FLOPs of a matrix product operator from its inputs (−1 if it is not one); `weight_bytes`: the bytes
+/// of its second operand.
+double gemm_flop(const at::RecordFunction& fn, double* weight_bytes) {
   const std::string name = fn.name();
+  const auto inputs = fn.inputs();
   auto sizes = [&](std::size_t i) -> std::vector<std::int64_t> {
-    const auto inputs = fn.inputs();
     if (i >= inputs.size() || !inputs[i].isTensor()) return {};
     return inputs[i].toTensor().sizes().vec();
   };
@@ -395,6 +304,8 @@ double gemm_flop(const at::RecordFunction& fn) {
     return -1;
   const auto x = sizes(first), w = sizes(first + 1);
   if (x.size() < 2 || w.size() < 2) return 0;
+  const auto& weight = inputs[first + 1].toTensor();
+  *weight_bytes = static_cast<double>(weight.numel()) * static_cast<double>(weight.element_size());
   double rows = 1;
   for (std::size_t i = 0; i + 1 < x.size(); ++i) rows *= static_cast<double>(x[i]);
   return 2.0 * rows * static_cast<double>(x.back()) * static_cast<double>(w.back());
@@ -419,10 +330,12 @@ std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
   const bool inside_gemm =
       std::any_of(s->stack.begin(), s->stack.end(), [](const Frame& f) { return f.gemm; });
   if (!inside_gemm) {
-    const double flop = gemm_flop(fn);
+    double weight_bytes = 0;
+    const double flop = gemm_flop(fn, &weight_bytes);
     if (flop >= 0) {
       frame.gemm = true;
       frame.gemm_flop = flop;
+      frame.gemm_weight_bytes = weight_bytes;
     }
   }
   s->stack.push_back(frame);
@@ -441,6 +354,7 @@ void on_end(const at::RecordFunction& /*fn*/, at::ObserverContext* /*ctx*/) {
   if (frame.gemm) {
     s->gemm_time[s->phase] += total;
     s->gemm_flop[s->phase] += frame.gemm_flop;
+    s->gemm_weight_bytes += frame.gemm_weight_bytes;
     ++s->gemm_calls;
   }
   if (s->stack.empty())
@@ -451,6 +365,30 @@ void on_end(const at::RecordFunction& /*fn*/, at::ObserverContext* /*ctx*/) {
 
 }  // namespace
 }  // namespace profile
+
+GemmCount count_gemms(const std::function<void()>& fn) {
+  profile::State state;
+  state.thread = std::this_thread::get_id();
+  profile::g_state = &state;
+  const auto handle =
+      at::addGlobalCallback(at::RecordFunctionCallback(profile::on_start, profile::on_end)
+                                .needsInputs(true)
+                                .scopes({at::RecordScope::FUNCTION, at::RecordScope::BACKWARD_FUNCTION}));
+  try {
+    fn();
+  } catch (...) {
+    at::removeCallback(handle);
+    profile::g_state = nullptr;
+    throw;
+  }
+  at::removeCallback(handle);
+  profile::g_state = nullptr;
+  GemmCount count;
+  for (int ph = 0; ph < profile::kPhases; ++ph) count.flop += state.gemm_flop[ph];
+  count.weight_bytes = state.gemm_weight_bytes;
+  count.calls = state.gemm_calls;
+  return count;
+}
 
 double ProfileResult::gemm_flop_per_update() const {
   double total = 0;
@@ -548,4 +486,4 @@ void write_csv(const std::string& path, const Rows& rows) {
   std::cout << "wrote " << path << "\n";
 }
 
-}  // namespace dipole::cli::bench
+}  // namespace dipole::bench

@@ -1,8 +1,8 @@
-// `dipole bench blas-check`: the numerical self-check of the BLAS kernels this process uses
-// (scripts/blas_env.sh runs it before selecting non-default OpenBLAS kernels; docs/reliability.md).
-// The float32 and float64 products Dipole's networks use (mm, addmm, bmm, baddbmm) at awkward sizes,
-// against a reference accumulated in long double from the same inputs. Exit 0 when every entry is
-// within its rounding bound, 1 (naming the product) otherwise.
+// `dipole-bench blas-check` (`dipole bench blas-check`): the numerical self-check of the BLAS kernels this
+// process uses (scripts/blas_env.sh runs it before selecting non-default OpenBLAS kernels;
+// docs/reliability.md). The float32 and float64 products Dipole's networks use (mm, addmm, bmm, baddbmm) at
+// awkward sizes, against a reference accumulated in long double from the same inputs. Exit 0 when every entry
+// is within its rounding bound, 1 (naming the product) otherwise.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
@@ -16,9 +16,8 @@
 #include <vector>
 
 #include "bench_common.hpp"
-#include "options.hpp"
 
-namespace dipole::cli::bench {
+namespace dipole::bench {
 
 namespace {
 
@@ -113,4 +112,4 @@ int blas_check(const Args& args) {
   return failures == 0 ? 0 : 1;
 }
 
-}  // namespace dipole::cli::bench
+}  // namespace dipole::bench

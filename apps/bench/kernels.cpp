@@ -1,4 +1,4 @@
-// `dipole bench kernels`: the no-grad EnsembleMlp products (core/src/nn.cpp: a streaming kernel for
+// `dipole-bench kernels`: the no-grad EnsembleMlp products (core/src/nn.cpp: a streaming kernel for
 // products of few rows, gemm above) against the plain baddbmm + GELU sequence, for a 4×512 actor
 // pair ([2, rows, ·]) at 1 … 256 rows, alternated in one run. Medians over --repeats calls.
 #include <ATen/ATen.h>
@@ -12,9 +12,8 @@
 
 #include "bench_common.hpp"
 #include "dipole/sdk/nn.hpp"
-#include "options.hpp"
 
-namespace dipole::cli::bench {
+namespace dipole::bench {
 
 int kernels(const Args& args) {
   po::options_description options("options");
@@ -56,4 +55,4 @@ int kernels(const Args& args) {
   return 0;
 }
 
-}  // namespace dipole::cli::bench
+}  // namespace dipole::bench

@@ -1,15 +1,15 @@
-// `dipole bench train-step` (issue 5, items 1 and 3): how fast one training update runs, compared
+// `dipole-bench train-step` (issue 5, items 1 and 3): how fast one training update runs, compared
 // with this machine's own float32 matrix-multiply rate measured in the same run (shared, noisy
 // machines: only ratios measured together mean something).
 //
 //   1. machine peak: median GFLOP/s of at::mm at [256 x 512] x [512 x 512] (one layer of the update)
 //      and 1024^3, after warm-up; the larger is "machine peak".
-//   2. an update at paper scale (--algorithm dipole|fql|cfgrl|ifql|idql|iql|rebrac, 4×512, batch 256,
+//   2. an update of the pipeline configs/bench/<--algorithm>.toml (paper scale: 4×512, batch 256,
 //      synthetic data with obs_dim 24 and act_dim 6, like the walker) or any --pipeline; warm-up, then
 //      Algorithm::update timed for --seconds: updates/s is the median of per-chunk rates.
 //   3. the matrix-multiply FLOPs of one update, counted from the GEMM operators' input shapes during
-//      one observed update (any algorithm); for DIPOLE also from the networks' parameter shapes
-//      (flop_model below) as a check. Achieved GFLOP/s and the ratio to the machine peak follow.
+//      observed updates (the same for every algorithm). Achieved GFLOP/s and the ratio to the machine
+//      peak follow.
 //   1 and 2 alternate in --rounds rounds (default 8): each round measures the peak (~0.5 s) and then
 //   times updates for --seconds/rounds, so the other load on the machine affects both alike; the
 //   ratio of each round is achieved/peak and the figure is the median over rounds (with the range).
@@ -28,91 +28,10 @@
 
 #include "bench_common.hpp"
 #include "dipole/app/process_settings.hpp"
-#include "dipole/core/config.hpp"
-#include "options.hpp"
 
-namespace dipole::cli::bench {
+namespace dipole::bench {
 
 namespace {
-
-// ---- FLOP model (DIPOLE + IQL) ---------------------------------------------------------------------
-
-/// Layer widths of one member of an EnsembleMlp stored under `prefix` ("<prefix>layers.<l>.weight",
-/// shape [M, n_{l−1}, n_l]).
-struct NetShape {
-  std::int64_t members = 0;
-  std::vector<std::int64_t> widths;  ///< n_0 … n_L
-  bool found() const { return widths.size() >= 2; }
-  /// P = Σ_l n_{l−1}·n_l (multiply-adds per sample per member)
-  double p() const {
-    double sum = 0;
-    for (std::size_t l = 1; l < widths.size(); ++l) sum += static_cast<double>(widths[l - 1]) * widths[l];
-    return sum;
-  }
-  /// n_0·n_1: the first layer, whose input (data) needs no gradient.
-  double first() const { return static_cast<double>(widths[0]) * widths[1]; }
-  std::string describe() const {
-    std::string out;
-    for (std::size_t i = 0; i < widths.size(); ++i) out += (i ? "-" : "") + std::to_string(widths[i]);
-    return out;
-  }
-};
-
-NetShape net_shape(const StateDict& state, const std::string& prefix) {
-  NetShape shape;
-  for (std::int64_t l = 0;; ++l) {
-    const auto it = state.find(prefix + "layers." + std::to_string(l) + ".weight");
-    if (it == state.end() || it->second.dim() != 3) break;
-    if (l == 0) {
-      shape.members = it->second.size(0);
-      shape.widths.push_back(it->second.size(1));
-    }
-    shape.widths.push_back(it->second.size(2));
-  }
-  return shape;
-}
-
-/// Matrix-multiply FLOPs of one DIPOLE + IQL update (dipole.cpp, iql_critic.cpp), per the FLOP
-/// model of docs/algorithms.md, "Ensembles": a Linear layer n_{l−1} → n_l costs 2·n_{l−1}·n_l FLOPs per row
-/// forward (P = Σ n_{l−1}·n_l, so forward = 2P), and backward costs the same again for the weight gradient
-/// (Xᵀ·dY) plus the same again for the input gradient (dY·Wᵀ) — except in the first layer, whose input is
-/// data without a gradient, so a trained network costs 6P − 2·n_0·n_1 per row (≈ 3× forward). What the update
-/// computes for a batch of B rows:
-///   critic  q̄ = min_j Q̄_j(s, a)       target ensemble (2 members), forward only,   no grad: 2·2·P_Q
-///           V(s′)                       online V, forward only (y),                  no grad: 2·P_V
-///           V(s)                        trained (L_V):                              6·P_V − 2·a_V
-///           Q_j(s, a), j = 1, 2         trained (L_Q):                      2·(6·P_Q − 2·a_Q)
-///   denoiser v± = f([s, x_t, t])         2 branches, trained:                 2·(6·P_den − 2·a_den)
-///   Adam, Polyak, GELU, LayerNorm, losses: elementwise, not counted.
-/// ≈ 7.36 GFLOP at B = 256, 4×512, obs 24, act 6 (the figure of docs/algorithms.md, "Ensembles", without the
-/// first-layer correction: 7.40).
-struct FlopModel {
-  NetShape denoiser, q, v;
-  double per_update = 0;  ///< counted as above
-  /// the approximation of docs/algorithms.md, "Ensembles" (6P per trained network-row)
-  double section15 = 0;
-  bool applies = false;
-};
-
-FlopModel dipole_flop_model(const Run& run, std::int64_t batch) {
-  FlopModel model;
-  const auto critic = run.pipeline.has_section("critic") ? run.pipeline.type_of("critic") : std::string();
-  if (run.pipeline.type_of("algorithm") != "dipole" || critic != "iql") return model;
-  const auto state = run.algorithm->state();
-  model.denoiser = net_shape(state, "denoiser.net.");
-  model.q = net_shape(state, "critic.q.");
-  model.v = net_shape(state, "critic.v.");
-  if (!model.denoiser.found() || !model.q.found() || !model.v.found()) return model;
-  const double b = static_cast<double>(batch), branches = 2;
-  const double den = model.denoiser.p(), q = model.q.p(), v = model.v.p();
-  const double qm = static_cast<double>(model.q.members), vm = static_cast<double>(model.v.members);
-  model.per_update =
-      b * (branches * (6 * den - 2 * model.denoiser.first()) + qm * (6 * q - 2 * model.q.first()) +
-           qm * 2 * q + vm * (6 * v - 2 * model.v.first()) + vm * 2 * v);
-  model.section15 = b * (branches * 6 * den + qm * 6 * q + qm * 2 * q + vm * 6 * v + vm * 2 * v);
-  model.applies = true;
-  return model;
-}
 
 struct Timing {
   double rate = 0;       ///< updates/s, median of chunks
@@ -166,23 +85,16 @@ Timing time_updates(Run& run, std::int64_t batch, double seconds, at::Generator&
 
 int train_step(const Args& args) {
   po::options_description options("options");
-  std::string file, csv, algorithm = "dipole", hidden_text = "512,512,512,512";
-  std::vector<std::string> overrides;
-  std::int64_t batch = 256;
+  PipelineChoice choice;
+  choice.name = "dipole";
+  std::string csv;
   double seconds = 10;
   int threads = 0, blas_threads = 0, profile_updates = 0, repeat = 8;
-  options.add_options()(
-      "algorithm", po::value(&algorithm),
-      "default pipeline: dipole (iql + flow_mlp 2 members), fql (td + BC flow + one-step "
-      "policy), cfgrl (iql + flow_mlp with labels), ifql (iql + one flow_mlp), idql (iql "
-      "+ ddpm_mlp), iql (iql + Gaussian actor) or rebrac (rebrac_critic + tanh actor and its "
-      "target; the figure averages actor and critic-only steps), on synthetic data with obs_dim 24, "
-      "act_dim 6")("pipeline", po::value(&file), "pipeline TOML file instead")(
-      "set", po::value(&overrides)->composing(), "override a key: --set weighting.beta=10 (repeatable)")(
-      "batch", po::value(&batch), "batch size (default 256; with --pipeline: the file's trainer.batch_size)")(
-      "hidden", po::value(&hidden_text),
-      "hidden widths of every network (default 512,512,512,512; with --pipeline: the file's)")(
-      "seconds", po::value(&seconds)->default_value(16.0), "time spent in timed updates (all rounds)")(
+  add_pipeline_options(options, choice,
+                       "the pipeline configs/bench/<NAME>.toml (default dipole; also fql, cfgrl, ifql, idql, "
+                       "iql, rebrac: paper scale on synthetic data with obs_dim 24, act_dim 6)");
+  options.add_options()("seconds", po::value(&seconds)->default_value(16.0),
+                        "time spent in timed updates (all rounds)")(
       "rounds", po::value(&repeat)->default_value(8),
       "alternate peak and update timing N times; report the median and range of the ratios")(
       "threads", po::value(&threads),
@@ -194,41 +106,27 @@ int train_step(const Args& args) {
   po::positional_options_description positional;
   po::variables_map vm;
   if (!parse_options(args,
-                     "usage: dipole bench train-step [--algorithm dipole|fql|cfgrl|ifql|idql|iql|rebrac | "
-                     "--pipeline FILE]\n"
-                     "         [--set k=v ...] [--batch 256] [--hidden 512,512,512,512] [--seconds 16]\n"
-                     "         [--rounds 8] [--threads N] [--blas-threads N] [--profile [N]] [--csv FILE]\n"
+                     "usage: dipole bench train-step [--algorithm NAME | --pipeline FILE] [--set k=v ...]\n"
+                     "         [--batch B] [--hidden 512,512,512,512] [--seconds 16] [--rounds 8]\n"
+                     "         [--threads N] [--blas-threads N] [--profile [N]] [--csv FILE]\n"
                      "Times Algorithm::update and compares the achieved matrix-multiply GFLOP/s with this\n"
                      "machine's float32 at::mm GFLOP/s measured in the same run.",
                      options, positional, vm))
     return 0;
   if (!(seconds > 0)) throw ConfigError("--seconds must be positive");
-  if (batch < 1) throw ConfigError("--batch must be at least 1");
+  if (vm.count("batch") && choice.batch < 1) throw ConfigError("--batch must be at least 1");
   if (repeat < 1) throw ConfigError("--rounds must be at least 1");
 
   // Threads first: everything below runs with the settings reported.
   const BlasInfo blas = apply_threads(threads, blas_threads, std::cout);
 
-  TempFile data;
-  config::Pipeline pipeline;
-  if (file.empty()) {
-    data.path = synthetic_data_path("train_step");
-    pipeline = config::Pipeline::parse(
-        default_pipeline(algorithm, data.path.string(), batch, parse_widths(hidden_text)),
-        "<bench train-step default " + algorithm + " pipeline>", overrides);
-  } else {
-    if (vm.count("batch")) overrides.push_back(fmt::format("trainer.batch_size={}", batch));
-    if (vm.count("hidden"))
-      throw ConfigError(
-          "--hidden applies to the default pipelines; with --pipeline use --set <section>.hidden_dims");
-    pipeline = config::Pipeline::load(file, overrides);
-  }
+  BenchPipeline bench = load_bench_pipeline(choice, "train_step");
+  config::Pipeline& pipeline = bench.pipeline;
   app::apply_process_settings(pipeline);  // trainer.threads, as `dipole train` applies it
   Run run = build_run(Registry::with_default_plugins(), std::move(pipeline));
   // Report the thread count in force for the timing.
   const int update_threads = at::get_num_threads();
-  batch = run.trainer.batch_size;
-  const FlopModel model = dipole_flop_model(run, batch);
+  const std::int64_t batch = run.trainer.batch_size;
 
   auto data_gen = at::detail::createCPUGenerator(run.trainer.seed);
   auto update_gen = at::detail::createCPUGenerator(run.trainer.seed + 1);
@@ -259,11 +157,6 @@ int train_step(const Args& args) {
   // Report.
   std::cout << fmt::format("\npipeline: {} (algorithm {}), batch {}\n", run.pipeline.source(),
                            run.pipeline.type_of("algorithm"), batch);
-  if (model.applies)
-    std::cout << fmt::format(
-        "networks (one member): denoiser {} ×{} branches, Q {} ×{} (+ target), V {} ×{}\n",
-        model.denoiser.describe(), 2, model.q.describe(), model.q.members, model.v.describe(),
-        model.v.members);
   Rows rows;
   rows.emplace_back("algorithm", run.pipeline.type_of("algorithm"));
   rows.emplace_back("batch", std::to_string(batch));
@@ -281,11 +174,6 @@ int train_step(const Args& args) {
   rows.emplace_back("ms_per_update", fmt::format("{:.2f}", 1e3 / median(rates)));
   rows.emplace_back("dataset_sample_ms (not in the update)", fmt::format("{:.3f}", timing.sample_ms));
   rows.emplace_back("gflop_per_update (GEMMs counted by the observer)", fmt::format("{:.3f}", gflop));
-  if (model.applies) {
-    rows.emplace_back("gflop_per_update (DIPOLE shape model)", fmt::format("{:.3f}", model.per_update / 1e9));
-    rows.emplace_back("gflop_per_update (formula of docs/algorithms.md, Ensembles)",
-                      fmt::format("{:.3f}", model.section15 / 1e9));
-  }
   rows.emplace_back("achieved_gflops", fmt::format("{:.2f}", gflop * median(rates)));
   rows.emplace_back("ratio", format_spread(spread(ratios), "{:.3f}"));
   std::cout << "\n";
@@ -309,4 +197,4 @@ int train_step(const Args& args) {
   return 0;
 }
 
-}  // namespace dipole::cli::bench
+}  // namespace dipole::bench

@@ -1,6 +1,7 @@
-// Helpers shared by the `dipole bench` benchmarks (bench_*.cpp): timing statistics, BLAS
-// identification, the machine's matmul rate and streaming bandwidth, synthetic data, default
-// pipelines and the ATen RecordFunction profile (phases, operators, GEMM FLOPs, allocations).
+// Helpers shared by the benchmarks of dipole-bench (apps/bench/<name>.cpp): timing statistics, BLAS
+// identification, the machine's matmul rate and streaming bandwidth, synthetic data, the benchmark
+// pipelines (configs/bench/*.toml) and the ATen RecordFunction profile (phases, operators, GEMM FLOPs,
+// allocations).
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -8,24 +9,32 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#include "commands.hpp"
+#include "dipole/app/options.hpp"
+#include "dipole/core/config.hpp"
 #include "dipole/core/pipeline.hpp"
 
-namespace dipole::cli::bench {
+namespace dipole::bench {
 
-// The benchmarks (one file each; `dipole bench <name> --help`).
-int train_step(const Args& args);   ///< bench_train_step.cpp: items 1 and 3
-int overhead(const Args& args);     ///< bench_overhead.cpp: item 2
-int act_latency(const Args& args);  ///< bench_act.cpp: item 4
-int eval_rate(const Args& args);    ///< bench_eval.cpp: item 5
-int kernels(const Args& args);      ///< bench_kernels.cpp: no-grad products, kernel vs baddbmm
+using Args = std::vector<std::string>;
+namespace po = boost::program_options;
+using app::parse_options;
+
+// The benchmarks (one file each; `dipole-bench <name> --help`).
+int train_step(const Args& args);   ///< train_step.cpp: items 1 and 3
+int overhead(const Args& args);     ///< overhead.cpp: item 2
+int act_latency(const Args& args);  ///< act.cpp: item 4
+int eval_rate(const Args& args);    ///< eval.cpp: item 5
+int kernels(const Args& args);      ///< kernels.cpp: no-grad products, kernel vs baddbmm
+int blas_check(const Args& args);   ///< blas_check.cpp: the BLAS self-check
 
 using Clock = std::chrono::steady_clock;
 
@@ -89,17 +98,45 @@ void write_synthetic_npz(const std::string& path, std::int64_t rows, std::int64_
 /// A synthetic walker-sized data set (20000 rows, obs 24, act 6) in the temp directory.
 std::filesystem::path synthetic_data_path(const std::string& tag);
 
-std::string toml_list(const std::vector<std::int64_t>& values);
 /// "512,512" → {512, 512}; throws ConfigError naming --hidden.
 std::vector<std::int64_t> parse_widths(const std::string& text);
+std::string toml_list(const std::vector<std::int64_t>& values);
 
-/// Paper-scale pipelines of `algorithm` ("dipole", "fql", "cfgrl") on the npz file `data_path`:
-///   dipole: iql + flow_mlp (2 members), dipole_sigmoid, best_of_n(guided_euler)
-///   fql:    td critic, BC flow + one-step policy (flow_mlp), flow_steps 10, direct sampler
-///   cfgrl:  iql + flow_mlp with 2 labels (variant exorl), indicator rows, guided_euler
-/// `hidden` widths for every network; `extra` is appended (e.g. an [environment] section).
-std::string default_pipeline(const std::string& algorithm, const std::string& data_path, std::int64_t batch,
-                             const std::vector<std::int64_t>& hidden, const std::string& extra = "");
+// ---- benchmark pipelines ------------------------------------------------------------------------------
+
+/// Where the benchmark pipelines (configs/bench/<name>.toml) are searched, in order:
+///   1. <directory of dipole-bench>/../share/dipole/configs/bench (an installation);
+///   2. configs/bench of the source tree this program was built from (a build tree).
+std::vector<std::filesystem::path> bench_config_dirs();
+
+/// configs/bench/<name>.toml in the first directory of bench_config_dirs() that has it. Throws
+/// ConfigError naming every file looked for.
+std::filesystem::path find_bench_pipeline(const std::string& name);
+
+/// Which pipeline a benchmark runs and how it is adjusted (the options every pipeline benchmark takes).
+struct PipelineChoice {
+  std::string name;                    ///< configs/bench/<name>.toml, unless `file` is set
+  std::string file;                    ///< --pipeline FILE
+  std::vector<std::string> overrides;  ///< --set section.key=value, applied last
+  std::string hidden;                  ///< --hidden W,W,...: replaces every `hidden_dims` of the pipeline
+  std::int64_t batch = 0;              ///< --batch (> 0): trainer.batch_size
+};
+
+/// A loaded benchmark pipeline and the synthetic data it reads (removed with it).
+struct BenchPipeline {
+  config::Pipeline pipeline;
+  std::unique_ptr<TempFile> data;
+};
+
+/// Loads the chosen pipeline. An `npz_transitions` [dataset] without `path` (the files of configs/bench)
+/// reads synthetic walker-sized data written for this run (synthetic_data_path(tag)). No key of the
+/// pipeline is interpreted beyond that and the `hidden_dims` values --hidden replaces.
+BenchPipeline load_bench_pipeline(const PipelineChoice& choice, const std::string& tag);
+
+/// Adds the options --algorithm/--pipeline/--set/--batch/--hidden filling `choice` to `options`.
+/// `name_help` describes --algorithm (the default name is choice.name).
+void add_pipeline_options(po::options_description& options, PipelineChoice& choice,
+                          const std::string& name_help);
 
 /// Warm-up: >= `min_updates` updates and >= `min_seconds`.
 void warm_up(Run& run, std::int64_t batch, at::Generator& data_gen, at::Generator& update_gen,
@@ -121,6 +158,7 @@ struct Frame {
   Clock::time_point start;
   double child = 0;
   double gemm_flop = 0;
+  double gemm_weight_bytes = 0;
   bool gemm = false;
 };
 
@@ -138,6 +176,7 @@ struct State {
   double gemm_time[kPhases] = {0, 0, 0};               // inclusive time of outermost GEMM ops
   double gemm_flop[kPhases] = {0, 0, 0};
   std::int64_t gemm_calls = 0;
+  double gemm_weight_bytes = 0;  ///< bytes of the outermost GEMMs' second operands
   std::int64_t allocations = 0;  ///< calls of aten::empty / empty_strided / empty_like (any depth)
   std::int64_t op_calls = 0;     ///< every recorded operator call (any depth)
   bool paused = false;           ///< true while the dataset samples a batch (not part of an update)
@@ -159,10 +198,20 @@ ProfileResult run_profile(Run& run, std::int64_t batch, int updates, at::Generat
                           at::Generator& update_gen);
 void print_profile(const ProfileResult& p, std::ostream& out);
 
+/// The matrix products of one call of `fn` on this thread, counted by the same observer as the profile
+/// (outermost GEMM operators only): FLOPs from the operands' shapes and the bytes of the second
+/// operand (the weights, for the networks' products).
+struct GemmCount {
+  double flop = 0;
+  double weight_bytes = 0;
+  std::int64_t calls = 0;
+};
+GemmCount count_gemms(const std::function<void()>& fn);
+
 /// Key-value rows printed as an aligned table.
 using Rows = std::vector<std::pair<std::string, std::string>>;
 void print_rows(const Rows& rows, std::ostream& out);
 /// Writes `rows` as "key,value" lines.
 void write_csv(const std::string& path, const Rows& rows);
 
-}  // namespace dipole::cli::bench
+}  // namespace dipole::bench

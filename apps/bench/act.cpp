@@ -1,10 +1,13 @@
-// `dipole bench act` (issue 5, item 4): latency of Algorithm::act for one observation with the
-// paper-scale DIPOLE pipeline (ω-guided Euler, --steps 10), without rejection (N_c = 1) and with
-// best-of-N_c (default 32), each compared with two lower bounds measured in the same run:
-//   memory bound = weight bytes read per call / streaming read bandwidth, where a call reads both
-//                  denoiser members once per Euler step (v⁺ and v⁻ in one ensemble forward) and, with
-//                  N_c > 1, both online Q members once for the scores;
-//   FLOP bound   = matrix-multiply FLOPs per call / the machine's at::mm GFLOP/s (rows = N_c).
+// `dipole-bench act` (issue 5, item 4): latency of Algorithm::act for one observation with the
+// paper-scale DIPOLE pipeline configs/bench/dipole.toml (or --pipeline; ω-guided Euler, --steps 10),
+// without rejection (N_c = 1) and with best-of-N_c (default 32), each compared with two lower bounds
+// measured in the same run:
+//   memory bound = weight bytes read per call / streaming read bandwidth;
+//   FLOP bound   = matrix-multiply FLOPs per call / the machine's at::mm GFLOP/s.
+// Both are counted, for each case, from the matrix products of one observed call (count_gemms: the
+// FLOPs from the operands' shapes, the bytes of the weight operands). For DIPOLE a call reads both
+// denoiser members once per Euler step (v⁺ and v⁻ in one ensemble forward; v⁺ only at ω = 0) and, with
+// N_c > 1, both online Q members once for the scores.
 // Bounds and latencies are measured in --rounds alternating rounds; the figure is the median over
 // rounds of latency / max(bounds) (target ≤ 1.5). Also timed: the same calls inside c10::InferenceMode
 // (the plugins use NoGradGuard).
@@ -16,30 +19,10 @@
 #include <iostream>
 
 #include "bench_common.hpp"
-#include "dipole/core/config.hpp"
-#include "options.hpp"
 
-namespace dipole::cli::bench {
+namespace dipole::bench {
 
 namespace {
-
-/// Parameters and matrix-multiply multiply-adds per row (Σ over members) of the EnsembleMlp under
-/// `prefix` in `state`.
-struct NetCost {
-  double parameters = 0;
-  double macs_per_row = 0;  ///< Σ_members Σ_l n_{l−1}·n_l
-};
-
-NetCost net_cost(const StateDict& state, const std::string& prefix) {
-  NetCost cost;
-  for (const auto& [key, value] : state)
-    if (key.compare(0, prefix.size(), prefix) == 0) {
-      cost.parameters += static_cast<double>(value.numel());
-      if (value.dim() == 3 && key.size() > 7 && key.compare(key.size() - 7, 7, ".weight") == 0)
-        cost.macs_per_row += static_cast<double>(value.numel());
-    }
-  return cost;
-}
 
 /// Median seconds per call of `fn` over sub-samples of >= 20 ms, for >= `seconds` in all.
 template <class Fn>
@@ -65,12 +48,14 @@ double per_call(Fn&& fn, double seconds) {
 
 int act_latency(const Args& args) {
   po::options_description options("options");
-  std::string hidden_text = "512,512,512,512", csv;
+  PipelineChoice choice;
+  choice.name = "dipole";
+  std::string csv;
   std::int64_t steps = 10, candidates = 32, observations = 1;
   double omega = 1.0, seconds = 3.0;
   int threads = 0, blas_threads = 0, rounds = 6;
-  options.add_options()("hidden", po::value(&hidden_text), "hidden widths (default 512,512,512,512)")(
-      "steps", po::value(&steps)->default_value(10), "Euler steps N")(
+  add_pipeline_options(options, choice, "the pipeline configs/bench/<NAME>.toml (default dipole)");
+  options.add_options()("steps", po::value(&steps)->default_value(10), "Euler steps N")(
       "omega", po::value(&omega)->default_value(1.0), "guidance ω (≠ 0: both members every step)")(
       "candidates", po::value(&candidates)->default_value(32), "N_c of the rejection-sampling case")(
       "observations", po::value(&observations)->default_value(1),
@@ -84,7 +69,8 @@ int act_latency(const Args& args) {
   po::variables_map vm;
   if (!parse_options(
           args,
-          "usage: dipole bench act [--hidden 512,512,512,512] [--steps 10] [--omega 1]\n"
+          "usage: dipole bench act [--algorithm NAME | --pipeline FILE] [--set k=v ...]\n"
+          "         [--hidden 512,512,512,512] [--steps 10] [--omega 1]\n"
           "         [--candidates 32] [--observations 1] [--seconds 6] [--rounds 6] [--threads N]\n"
           "         [--blas-threads N] [--csv FILE]\n"
           "Action latency for one observation against the memory-bandwidth and FLOP bounds.",
@@ -95,13 +81,8 @@ int act_latency(const Args& args) {
   apply_threads(threads, blas_threads, std::cout);
   const double load_start = load_average();
 
-  TempFile data(synthetic_data_path("act"));
-  Run run = build_run(
-      Registry::with_default_plugins(),
-      config::Pipeline::parse(default_pipeline("dipole", data.path.string(), 256, parse_widths(hidden_text)),
-                              "<bench act pipeline>", {}));
-  const StateDict state = run.algorithm->state();
-  const NetCost denoiser = net_cost(state, "denoiser.net."), q = net_cost(state, "critic.q.");
+  BenchPipeline bench = load_bench_pipeline(choice, "act");
+  Run run = build_run(Registry::with_default_plugins(), std::move(bench.pipeline));
 
   auto generator = at::detail::createCPUGenerator(5);
   const auto observation = at::randn({observations, run.spec.obs_dim}, generator, at::kFloat);
@@ -109,6 +90,7 @@ int act_latency(const Args& args) {
     std::int64_t candidates = 1;
     ActOptions options;
     double bytes = 0, flop = 0;
+    std::int64_t gemm_calls = 0;
     std::vector<double> latency, inference, ratio, memory_bound, flop_bound;
   };
   std::vector<Case> cases;
@@ -118,12 +100,11 @@ int act_latency(const Args& args) {
     c.options.omega = omega;
     c.options.steps = steps;
     c.options.num_candidates = nc;
-    const double members_per_step = omega == 0.0 ? 0.5 : 1.0;  // skip_negative_at_zero: v⁺ only at ω = 0
-    c.bytes = 4.0 * (static_cast<double>(steps) * members_per_step * denoiser.parameters +
-                     (nc > 1 ? q.parameters : 0.0));
-    c.flop = 2.0 * static_cast<double>(nc * observations) *
-             (static_cast<double>(steps) * members_per_step * denoiser.macs_per_row +
-              (nc > 1 ? q.macs_per_row : 0.0));
+    const GemmCount count = count_gemms([&] { run.algorithm->act(observation, c.options, generator); });
+    c.bytes = count.weight_bytes;
+    c.flop = count.flop;
+    c.gemm_calls = count.calls;
+    if (!(c.flop > 0)) throw Error("bench act: the observer saw no matrix product in a call of act()");
     cases.push_back(c);
   }
   // Warm-up, then rounds: bandwidth and peak, then each case with NoGradGuard (the plugins') and
@@ -155,7 +136,8 @@ int act_latency(const Args& args) {
     }
   }
   Rows rows;
-  rows.emplace_back("hidden", hidden_text);
+  rows.emplace_back("pipeline", run.pipeline.source());
+  rows.emplace_back("hidden", choice.hidden.empty() ? "the pipeline's" : choice.hidden);
   rows.emplace_back("steps", std::to_string(steps));
   rows.emplace_back("omega", fmt::format("{}", omega));
   rows.emplace_back("rounds", std::to_string(rounds));
@@ -164,13 +146,12 @@ int act_latency(const Args& args) {
   for (double b : bandwidths) gbs.push_back(b / 1e9);
   rows.emplace_back("read_bandwidth_gb_per_s (256 MiB sum, one thread)",
                     format_spread(spread(gbs), "{:.2f}"));
-  rows.emplace_back("denoiser_parameters (2 members)", fmt::format("{:.0f}", denoiser.parameters));
-  rows.emplace_back("q_parameters (2 members)", fmt::format("{:.0f}", q.parameters));
   std::vector<double> figures;
   for (const auto& c : cases) {
     const std::string tag = c.candidates == 1 ? "no_rejection" : fmt::format("best_of_{}", c.candidates);
     rows.emplace_back(tag + "_latency_ms", format_spread(spread(c.latency), "{:.3f}"));
     rows.emplace_back(tag + "_latency_inference_mode_ms", format_spread(spread(c.inference), "{:.3f}"));
+    rows.emplace_back(tag + "_gemm_calls", std::to_string(c.gemm_calls));
     rows.emplace_back(tag + "_weight_mb_read", fmt::format("{:.2f}", c.bytes / 1e6));
     rows.emplace_back(tag + "_memory_bound_ms", format_spread(spread(c.memory_bound), "{:.3f}"));
     rows.emplace_back(tag + "_gflop", fmt::format("{:.4f}", c.flop / 1e9));
@@ -188,4 +169,4 @@ int act_latency(const Args& args) {
   return 0;
 }
 
-}  // namespace dipole::cli::bench
+}  // namespace dipole::bench

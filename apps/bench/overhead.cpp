@@ -1,9 +1,15 @@
-// `dipole bench overhead` (issue 5, item 2): the DIPOLE update through the plugin pipeline
-// (Algorithm::update of dipole → iql critic, flow_mlp, dipole_sigmoid through their interfaces) vs
-// the same update written as one plain function (bench_plain_dipole.cpp), both starting from the same
-// parameters and run alternately on the same batches in one process (order swapped every pair, ABBA),
-// so the machine's load affects both alike. The ratio of each chunk of pairs is Σ t_pipeline / Σ t_plain;
-// the figure is the median over chunks. tests/perf checks that both compute the same update.
+// `dipole-bench overhead` (issue 5, item 2): the DIPOLE update through the plugin pipeline
+// configs/bench/dipole.toml (Algorithm::update of dipole → iql critic, flow_mlp, dipole_sigmoid through
+// their interfaces) vs the same update written as one plain function (the reference PlainDipole,
+// tests/support/reference/plain_dipole.cpp), run alternately on the same batches in one process (order
+// swapped every pair, ABBA), so the machine's load affects both alike. The ratio of each chunk of pairs
+// is Σ t_pipeline / Σ t_plain; the figure is the median over chunks. tests/perf checks that both compute
+// the same update.
+//
+// Both start from the same parameters through public means only: the reference initialises its
+// networks from a seed and the pipeline loads the reference's state() with Algorithm::load_state (the
+// checkpoint layout of docs/architecture.md, "Slots"); the benchmark then checks that the pipeline's
+// state() has exactly the reference's keys, so no part of the pipeline kept its own initialisation.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
@@ -11,20 +17,25 @@
 #include <iostream>
 
 #include "bench_common.hpp"
-#include "bench_plain_dipole.hpp"
-#include "dipole/core/config.hpp"
-#include "options.hpp"
+#include "plain_dipole.hpp"
 
-namespace dipole::cli::bench {
+namespace dipole::bench {
 
 int overhead(const Args& args) {
   po::options_description options("options");
-  std::string hidden_text = "512,512,512,512", csv;
-  std::int64_t batch = 256;
+  PipelineChoice choice;
+  choice.name = "dipole";
+  choice.hidden = "512,512,512,512";
+  std::string csv;
   double seconds = 20;
   int threads = 0, blas_threads = 0;
-  options.add_options()("batch", po::value(&batch), "batch size (default 256)")(
-      "hidden", po::value(&hidden_text), "hidden widths (default 512,512,512,512)")(
+  options.add_options()("pipeline", po::value(&choice.file),
+                        "pipeline TOML file instead of configs/bench/dipole.toml (DIPOLE + IQL with the "
+                        "settings the reference implements, which tests/perf checks on that file)")(
+      "set", po::value(&choice.overrides)->composing(), "override a key of the pipeline (repeatable)")(
+      "batch", po::value(&choice.batch), "batch size (default: the pipeline's trainer.batch_size)")(
+      "hidden", po::value(&choice.hidden),
+      "hidden widths of every network, both sides (default 512,512,512,512)")(
       "seconds", po::value(&seconds)->default_value(20.0), "time spent in timed updates (both kinds)")(
       "threads", po::value(&threads), "at::set_num_threads(N)")("blas-threads", po::value(&blas_threads),
                                                                 "openblas_set_num_threads(N)")(
@@ -32,8 +43,9 @@ int overhead(const Args& args) {
   po::positional_options_description positional;
   po::variables_map vm;
   if (!parse_options(args,
-                     "usage: dipole bench overhead [--batch 256] [--hidden 512,512,512,512] [--seconds 20]\n"
-                     "         [--threads N] [--blas-threads N] [--csv FILE]\n"
+                     "usage: dipole bench overhead [--pipeline FILE] [--set k=v ...] [--batch B]\n"
+                     "         [--hidden 512,512,512,512] [--seconds 20] [--threads N] [--blas-threads N]\n"
+                     "         [--csv FILE]\n"
                      "Ratio of the DIPOLE update through the plugin pipeline to the same update as one\n"
                      "plain function (target ≤ 1.03).",
                      options, positional, vm))
@@ -42,12 +54,13 @@ int overhead(const Args& args) {
   apply_threads(threads, blas_threads, std::cout);
   const double load_start = load_average();
 
-  TempFile data(synthetic_data_path("overhead"));
-  Run run = build_run(Registry::with_default_plugins(),
-                      config::Pipeline::parse(
-                          default_pipeline("dipole", data.path.string(), batch, parse_widths(hidden_text)),
-                          "<bench overhead pipeline>", {}));
-  PlainDipole plain(run.algorithm->state(), PlainDipole::Config{});
+  BenchPipeline bench = load_bench_pipeline(choice, "overhead");
+  Run run = build_run(Registry::with_default_plugins(), std::move(bench.pipeline));
+  const std::int64_t batch = run.trainer.batch_size;
+  test::PlainDipole plain({run.spec.obs_dim, run.spec.action_dim, parse_widths(choice.hidden)},
+                          test::PlainDipole::Config{}, /*seed=*/0);
+  run.algorithm->load_state(plain.state());
+  test::require_same_keys(run.algorithm->state(), plain.state());
   auto data_gen = at::detail::createCPUGenerator(0);
   auto pipeline_gen = at::detail::createCPUGenerator(1), plain_gen = at::detail::createCPUGenerator(1);
 
@@ -98,7 +111,8 @@ int overhead(const Args& args) {
   for (double t : pipeline_all) sum_pipeline += t;
   for (double t : plain_all) sum_plain += t;
   Rows rows;
-  rows.emplace_back("hidden", hidden_text);
+  rows.emplace_back("pipeline", run.pipeline.source());
+  rows.emplace_back("hidden", choice.hidden);
   rows.emplace_back("batch", std::to_string(batch));
   rows.emplace_back("load_average (start, end)", fmt::format("{:.2f}, {:.2f}", load_start, load_average()));
   rows.emplace_back("pairs", std::to_string(pairs));
@@ -115,4 +129,4 @@ int overhead(const Args& args) {
   return 0;
 }
 
-}  // namespace dipole::cli::bench
+}  // namespace dipole::bench

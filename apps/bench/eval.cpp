@@ -1,6 +1,7 @@
-// `dipole bench eval` (issue 5, item 5): evaluation episodes/s of dipole::evaluate with K
+// `dipole-bench eval` (issue 5, item 5): evaluation episodes/s of dipole::evaluate with K
 // environment instances and one batched Algorithm::act per step, vs one environment at a time
 // (parallel = 1), with the same untrained DIPOLE policy (best_of_n(guided_euler)), in one run.
+// The pipeline is configs/bench/eval_<--env>.toml:
 //   --env bandit: the built-in contextual bandit (one-step episodes; networks as configs/bandit_dipole.toml)
 //   --env walker: dmc domain walker (task stand, 1000-step episodes) with walker-sized synthetic data
 #include <ATen/ATen.h>
@@ -10,54 +11,9 @@
 #include <iostream>
 
 #include "bench_common.hpp"
-#include "dipole/core/config.hpp"
 #include "dipole/core/evaluator.hpp"
-#include "options.hpp"
 
-namespace dipole::cli::bench {
-
-namespace {
-
-std::string bandit_pipeline(const std::vector<std::int64_t>& hidden, std::int64_t candidates,
-                            std::int64_t steps) {
-  const std::string h = toml_list(hidden);
-  return fmt::format(R"(# dipole bench eval: DIPOLE on the bandit
-[trainer]
-seed = 0
-
-[dataset]
-type = "bandit"
-
-[environment]
-type = "bandit"
-
-[algorithm]
-type = "dipole"
-
-[critic]
-type = "iql"
-hidden_dims = {h}
-
-[denoiser]
-type = "flow_mlp"
-hidden_dims = {h}
-
-[weighting]
-type = "dipole_sigmoid"
-
-[sampler]
-type = "best_of_n"
-num_candidates = {nc}
-
-[sampler.inner]
-type = "guided_euler"
-steps = {steps}
-omega = 1.0
-)",
-                     fmt::arg("h", h), fmt::arg("nc", candidates), fmt::arg("steps", steps));
-}
-
-}  // namespace
+namespace dipole::bench {
 
 int eval_rate(const Args& args) {
   po::options_description options("options");
@@ -65,7 +21,8 @@ int eval_rate(const Args& args) {
   std::int64_t batched_episodes = 0, single_episodes = 0, parallel = 0, candidates = 32, steps = 10;
   int threads = 0, blas_threads = 0, repeat = 3;
   options.add_options()("env", po::value(&env)->default_value("bandit"), "bandit or walker")(
-      "hidden", po::value(&hidden_text), "hidden widths (default: bandit 128,128; walker 512,512,512,512)")(
+      "hidden", po::value(&hidden_text),
+      "hidden widths of every network (default: the pipeline's, bandit 128,128; walker 512,512,512,512)")(
       "parallel", po::value(&parallel), "instances of the batched run (default: bandit 500, walker 8)")(
       "episodes", po::value(&batched_episodes),
       "episodes of the batched run (default: bandit 2000, walker 8)")(
@@ -88,7 +45,6 @@ int eval_rate(const Args& args) {
     return 0;
   const bool walker = env == "walker";
   if (!walker && env != "bandit") throw ConfigError("--env: expected bandit or walker, got '" + env + "'");
-  if (hidden_text.empty()) hidden_text = walker ? "512,512,512,512" : "128,128";
   if (vm["candidates"].defaulted() && walker) candidates = 1;  // 1000-step episodes: keep the run short
   if (parallel <= 0) parallel = walker ? 8 : 500;
   if (batched_episodes <= 0) batched_episodes = walker ? 8 : 2000;
@@ -97,17 +53,11 @@ int eval_rate(const Args& args) {
   apply_threads(threads, blas_threads, std::cout);
   const double load_start = load_average();
 
-  TempFile data;
-  std::string text;
-  if (walker) {
-    data.path = synthetic_data_path("eval");
-    text = default_pipeline("dipole", data.path.string(), 256, parse_widths(hidden_text),
-                            "\n[environment]\ntype = \"dmc\"\ndomain = \"walker\"\ntask = \"stand\"\n");
-  } else {
-    text = bandit_pipeline(parse_widths(hidden_text), candidates, steps);
-  }
-  Run run = build_run(Registry::with_default_plugins(),
-                      config::Pipeline::parse(text, "<bench eval " + env + " pipeline>", {}));
+  PipelineChoice choice;
+  choice.name = "eval_" + env;
+  choice.hidden = hidden_text;
+  BenchPipeline bench = load_bench_pipeline(choice, "eval");
+  Run run = build_run(Registry::with_default_plugins(), std::move(bench.pipeline));
   ActOptions act;
   act.omega = 1.0;
   act.num_candidates = candidates;
@@ -153,7 +103,8 @@ int eval_rate(const Args& args) {
   Rows rows;
   rows.emplace_back("environment", walker ? "dmc walker (stand)" : "bandit");
   rows.emplace_back("episode_length", std::to_string(length));
-  rows.emplace_back("hidden", hidden_text);
+  rows.emplace_back("pipeline", run.pipeline.source());
+  rows.emplace_back("hidden", hidden_text.empty() ? "the pipeline's" : hidden_text);
   rows.emplace_back("policy", fmt::format("best_of_{}(guided_euler, {} steps, ω = 1)", candidates, steps));
   rows.emplace_back("batched (parallel, episodes)", fmt::format("{}, {}", parallel, batched_episodes));
   rows.emplace_back("batched_episodes_per_s", format_spread(spread(batched), "{:.3f}"));
@@ -169,4 +120,4 @@ int eval_rate(const Args& args) {
   return 0;
 }
 
-}  // namespace dipole::cli::bench
+}  // namespace dipole::bench
