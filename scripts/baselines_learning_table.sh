@@ -7,7 +7,7 @@
 # Scale (what it changes against the paper-scale pipelines configs/{exorl,ogbench}_<method>.toml):
 # 2×256 networks, batch 256, STEPS updates instead of 1,000,000, EXORL_EPISODES collected walker episodes
 # (1000 steps each) and OGBENCH_EPISODES generated cube-single episodes, EVAL_EPISODES evaluation
-# episodes at the final step. The defaults finish in about 25 minutes on 2 shared cores; the figures
+# episodes at the final step. The defaults took 50 minutes on 2 cores shared with two builds; the figures
 # measure whether each method learns something at this tiny budget, not the paper's numbers.
 #
 #   scripts/baselines_learning_table.sh
