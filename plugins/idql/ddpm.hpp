@@ -51,7 +51,7 @@ class DdpmSampler : public Sampler {
   static const Keys<Config>& keys();
   static Schema schema() { return keys().schema(); }
   DdpmSampler(const Params& params, const BuildContext& ctx);
-  DdpmSampler(const Config& config);  // NOLINT(google-explicit-constructor)
+  explicit DdpmSampler(const Config& config);
   at::Tensor sample(const at::Tensor& observations, const VelocityField& field, const Critic* critic,
                     const ActOptions& options, at::Generator& generator) const override;
   ActOptions defaults() const override;
