@@ -72,7 +72,7 @@ class Cfgrl final : public ComposedAlgorithm {
   }
 
   static Slots slots(const Params& params) {
-    const bool exorl = params.text("variant") == "exorl";
+    const bool exorl = keys().read(params).variant == Variant::Exorl;
     Slot weighting = slot("weighting", Kind::Weighting,
                           "exorl: two rows (indicator with mode = \"rows\"); ogbench: labels");
     if (exorl) weighting.need("rows", 2);

@@ -61,7 +61,7 @@ class Dipole final : public ComposedAlgorithm {
 
   static Slots slots(const Params& params) {
     Slot denoiser = slot("denoiser", Kind::Denoiser, "the positive and negative flow policies");
-    if (params.boolean("shared_network"))
+    if (keys().read(params).shared_network)
       denoiser.need("members", 1).need("n_labels", 2);
     else
       denoiser.need("members", 2);  // member 0 = θ⁺, member 1 = θ⁻

@@ -69,9 +69,10 @@ const Keys<Idql::Config>& Idql::keys() {
 Slots Idql::slots(const Params& params) {
   Slot critic =
       slot("critic", Kind::Critic, "IQL critic; advantages for the actor objective, Q for best-of-N");
-  if (params.text("actor_objective") != "bc") critic.need("advantage", 1);
+  const Config config = keys().read(params);
+  if (config.objective != Objective::Bc) critic.need("advantage", 1);
   Slots slots{critic, slot("denoiser", Kind::Denoiser, "the flow or DDPM policy").need("members", 1)};
-  if (params.real("ema_rate") > 0.0)
+  if (config.ema_rate > 0.0)
     slots.push_back(slot("denoiser_ema", Kind::Denoiser, "EMA copy of [denoiser] that acts")
                         .from("denoiser")
                         .need("members", 1));

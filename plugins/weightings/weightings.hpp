@@ -15,7 +15,7 @@ class UniformWeighting : public WeightingFunction {
   static const Keys<Config>& keys();
   static Schema schema() { return keys().schema(); }
   /// The rows() it will produce, for slot requirements.
-  static Provides provides(const Params& params) { return {{"rows", params.integer("rows")}}; }
+  static Provides provides(const Params& params) { return {{"rows", keys().read(params).rows}}; }
   UniformWeighting(const Params& params, const BuildContext& ctx);
   Weights weights(const at::Tensor& advantage, at::Generator& generator, bool with_metrics) const override;
   std::int64_t rows() const override { return config_.rows; }
@@ -61,7 +61,9 @@ class ExponentialWeighting : public WeightingFunction {
   static const Keys<Config>& keys();
   static Schema schema() { return keys().schema(); }
   /// The rows() it will produce, for slot requirements.
-  static Provides provides(const Params& params) { return {{"rows", params.text("neg") == "none" ? 1 : 2}}; }
+  static Provides provides(const Params& params) {
+    return {{"rows", keys().read(params).negative == Negative::None ? 1 : 2}};
+  }
   ExponentialWeighting(const Params& params, const BuildContext& ctx);
   Weights weights(const at::Tensor& advantage, at::Generator& generator, bool with_metrics) const override;
   std::int64_t rows() const override { return config_.negative == Negative::None ? 1 : 2; }
@@ -89,7 +91,7 @@ class IndicatorWeighting : public WeightingFunction {
   static Schema schema() { return keys().schema(); }
   /// The rows() it will produce, for slot requirements.
   static Provides provides(const Params& params) {
-    return {{"rows", params.text("mode") == "labels" ? 1 : 2}};
+    return {{"rows", keys().read(params).labels_mode ? 1 : 2}};
   }
   IndicatorWeighting(const Params& params, const BuildContext& ctx);
   Weights weights(const at::Tensor& advantage, at::Generator& generator, bool with_metrics) const override;
