@@ -37,32 +37,47 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-Schema collect_schema() {
-  using namespace param;
-  return {
-      integer("episodes", 10,
-              "episodes the destination holds when collection ends; episodes already there count, so a rerun "
-              "continues an interrupted collection and a larger value extends it")
+/// The [collect] table (docs/configuration.md, "dipole collect").
+struct CollectConfig {
+  std::int64_t episodes = 10;
+  std::int64_t seed = 0;
+  std::int64_t parallel = 4;
+  std::string policy = "random";
+  double noise_std = 0.0;
+  std::optional<std::vector<double>> omega;
+  std::optional<std::int64_t> num_candidates;
+  std::optional<std::int64_t> max_steps;
+};
+
+const Keys<CollectConfig>& collect_keys() {
+  using C = CollectConfig;
+  static const Keys<C> keys{
+      key(&C::episodes, "episodes",
+          "episodes the destination holds when collection ends; episodes already there count, so a rerun "
+          "continues an interrupted collection and a larger value extends it")
           .at_least(1),
-      integer("seed", 0,
-              "episode i is reset, and its random actions drawn, from seeds derived from (seed, i)")
+      key(&C::seed, "seed",
+          "episode i is reset, and its random actions drawn, from seeds derived from (seed, i)")
           .at_least(0),
-      integer("parallel", 4, "environment instances stepped together (one batched policy call per step)")
+      key(&C::parallel, "parallel",
+          "environment instances stepped together (one batched policy call per step)")
           .at_least(1),
-      text(
-          "policy", "random",
+      key(&C::policy, "policy",
           "\"random\" (uniform actions within the environment's bounds, ExORL's `random` collector) or a run "
           "directory / checkpoint .npz written by `dipole train`"),
-      real("noise_std", 0.0,
-           "checkpoint policy only: Gaussian noise of this std added to its actions (then clipped)")
+      key(&C::noise_std, "noise_std",
+          "checkpoint policy only: Gaussian noise of this std added to its actions (then clipped)")
           .at_least(0),
-      reals("omega", {},
-            "checkpoint policy only: [ω] guidance weight (empty: the checkpoint's configured ω)"),
-      integer("num_candidates", 0, "checkpoint policy only: rejection-sampling N_c (0: the configured one)")
-          .at_least(0),
-      integer("max_steps", 0, "cut every episode after this many steps (0: the environment's time limit)")
-          .at_least(0),
+      key(&C::omega, "omega",
+          "checkpoint policy only: [ω] guidance weight (absent: the checkpoint's configured ω)"),
+      key(&C::num_candidates, "num_candidates",
+          "checkpoint policy only: rejection-sampling N_c (absent: the configured one)")
+          .at_least(1),
+      key(&C::max_steps, "max_steps",
+          "cut every episode after this many steps (absent: the environment's time limit)")
+          .at_least(1),
   };
+  return keys;
 }
 
 /// splitmix64 of (seed, index, stream): independent streams per episode and purpose.
@@ -153,11 +168,12 @@ CheckpointPolicy load_policy(const Registry& registry, const std::string& policy
   app::apply_process_settings(pipeline);
   p.run = std::make_unique<Run>(build_run(registry, std::move(pipeline)));
   p.run->algorithm->load_state(load_checkpoint(checkpoint).algorithm);
-  const auto& omega = collect.reals("omega");
+  const CollectConfig config = collect_keys().read(collect);
+  const std::vector<double> omega = config.omega.value_or(std::vector<double>{});
   if (omega.size() > 1)
     throw ConfigError(fmt::format("{}: give at most one ω (got {})", collect.where("omega"), omega.size()));
   if (!omega.empty()) p.options.omega = omega.front();
-  if (collect.integer("num_candidates") > 0) p.options.num_candidates = collect.integer("num_candidates");
+  if (config.num_candidates) p.options.num_candidates = *config.num_candidates;
   return p;
 }
 
@@ -200,7 +216,8 @@ int collect_command(const Args& args) {
 
   config::Pipeline pipeline = config::Pipeline::load(file, overrides);
   const Registry registry = Registry::with_default_plugins();
-  const Params collect = pipeline.validate("collect", "collect", collect_schema());
+  const Params collect = pipeline.validate("collect", "collect", collect_keys().schema());
+  const CollectConfig config = collect_keys().read(collect);
   Params recorder_params;
   const auto make = [&](Kind kind, const std::string& section) {
     const std::string type = pipeline.type_of(section);
@@ -230,21 +247,21 @@ int collect_command(const Args& args) {
     throw ConfigError(fmt::format("{}: `dipole collect` reads only [collect], [environment] and [recorder]",
                                   unused.front()));
 
-  const std::string policy_name = collect.text("policy");
+  const std::string policy_name = config.policy;
   const bool random_policy = policy_name == "random";
   CheckpointPolicy policy;
   if (!random_policy) policy = load_policy(registry, policy_name, collect);
-  const double noise_std = collect.real("noise_std");
-  const auto base_seed = static_cast<std::uint64_t>(collect.integer("seed"));
+  const double noise_std = config.noise_std;
+  const auto base_seed = static_cast<std::uint64_t>(config.seed);
 
-  const std::int64_t target = collect.integer("episodes");
+  const std::int64_t target = config.episodes;
   const std::int64_t first = recorder->existing_episodes();
   if (first >= target) {
     std::cout << fmt::format(
         "the destination already holds {} episodes (collect.episodes = {}): nothing to do\n", first, target);
     return 0;
   }
-  const std::int64_t slots = std::min(collect.integer("parallel"), target - first);
+  const std::int64_t slots = std::min(config.parallel, target - first);
   std::vector<Slot> state(static_cast<std::size_t>(slots));
   for (auto& s : state) s.env = std::dynamic_pointer_cast<Environment>(make_env());
   const Spec spec = state.front().env->spec();
@@ -256,8 +273,7 @@ int collect_command(const Args& args) {
                     collect.where("policy"), policy.run->spec.obs_dim, policy.run->spec.action_dim,
                     spec.obs_dim, spec.action_dim));
   const std::int64_t time_limit = state.front().env->max_episode_steps();
-  const std::int64_t limit =
-      collect.integer("max_steps") > 0 ? std::min(collect.integer("max_steps"), time_limit) : time_limit;
+  const std::int64_t limit = config.max_steps ? std::min(*config.max_steps, time_limit) : time_limit;
   const auto d = static_cast<std::size_t>(spec.action_dim);
 
   // SIGINT/SIGTERM: no new episode starts; the running ones finish and are written (the

@@ -107,8 +107,8 @@ int eval_command(const Args& args) {
 
   auto omegas = parse_list<double>(omega_args, "omega");
   auto candidates = parse_list<std::int64_t>(candidate_args, "num-candidates");
-  if (omegas.empty()) omegas = run.eval.omegas;
-  if (candidates.empty()) candidates = run.eval.num_candidates;
+  if (omegas.empty() && run.eval.omegas) omegas = *run.eval.omegas;
+  if (candidates.empty() && run.eval.num_candidates) candidates = *run.eval.num_candidates;
   std::vector<std::optional<double>> omega_set(omegas.begin(), omegas.end());
   std::vector<std::optional<std::int64_t>> candidate_set(candidates.begin(), candidates.end());
   if (omega_set.empty()) omega_set.push_back(std::nullopt);

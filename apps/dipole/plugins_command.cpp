@@ -103,6 +103,7 @@ int plugins_command(const Args& args) {
           range = fmt::format(" <= {}", *p.max);
         if (!p.choices.empty()) range = fmt::format(" one of {}", fmt::join(p.choices, "|"));
         const std::string def = p.type == ParamType::Component ? "(table)"
+                                : p.optional                   ? "(optional)"
                                 : p.default_value              ? to_toml(*p.default_value)
                                                                : "(required)";
         std::cout << fmt::format("    {:<22} {:<11} = {:<12} {}{}\n", p.key, to_string(p.type), def, p.doc,

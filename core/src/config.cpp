@@ -798,7 +798,7 @@ Params Pipeline::validate(const std::string& section, const std::string& type, c
   }
 
   for (const auto& spec : schema) {
-    if (spec.type == ParamType::Component || params.has(spec.key)) continue;
+    if (spec.type == ParamType::Component || spec.optional || params.has(spec.key)) continue;
     if (!spec.default_value) {
       throw ConfigError(header + ": [" + section + "] (type " + type + ") is missing required key '" +
                         spec.key + "'" + (spec.doc.empty() ? "" : " (" + spec.doc + ")"));

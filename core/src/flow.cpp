@@ -13,18 +13,23 @@ TimeSampling parse_time_sampling(const std::string& name) {
   throw ConfigError("unknown t_sampling '" + name + "' (expected \"uniform\" or \"grid\")");
 }
 
-Schema flow_time_schema() {
-  return {
-      param::text("t_sampling", "uniform",
-                  "flow time draw: uniform t ~ U[0, 1) or grid t = j/G, j uniform in {0..G} "
-                  "(docs/algorithms.md, \"Flow matching\")")
-          .one_of({"uniform", "grid"}),
-      param::integer("time_grid", kDefaultTimeGrid, "G of t_sampling = grid").range(1, 1000000),
+const Keys<FlowTime>& flow_time_keys() {
+  static const Keys<FlowTime> keys{
+      key(&FlowTime::sampling, "t_sampling",
+          "flow time draw: uniform t ~ U[0, 1) or grid t = j/G, j uniform in {0..G} "
+          "(docs/algorithms.md, \"Flow matching\")")
+          .choices({{"uniform", TimeSampling::Uniform}, {"grid", TimeSampling::Grid}}),
+      key(&FlowTime::grid, "time_grid", "G of t_sampling = grid").range(1, 1000000),
   };
+  return keys;
+}
+
+Schema flow_time_schema() {
+  return flow_time_keys().schema();
 }
 
 FlowTime flow_time(const Params& params) {
-  return {parse_time_sampling(params.text("t_sampling")), params.integer("time_grid")};
+  return flow_time_keys().read(params);
 }
 
 FlowSample flow_sample(const at::Tensor& actions, at::Generator& generator, TimeSampling sampling,

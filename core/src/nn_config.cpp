@@ -39,55 +39,60 @@ MlpConfig mlp_preset(const std::string& name, NetworkRole role) {
   return config;
 }
 
-Schema mlp_schema(const std::string& default_preset) {
-  return {
-      param::text("preset", default_preset,
-                  "network preset (docs/algorithms.md, \"Networks and presets\"): fql = 4×512 GELU(tanh), "
-                  "Linear→act→LN, LN on critics "
-                  "only; cfgrl_exorl = 3×512 mish, Linear→LN→act, LN on critics and actors (actor: not on "
-                  "the last hidden layer), actor output LeCun-normal")
+const Keys<NetworkSettings>& network_keys() {
+  using C = NetworkSettings;
+  static const Keys<C> keys{
+      key(&C::preset, "preset",
+          "network preset (docs/algorithms.md, \"Networks and presets\"): fql = 4×512 GELU(tanh), "
+          "Linear→act→LN, LN on critics "
+          "only; cfgrl_exorl = 3×512 mish, Linear→LN→act, LN on critics and actors (actor: not on "
+          "the last hidden layer), actor output LeCun-normal")
           .one_of({"fql", "cfgrl_exorl"}),
-      param::integers("hidden_dims", {}, "hidden layer widths; empty = the preset's").range(1, 1 << 20),
-      param::text("activation", "preset", "hidden activation; preset = the preset's")
-          .one_of({"preset", "gelu_tanh", "mish", "relu"}),
-      param::text("layer_norm", "preset",
-                  "LayerNorm (ε 1e-6) on hidden layers: none, all, all_but_last (no LN on the last hidden "
-                  "layer); preset = the preset's for this network's role")
-          .one_of({"preset", "none", "all", "all_but_last"}),
-      param::text("layer_order", "preset",
-                  "hidden layer order: act_norm = Linear→act→LN, norm_act = Linear→LN→act")
-          .one_of({"preset", "act_norm", "norm_act"}),
-      param::text("output_init", "preset",
-                  "output layer init (hidden layers are always Xavier-uniform, zero bias)")
-          .one_of({"preset", "xavier", "lecun_normal"}),
-      param::real("output_scale", 1.0,
-                  "variance multiplier of the output layer init (0.01 for actor mean heads)")
+      key(&C::hidden_dims, "hidden_dims", "hidden layer widths (absent: the preset's)").range(1, 1 << 20),
+      key(&C::activation, "activation", "hidden activation (absent: the preset's)")
+          .choices(
+              {{"gelu_tanh", Activation::GeluTanh}, {"mish", Activation::Mish}, {"relu", Activation::Relu}}),
+      key(&C::layer_norm, "layer_norm",
+          "LayerNorm (ε 1e-6) on hidden layers: none, all, all_but_last (no LN on the last hidden "
+          "layer); absent: the preset's for this network's role")
+          .choices({{"none", NormPlacement::None},
+                    {"all", NormPlacement::All},
+                    {"all_but_last", NormPlacement::AllButLast}}),
+      key(&C::layer_order, "layer_order",
+          "hidden layer order: act_norm = Linear→act→LN, norm_act = Linear→LN→act (absent: the preset's)")
+          .choices({{"act_norm", LayerOrder::ActThenNorm}, {"norm_act", LayerOrder::NormThenAct}}),
+      key(&C::output_init, "output_init",
+          "output layer init (hidden layers are always Xavier-uniform, zero bias; absent: the preset's)")
+          .choices({{"xavier", Init::XavierUniform}, {"lecun_normal", Init::LecunNormal}}),
+      key(&C::output_scale, "output_scale",
+          "variance multiplier of the output layer init (0.01 for actor mean heads)")
           .range(1e-12, 1e6),
-      param::boolean("activate_final", false,
-                     "apply the activation (and LN with layer_norm = all) after the output layer"),
+      key(&C::activate_final, "activate_final",
+          "apply the activation (and LN with layer_norm = all) after the output layer"),
   };
+  return keys;
+}
+
+MlpConfig mlp_config(const NetworkSettings& settings, NetworkRole role) {
+  MlpConfig config = mlp_preset(settings.preset, role);
+  if (settings.hidden_dims) config.hidden_dims = *settings.hidden_dims;
+  if (settings.activation) config.activation = *settings.activation;
+  if (settings.layer_norm) config.layer_norm = *settings.layer_norm;
+  if (settings.layer_order) config.order = *settings.layer_order;
+  if (settings.output_init) config.output_init = *settings.output_init;
+  config.output_scale = settings.output_scale;
+  config.activate_final = settings.activate_final;
+  return config;
+}
+
+Schema mlp_schema(const std::string& default_preset) {
+  NetworkSettings defaults;
+  defaults.preset = default_preset;
+  return network_keys().schema(defaults);
 }
 
 MlpConfig mlp_config(const Params& params, NetworkRole role) {
-  MlpConfig config = mlp_preset(params.text("preset"), role);
-  if (!params.integers("hidden_dims").empty()) config.hidden_dims = params.integers("hidden_dims");
-  const auto& activation = params.text("activation");
-  if (activation == "gelu_tanh") config.activation = Activation::GeluTanh;
-  if (activation == "mish") config.activation = Activation::Mish;
-  if (activation == "relu") config.activation = Activation::Relu;
-  const auto& norm = params.text("layer_norm");
-  if (norm == "none") config.layer_norm = NormPlacement::None;
-  if (norm == "all") config.layer_norm = NormPlacement::All;
-  if (norm == "all_but_last") config.layer_norm = NormPlacement::AllButLast;
-  const auto& order = params.text("layer_order");
-  if (order == "act_norm") config.order = LayerOrder::ActThenNorm;
-  if (order == "norm_act") config.order = LayerOrder::NormThenAct;
-  const auto& init = params.text("output_init");
-  if (init == "xavier") config.output_init = Init::XavierUniform;
-  if (init == "lecun_normal") config.output_init = Init::LecunNormal;
-  config.output_scale = params.real("output_scale");
-  config.activate_final = params.boolean("activate_final");
-  return config;
+  return mlp_config(network_keys().read(params), role);
 }
 
 }  // namespace dipole

@@ -118,8 +118,8 @@ void OnlinePhase::explore_step() {
   for (const auto& s : slots_) obs.push_back(s.obs);
   ActOptions options;
   options.mode = ActMode::Explore;
-  if (run_.online.omega >= 0) options.omega = run_.online.omega;
-  if (run_.online.num_candidates > 0) options.num_candidates = run_.online.num_candidates;
+  if (run_.online.omega) options.omega = *run_.online.omega;
+  if (run_.online.num_candidates) options.num_candidates = *run_.online.num_candidates;
   at::Tensor actions;
   {
     at::NoGradGuard no_grad;

@@ -9,62 +9,81 @@
 
 namespace dipole {
 
+const Keys<TrainerConfig>& trainer_keys() {
+  using C = TrainerConfig;
+  static const Keys<C> keys{
+      key(&C::steps, "steps", "number of gradient updates").range(0, 1'000'000'000'000),
+      key(&C::batch_size, "batch_size", "transitions per update").range(1, 1 << 24),
+      key(&C::seed, "seed", "seed of initialisation, data sampling and update noise").at_least(0),
+      key(&C::log_interval, "log_interval", "steps between metric rows (metrics.csv / metrics.jsonl)")
+          .at_least(1),
+      key(&C::eval_interval, "eval_interval", "steps between evaluations (0: only at the end)").at_least(0),
+      key(&C::checkpoint_interval, "checkpoint_interval", "steps between checkpoints (0: only at the end)")
+          .at_least(0),
+      key(&C::device, "device", "torch device of parameters and batches: cpu, cuda, cuda:1, mps, ..."),
+      key(&C::threads, "threads", "intra-op CPU threads (0: LibTorch's default)").range(0, 256),
+  };
+  return keys;
+}
 Schema trainer_schema() {
-  return {
-      param::integer("steps", 1000, "number of gradient updates").range(0, 1'000'000'000'000),
-      param::integer("batch_size", 256, "transitions per update").range(1, 1 << 24),
-      param::integer("seed", 0, "seed of initialisation, data sampling and update noise").at_least(0),
-      param::integer("log_interval", 100, "steps between metric rows (metrics.csv / metrics.jsonl)")
-          .at_least(1),
-      param::integer("eval_interval", 0, "steps between evaluations (0: only at the end)").at_least(0),
-      param::integer("checkpoint_interval", 0, "steps between checkpoints (0: only at the end)").at_least(0),
-      param::text("device", "cpu", "torch device of parameters and batches: cpu, cuda, cuda:1, mps, ..."),
-      param::integer("threads", 0, "intra-op CPU threads (0: LibTorch's default)").range(0, 256),
-  };
+  return trainer_keys().schema();
 }
 
-Schema eval_schema() {
-  return {
-      param::integer("episodes", 10, "episodes per evaluation").range(1, 1'000'000),
-      param::integer("parallel", 8, "environment instances stepped together (one act() per step)")
+const Keys<EvalConfig>& eval_keys() {
+  using C = EvalConfig;
+  static const Keys<C> keys{
+      key(&C::episodes, "episodes", "episodes per evaluation").range(1, 1'000'000),
+      key(&C::parallel, "parallel", "environment instances stepped together (one act() per step)")
           .range(1, 4096),
-      param::reals("omegas", {}, "guidance weights ω to evaluate (empty: the sampler's configured ω)"),
-      param::integers("num_candidates", {}, "rejection-sampling N_c values to evaluate (empty: configured)"),
-      param::integer("seed", 1000000, "episode i is reset with seed + i").at_least(0),
+      key(&C::omegas, "omegas", "guidance weights ω to evaluate (absent: the sampler's configured ω)"),
+      key(&C::num_candidates, "num_candidates",
+          "rejection-sampling N_c values to evaluate (absent: configured)"),
+      key(&C::seed, "seed", "episode i is reset with seed + i").at_least(0),
   };
+  return keys;
+}
+Schema eval_schema() {
+  return eval_keys().schema();
 }
 
-Schema online_schema() {
-  return {
-      param::integer("steps", 0,
-                     "online updates after the trainer's `steps` offline updates; each is preceded by an "
-                     "exploration step every `updates_per_step` updates (0: no online phase)")
+const Keys<OnlineConfig>& online_keys() {
+  using C = OnlineConfig;
+  static const Keys<C> keys{
+      key(&C::steps, "steps",
+          "online updates after the trainer's `steps` offline updates; each is preceded by an "
+          "exploration step every `updates_per_step` updates (0: no online phase)")
           .at_least(0),
-      param::integer("buffer_size", 2000000,
-                     "replay ring capacity; the ring holds max(buffer_size, N_data + 1) rows, the dataset "
-                     "first (FQL's rule)")
+      key(&C::buffer_size, "buffer_size",
+          "replay ring capacity; the ring holds max(buffer_size, N_data + 1) rows, the dataset "
+          "first (FQL's rule)")
           .at_least(1),
-      param::text("size_rule", "fql",
-                  "fql: size = max(pointer, size), the last slot is never sampled and a full ring overwrites "
-                  "dataset rows from row 0 (FQL); count: size = min(rows written, capacity)")
+      key(&C::size_rule, "size_rule",
+          "fql: size = max(pointer, size), the last slot is never sampled and a full ring overwrites "
+          "dataset rows from row 0 (FQL); count: size = min(rows written, capacity)")
           .one_of({"fql", "count"}),
-      param::boolean("balanced_sampling", false,
-                     "false: uniform over dataset + online rows (FQL's default); true: online rows in their "
-                     "own ring of buffer_size rows, each batch B/2 dataset rows then B/2 online rows (RLPD)"),
-      param::integer("updates_per_step", 1, "gradient updates per exploration step (FQL: 1)").range(1, 1000),
-      param::integer("envs", 1,
-                     "exploration environment instances stepped together, one batched act() per step; "
-                     "each step adds one transition per instance (FQL: 1)")
+      key(&C::balanced_sampling, "balanced_sampling",
+          "false: uniform over dataset + online rows (FQL's default); true: online rows in their "
+          "own ring of buffer_size rows, each batch B/2 dataset rows then B/2 online rows (RLPD)"),
+      key(&C::updates_per_step, "updates_per_step", "gradient updates per exploration step (FQL: 1)")
+          .range(1, 1000),
+      key(&C::envs, "envs",
+          "exploration environment instances stepped together, one batched act() per step; "
+          "each step adds one transition per instance (FQL: 1)")
           .range(1, 1024),
-      param::real("omega", -1.0, "exploration guidance weight ω (< 0: the sampler's configured ω)")
-          .range(-1.0, 1e6),
-      param::integer("num_candidates", 0, "exploration N_c of best-of-N samplers (0: the configured N_c)")
-          .at_least(0),
-      param::integer("eval_interval", 0,
-                     "updates between evaluations in the online phase, on the global step counter (0: "
-                     "trainer.eval_interval); the last offline step and the last step are always evaluated")
-          .at_least(0),
+      key(&C::omega, "omega", "exploration guidance weight ω (absent: the sampler's configured ω)")
+          .range(0.0, 1e6),
+      key(&C::num_candidates, "num_candidates",
+          "exploration N_c of best-of-N samplers (absent: the configured N_c)")
+          .at_least(1),
+      key(&C::eval_interval, "eval_interval",
+          "updates between evaluations in the online phase, on the global step counter (absent: "
+          "trainer.eval_interval); the last offline step and the last step are always evaluated")
+          .at_least(1),
   };
+  return keys;
+}
+Schema online_schema() {
+  return online_keys().schema();
 }
 
 namespace {
@@ -237,33 +256,12 @@ namespace {
 void read_runtime_sections(Run& run) {
   config::Pipeline& p = run.pipeline;
   const Params trainer = p.validate("trainer", "trainer", trainer_schema());
-  run.trainer.steps = trainer.integer("steps");
-  run.trainer.batch_size = trainer.integer("batch_size");
-  run.trainer.seed = static_cast<std::uint64_t>(trainer.integer("seed"));
-  run.trainer.log_interval = trainer.integer("log_interval");
-  run.trainer.eval_interval = trainer.integer("eval_interval");
-  run.trainer.checkpoint_interval = trainer.integer("checkpoint_interval");
-  run.trainer.device = trainer.text("device");
-  run.trainer.threads = trainer.integer("threads");
-
-  const Params eval = p.validate("eval", "eval", eval_schema());
-  run.eval.episodes = eval.integer("episodes");
-  run.eval.parallel = eval.integer("parallel");
-  run.eval.omegas = eval.reals("omegas");
-  run.eval.num_candidates = eval.integers("num_candidates");
-  run.eval.seed = static_cast<std::uint64_t>(eval.integer("seed"));
+  run.trainer = trainer_keys().read(trainer);
+  run.eval = eval_keys().read(p.validate("eval", "eval", eval_schema()));
 
   if (p.has_section("online")) {  // validated only when present: offline pipelines resolve as before
     const Params online = p.validate("online", "online", online_schema());
-    run.online.steps = online.integer("steps");
-    run.online.buffer_size = online.integer("buffer_size");
-    run.online.size_rule = online.text("size_rule");
-    run.online.balanced_sampling = online.boolean("balanced_sampling");
-    run.online.updates_per_step = online.integer("updates_per_step");
-    run.online.envs = online.integer("envs");
-    run.online.omega = online.real("omega");
-    run.online.num_candidates = online.integer("num_candidates");
-    run.online.eval_interval = online.integer("eval_interval");
+    run.online = online_keys().read(online);
     if (run.online.enabled() && !p.has_section("environment"))
       throw ConfigError(fmt::format("{}: online.steps = {} needs an [environment] section to explore in",
                                     online.where("steps"), run.online.steps));

@@ -34,17 +34,6 @@ void polyak_update(const std::vector<at::Tensor>& target, const std::vector<at::
   }
 }
 
-ParamSpec polyak_source_param() {
-  return param::text("polyak_source", "post_step",
-                     "parameters the target blends from: post_step (after the optimiser step) or pre_step "
-                     "(before it, FQL's code: one more step of lag)")
-      .one_of({"post_step", "pre_step"});
-}
-
-PolyakSource read_polyak_source(const Params& params) {
-  return params.text("polyak_source") == "pre_step" ? PolyakSource::PreStep : PolyakSource::PostStep;
-}
-
 void step_with_polyak(PolyakSource source, const std::function<void()>& optimiser_step,
                       const std::function<void()>& polyak) {
   if (source == PolyakSource::PreStep) polyak();

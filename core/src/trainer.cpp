@@ -335,14 +335,14 @@ TrainResult train(Run& run, const TrainOptions& options) {
                    static_cast<long long>(at_step), r.return_mean, r.return_std, r.success_rate,
                    static_cast<long long>(r.episodes));
   };
-  // Offline: trainer.eval_interval. Online: online.eval_interval (0: the same), on the global counter.
+  // Offline: trainer.eval_interval. Online: online.eval_interval (absent: the same), on the global counter.
   // An online run also evaluates after the last offline update (the "offline" number of an
   // offline → online pair); every run evaluates after its last update.
   auto eval_due = [&](std::int64_t at_step) {
     if (at_step >= total) return false;  // the final evaluation follows the loop
     if (has_online && at_step == t.steps) return true;
     const std::int64_t interval =
-        at_step <= t.steps || run.online.eval_interval == 0 ? t.eval_interval : run.online.eval_interval;
+        at_step <= t.steps || !run.online.eval_interval ? t.eval_interval : *run.online.eval_interval;
     return interval > 0 && at_step % interval == 0;
   };
 

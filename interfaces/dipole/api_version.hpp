@@ -3,8 +3,8 @@
 // version query.
 //
 // The SDK is every header under this include root (`interfaces/`, installed as `include/dipole/`):
-//   dipole/{algorithm,api_version,component,critic,dataset,denoiser,environment,errors,params,plugin,
-//           recorder,sampler,types,weighting}.hpp   the component interfaces and the plugin descriptor
+//   dipole/{algorithm,api_version,component,config_keys,critic,dataset,denoiser,environment,errors,params,
+//           plugin,recorder,sampler,types,weighting}.hpp   the component interfaces and the plugin descriptor
 //   dipole/sdk/{adam,assets,batch,flow,nn,npz,rl_math,sampling,slots,state_prefix}.hpp
 //                                                    shared math and I/O, implemented in libdipole_core
 // Plugins include nothing else (the headers under core/include/dipole/core/ are the runtime's own).
@@ -18,11 +18,14 @@
 // History: 2 added Environment::simulator_state() and the Recorder kind; 3 added ActOptions::mode
 // (evaluation vs exploration acting); 4 moved the shared math and I/O headers to dipole/sdk/, added
 // the library's name, version and SDK version to PluginDescriptor, added slots (ComponentInfo::slots/
-// provides, Slot, Requirements) and replaced BuildContext::denoiser by BuildContext::requirements.
+// provides, Slot, Requirements) and replaced BuildContext::denoiser by BuildContext::requirements; 5
+// added ParamSpec::optional and dipole/config_keys.hpp (one declaration per key: Keys, key(), nested()),
+// NetworkSettings/network_keys() and flow_time_keys(), replaced polyak_source_param()/read_polyak_source()
+// by polyak_source_key(), made the "preset" network keys optional, and let plugin.add<T> take T::keys.
 #pragma once
 
 #ifndef DIPOLE_PLUGIN_API_VERSION  // overridable only so tests can build a mismatched plugin
-#define DIPOLE_PLUGIN_API_VERSION 4
+#define DIPOLE_PLUGIN_API_VERSION 5
 #endif
 
 namespace dipole {

@@ -3,7 +3,9 @@
 // Every component type declares its keys as a Schema: name, type, default, valid range or choices
 // and a one-line doc. The runtime validates a pipeline table against it (unknown keys, wrong types
 // and out-of-range values are errors naming file:line:column), fills in defaults, and hands the
-// component a Params holding exactly the declared keys. `dipole plugins` prints the schemas.
+// component a Params holding exactly the declared keys (an optional key the pipeline does not set stays
+// absent). `dipole plugins` prints the schemas. A component declares its schema through the binding of
+// dipole/config_keys.hpp (included at the end), which also reads the Params into its Config struct.
 #pragma once
 
 #include <cstdint>
@@ -62,11 +64,14 @@ std::string to_toml(const ParamValue& value);
 struct ParamSpec {
   std::string key;
   ParamType type = ParamType::Float;
-  std::optional<ParamValue> default_value;  ///< empty: the key is required
+  std::optional<ParamValue> default_value;  ///< empty: the key is required (unless `optional`)
   std::optional<double> min;                ///< inclusive bound for Int/Float (and list elements)
   std::optional<double> max;                ///< inclusive bound
   std::vector<std::string> choices;         ///< allowed values for String keys (empty: any)
   std::string doc;
+  /// An optional key: no default and not required; when the pipeline does not set it, Params::has() is
+  /// false (docs/architecture.md, "One declaration per key").
+  bool optional = false;
 };
 
 /// A component's full list of keys. `type` is implicit and always allowed.
@@ -93,6 +98,12 @@ struct Builder {
   }
   Builder& required() {
     spec.default_value.reset();
+    spec.optional = false;
+    return *this;
+  }
+  Builder& optional() {
+    spec.default_value.reset();
+    spec.optional = true;
     return *this;
   }
   operator ParamSpec() const { return spec; }  // NOLINT(google-explicit-constructor)
@@ -184,3 +195,5 @@ class Params {
 };
 
 }  // namespace dipole
+
+#include "dipole/config_keys.hpp"  // IWYU pragma: export

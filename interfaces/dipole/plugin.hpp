@@ -3,8 +3,10 @@
 //   #include <dipole/plugin.hpp>
 //   DIPOLE_PLUGIN(plugin) { plugin.add<MyDataset>("my_dataset", "one-line summary"); }
 //
-// where MyDataset derives from dipole::Dataset, has a static `schema()` and a constructor
-// MyDataset(const dipole::Params&, const dipole::BuildContext&). The macro exports two symbols
+// where MyDataset derives from dipole::Dataset, declares its keys as a static `keys` (or `keys()`)
+// bound to its `Config` struct (dipole/config_keys.hpp) or as a static `schema()`, and has a constructor
+// MyDataset(const dipole::Params&, const dipole::BuildContext&) or, with keys(),
+// MyDataset(const MyDataset::Config&, const dipole::BuildContext&). The macro exports two symbols
 // through Boost.DLL (the only symbols a plugin built by dipole_add_plugin exports): the API version
 // the library was compiled against (queried first) and a function that fills in the descriptor
 // (called only if the versions match). The descriptor also carries the library's name and version:
@@ -55,6 +57,18 @@ template <class T, class = void>
 struct has_provides : std::false_type {};
 template <class T>
 struct has_provides<T, std::void_t<decltype(T::provides(std::declval<const Params&>()))>> : std::true_type {};
+template <class T, class = void>
+struct has_keys : std::false_type {};
+template <class T>
+struct has_keys<T, std::void_t<decltype(&T::keys)>> : std::true_type {};
+/// T's keys (dipole/config_keys.hpp): a static function `keys()` or a static data member `keys`.
+template <class T>
+const auto& keys_of() {
+  if constexpr (std::is_function_v<std::remove_pointer_t<decltype(&T::keys)>>)
+    return T::keys();
+  else
+    return T::keys;
+}
 }  // namespace detail
 
 /// One creatable type provided by a library.
@@ -85,17 +99,24 @@ struct PluginDescriptor {
     info.summary = std::move(summary);
     info.schema = std::move(schema);
     info.create = [](const Params& params, const BuildContext& ctx) -> std::unique_ptr<Component> {
-      return std::make_unique<T>(params, ctx);
+      if constexpr (std::is_constructible_v<T, const Params&, const BuildContext&>)
+        return std::make_unique<T>(params, ctx);
+      else  // a constructor taking its Config, read by T::keys() (docs/plugin_tutorial.md)
+        return std::make_unique<T>(detail::keys_of<T>().read(params), ctx);
     };
     if constexpr (detail::has_slots<T>::value) info.slots = [](const Params& p) { return T::slots(p); };
     if constexpr (detail::has_provides<T>::value)
       info.provides = [](const Params& p) { return T::provides(p); };
     components.push_back(std::move(info));
   }
-  /// The same with T::schema().
+  /// The same with the schema of T's keys (docs/architecture.md, "One declaration per key"), else
+  /// T::schema().
   template <class T>
   void add(std::string type, std::string summary) {
-    add<T>(std::move(type), std::move(summary), T::schema());
+    if constexpr (detail::has_keys<T>::value)
+      add<T>(std::move(type), std::move(summary), detail::keys_of<T>().schema());
+    else
+      add<T>(std::move(type), std::move(summary), T::schema());
   }
 };
 

@@ -19,19 +19,25 @@ namespace dipole::plugins {
 namespace {
 
 /// Keys shared by the three components: they must agree for the oracle to describe the dataset.
-Schema problem_schema() {
-  return {
-      param::text("problem", "mixed",
-                  "context kinds: mixed (even contexts bimodal, odd unimodal), bimodal or unimodal "
-                  "(bimodal: μ = 0.6·N(−0.5, 0.15²) + 0.4·N(0.4, 0.2²), r = −2|a − 0.6|; "
-                  "unimodal: μ = N(0, 0.35²), r = a; both truncated to [−1, 1])")
+struct Problem {
+  std::string problem = "mixed";
+  std::int64_t contexts = 2;
+};
+
+const Keys<Problem>& problem_keys() {
+  static const Keys<Problem> keys{
+      key(&Problem::problem, "problem",
+          "context kinds: mixed (even contexts bimodal, odd unimodal), bimodal or unimodal "
+          "(bimodal: μ = 0.6·N(−0.5, 0.15²) + 0.4·N(0.4, 0.2²), r = −2|a − 0.6|; "
+          "unimodal: μ = N(0, 0.35²), r = a; both truncated to [−1, 1])")
           .one_of({"mixed", "bimodal", "unimodal"}),
-      param::integer("contexts", 2, "number C of contexts, observed one-hot").range(1, 1024),
+      key(&Problem::contexts, "contexts", "number C of contexts, observed one-hot").range(1, 1024),
   };
+  return keys;
 }
 
-std::vector<bandit::Context> read_contexts(const Params& params) {
-  return bandit::make_contexts(params.text("problem"), params.integer("contexts"));
+std::vector<bandit::Context> read_contexts(const Problem& problem) {
+  return bandit::make_contexts(problem.problem, problem.contexts);
 }
 
 Spec bandit_spec(std::int64_t contexts) {
@@ -79,22 +85,30 @@ class RewardTable {
 /// terminal 1), drawn once at construction from the component's seed (derived from the run seed).
 class BanditDataset final : public Dataset {
  public:
-  static Schema schema() {
-    Schema s = problem_schema();
-    s.push_back(param::integer("size", 100000, "number of transitions").range(1, 100000000));
-    s.push_back(
-        param::real("action_clip_eps", 1e-5,
-                    "dataset actions are clipped to [−1 + eps, 1 − eps] (docs/algorithms.md, Conventions)")
-            .range(0, 0.5));
-    return s;
+  struct Config {
+    Problem problem;
+    std::int64_t size = 100000;
+    double action_clip_eps = 1e-5;
+  };
+  static const Keys<Config>& keys() {
+    static const Keys<Config> keys{
+        nested(&Config::problem, problem_keys()),
+        key(&Config::size, "size", "number of transitions").range(1, 100000000),
+        key(&Config::action_clip_eps, "action_clip_eps",
+            "dataset actions are clipped to [−1 + eps, 1 − eps] (docs/algorithms.md, Conventions)")
+            .range(0, 0.5),
+    };
+    return keys;
   }
+  static Schema schema() { return keys().schema(); }
 
-  BanditDataset(const Params& params, const BuildContext& ctx)
-      : contexts_(read_contexts(params)),
-        spec_(bandit_spec(params.integer("contexts"))),
+  BanditDataset(const Params& params, const BuildContext& ctx) : BanditDataset(keys().read(params), ctx) {}
+  BanditDataset(const Config& config, const BuildContext& ctx)
+      : contexts_(read_contexts(config.problem)),
+        spec_(bandit_spec(config.problem.contexts)),
         device_(ctx.device) {
-    const std::int64_t n = params.integer("size");
-    const double eps = params.real("action_clip_eps");
+    const std::int64_t n = config.size;
+    const double eps = config.action_clip_eps;
     const auto num_contexts = static_cast<std::int64_t>(contexts_.size());
     std::mt19937_64 rng(ctx.seed);
     std::uniform_int_distribution<std::int64_t> pick(0, num_contexts - 1);
@@ -157,16 +171,25 @@ class BanditDataset final : public Dataset {
 /// episode (terminated). success = r within `success_margin` of the context's maximum reward.
 class BanditEnvironment final : public Environment {
  public:
-  static Schema schema() {
-    Schema s = problem_schema();
-    s.push_back(param::real("success_margin", 0.05, "success when r ≥ max_a r(s, a) − margin").at_least(0));
-    return s;
+  struct Config {
+    Problem problem;
+    double success_margin = 0.05;
+  };
+  static const Keys<Config>& keys() {
+    static const Keys<Config> keys{
+        nested(&Config::problem, problem_keys()),
+        key(&Config::success_margin, "success_margin", "success when r ≥ max_a r(s, a) − margin").at_least(0),
+    };
+    return keys;
   }
+  static Schema schema() { return keys().schema(); }
 
   BanditEnvironment(const Params& params, const BuildContext& /*ctx*/)
-      : contexts_(read_contexts(params)),
-        spec_(bandit_spec(params.integer("contexts"))),
-        margin_(params.real("success_margin")) {}
+      : BanditEnvironment(keys().read(params)) {}
+  explicit BanditEnvironment(const Config& config)
+      : contexts_(read_contexts(config.problem)),
+        spec_(bandit_spec(config.problem.contexts)),
+        margin_(config.success_margin) {}
 
   Spec spec() const override { return spec_; }
   std::int64_t max_episode_steps() const override { return 1; }
@@ -213,27 +236,35 @@ class BanditEnvironment final : public Environment {
 /// Nothing is learnt: compute_loss returns a zero loss without a graph; step/zero_grad do nothing.
 class BanditOracleCritic final : public Critic {
  public:
-  static Schema schema() {
-    Schema s = problem_schema();
-    s.push_back(param::real("expectile", 0.9, "τ of the oracle V_τ(s) = τ-expectile of r(s, a) under μ(·|s)")
-                    .range(0.0, 1.0));
-    s.push_back(param::integer("grid", 4000, "quadrature cells on [−1, 1] for V_τ").range(10, 10000000));
-    return s;
+  struct Config {
+    Problem problem;
+    double expectile = 0.9;
+    std::int64_t grid = 4000;
+  };
+  static const Keys<Config>& keys() {
+    static const Keys<Config> keys{
+        nested(&Config::problem, problem_keys()),
+        key(&Config::expectile, "expectile", "τ of the oracle V_τ(s) = τ-expectile of r(s, a) under μ(·|s)")
+            .range(0.0, 1.0),
+        key(&Config::grid, "grid", "quadrature cells on [−1, 1] for V_τ").range(10, 10000000),
+    };
+    return keys;
   }
+  static Schema schema() { return keys().schema(); }
   /// compute_loss() returns the exact A(s, a).
   static Provides provides(const Params& /*params*/) { return {{"advantage", 1}}; }
 
   BanditOracleCritic(const Params& params, const BuildContext& ctx)
-      : contexts_(read_contexts(params)), rewards_(contexts_) {
+      : config_(keys().read(params)), contexts_(read_contexts(config_.problem)), rewards_(contexts_) {
     if (ctx.spec.obs_dim != static_cast<std::int64_t>(contexts_.size()) || ctx.spec.action_dim != 1)
       throw ConfigError(
           params.where("contexts") + ": the oracle describes " + std::to_string(contexts_.size()) +
           " contexts with 1-D actions, but the dataset has observations of size " +
           std::to_string(ctx.spec.obs_dim) + " and actions of size " + std::to_string(ctx.spec.action_dim));
-    const auto grid = bandit::make_grid(params.integer("grid"));
+    const auto grid = bandit::make_grid(config_.grid);
     std::vector<float> values;
     for (const auto& c : contexts_)
-      values.push_back(static_cast<float>(bandit::expectile_value(c, grid, params.real("expectile"))));
+      values.push_back(static_cast<float>(bandit::expectile_value(c, grid, config_.expectile)));
     values_ = at::tensor(values, at::kFloat).to(ctx.device);
   }
 
@@ -266,6 +297,7 @@ class BanditOracleCritic final : public Critic {
     return values_.index_select(0, RewardTable::context_index(observations));
   }
 
+  Config config_;
   std::vector<bandit::Context> contexts_;
   RewardTable rewards_;
   at::Tensor values_;  // [C] V_τ per context

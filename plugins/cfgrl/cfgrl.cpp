@@ -41,39 +41,38 @@ class Cfgrl final : public ComposedAlgorithm {
 
   struct Config {
     Variant variant = Variant::Exorl;
-    TimeSampling t_sampling = TimeSampling::Grid;
+    std::optional<TimeSampling> t_sampling_choice;  ///< key t_sampling (absent: the variant's)
     std::int64_t time_grid = kDefaultTimeGrid;
+    TimeSampling t_sampling = TimeSampling::Grid;  ///< resolved by read_config()
   };
 
-  static Schema schema() {
-    return {
-        param::text("variant", "exorl",
-                    "exorl: labels {0 uncond, 1 positive}, weights from the weighting's two rows "
-                    "(docs/algorithms.md, \"CFGRL\"); "
-                    "ogbench: labels {0 null, 1 negative, 2 positive} from the weighting "
-                    "(docs/algorithms.md, \"CFGRL\")")
-            .one_of({"exorl", "ogbench"}),
-        param::text("t_sampling", "variant",
-                    "flow time draw: uniform t ~ U[0, 1), grid t = j/G, or variant (exorl → grid, ogbench → "
-                    "uniform)")
-            .one_of({"variant", "uniform", "grid"}),
-        param::integer("time_grid", kDefaultTimeGrid, "G of t_sampling = grid").range(1, 1000000),
+  static const Keys<Config>& keys() {
+    static const Keys<Config> keys{
+        key(&Config::variant, "variant",
+            "exorl: labels {0 uncond, 1 positive}, weights from the weighting's two rows "
+            "(docs/algorithms.md, \"CFGRL\"); "
+            "ogbench: labels {0 null, 1 negative, 2 positive} from the weighting "
+            "(docs/algorithms.md, \"CFGRL\")")
+            .choices({{"exorl", Variant::Exorl}, {"ogbench", Variant::Ogbench}}),
+        key(&Config::t_sampling_choice, "t_sampling",
+            "flow time draw: uniform t ~ U[0, 1) or grid t = j/G (absent: the variant's, exorl → grid, "
+            "ogbench → uniform)")
+            .choices({{"uniform", TimeSampling::Uniform}, {"grid", TimeSampling::Grid}}),
+        key(&Config::time_grid, "time_grid", "G of t_sampling = grid").range(1, 1000000),
     };
+    return keys;
   }
+  static Schema schema() { return keys().schema(); }
 
   static Config read_config(const Params& params) {
-    Config config;
-    config.variant = params.text("variant") == "ogbench" ? Variant::Ogbench : Variant::Exorl;
-    const auto& t = params.text("t_sampling");
-    config.t_sampling = t == "variant"
-                            ? (config.variant == Variant::Exorl ? TimeSampling::Grid : TimeSampling::Uniform)
-                            : parse_time_sampling(t);
-    config.time_grid = params.integer("time_grid");
+    Config config = keys().read(params);
+    config.t_sampling = config.t_sampling_choice.value_or(
+        config.variant == Variant::Exorl ? TimeSampling::Grid : TimeSampling::Uniform);
     return config;
   }
 
   static Slots slots(const Params& params) {
-    const bool exorl = params.text("variant") == "exorl";
+    const bool exorl = keys().read(params).variant == Variant::Exorl;
     Slot weighting = slot("weighting", Kind::Weighting,
                           "exorl: two rows (indicator with mode = \"rows\"); ogbench: labels");
     if (exorl) weighting.need("rows", 2);

@@ -42,37 +42,26 @@ class Dipole final : public ComposedAlgorithm {
   struct Config {
     bool shared_network = false;
     bool share_noise = true;
-    TimeSampling t_sampling = TimeSampling::Uniform;
-    std::int64_t time_grid = kDefaultTimeGrid;
+    FlowTime time;  ///< t_sampling, time_grid
   };
 
-  static Schema schema() {
-    Schema schema = {
-        param::boolean("shared_network", false,
-                       "ablation (docs/algorithms.md, \"DIPOLE\"): one network with a 2-label embedding (1 = "
-                       "positive, 0 = negative) "
-                       "instead of two independent ensemble members"),
-        param::boolean("share_noise", true,
-                       "draw (z, t) once per transition for both branches; false: an independent draw for "
-                       "the negative branch"),
+  static const Keys<Config>& keys() {
+    static const Keys<Config> keys{
+        key(&Config::shared_network, "shared_network",
+            "ablation (docs/algorithms.md, \"DIPOLE\"): one network with a 2-label embedding (1 = "
+            "positive, 0 = negative) instead of two independent ensemble members"),
+        key(&Config::share_noise, "share_noise",
+            "draw (z, t) once per transition for both branches; false: an independent draw for "
+            "the negative branch"),
+        nested(&Config::time, flow_time_keys()),
     };
-    for (auto& spec : flow_time_schema()) schema.push_back(std::move(spec));
-    return schema;
+    return keys;
   }
-
-  static Config read_config(const Params& params) {
-    Config config;
-    config.shared_network = params.boolean("shared_network");
-    config.share_noise = params.boolean("share_noise");
-    const FlowTime time = flow_time(params);
-    config.t_sampling = time.sampling;
-    config.time_grid = time.grid;
-    return config;
-  }
+  static Schema schema() { return keys().schema(); }
 
   static Slots slots(const Params& params) {
     Slot denoiser = slot("denoiser", Kind::Denoiser, "the positive and negative flow policies");
-    if (params.boolean("shared_network"))
+    if (keys().read(params).shared_network)
       denoiser.need("members", 1).need("n_labels", 2);
     else
       denoiser.need("members", 2);  // member 0 = θ⁺, member 1 = θ⁻
@@ -83,7 +72,7 @@ class Dipole final : public ComposedAlgorithm {
   }
 
   Dipole(const Params& params, const BuildContext& ctx)
-      : ComposedAlgorithm(slots(params)), config_(read_config(params)) {
+      : ComposedAlgorithm(slots(params)), config_(keys().read(params)) {
     critic_ = build<Critic>("critic", ctx);
     denoiser_ = build<Denoiser>("denoiser", ctx);
     weighting_ = build<WeightingFunction>("weighting", ctx);
@@ -102,10 +91,10 @@ class Dipole final : public ComposedAlgorithm {
     const Weights weights = weighting_->weights(critic.advantage.detach(), generator, with_metrics);
 
     // 4. Flow sample(s) and the two branches' velocities.
-    const FlowSample flow = flow_sample(batch.actions, generator, config_.t_sampling, config_.time_grid);
+    const FlowSample flow = flow_sample(batch.actions, generator, config_.time.sampling, config_.time.grid);
     FlowSample negative_flow = flow;
     if (!config_.share_noise)
-      negative_flow = flow_sample(batch.actions, generator, config_.t_sampling, config_.time_grid);
+      negative_flow = flow_sample(batch.actions, generator, config_.time.sampling, config_.time.grid);
     const auto velocity = branch_velocities(batch.observations, flow, negative_flow);  // [2, B, d]
 
     // 5. Per-sample errors [2, B] and the weighted losses [2] = (L⁺, L⁻).

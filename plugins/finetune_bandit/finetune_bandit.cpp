@@ -15,13 +15,13 @@
 namespace dipole::plugins {
 namespace {
 
-Schema landscape_schema() {
-  return {
-      param::text("landscape", "connected",
-                  "reward r(a): connected = 1 − |a − 0.7| (a slope from the data to the optimum); "
-                  "disconnected = 0.3 on [−0.7, −0.3], 1 on [0.5, 0.9], 0 elsewhere")
-          .one_of({"connected", "disconnected"}),
-  };
+/// The key `landscape` of both components: connected (true) or disconnected.
+template <class C>
+Key<C> landscape_key(bool C::*member) {
+  return key(member, "landscape",
+             "reward r(a): connected = 1 − |a − 0.7| (a slope from the data to the optimum); "
+             "disconnected = 0.3 on [−0.7, −0.3], 1 on [0.5, 0.9], 0 elsewhere")
+      .choices({{"connected", true}, {"disconnected", false}});
 }
 
 double reward(bool connected, double a) {
@@ -44,20 +44,30 @@ Spec one_dim_spec() {
 /// s′ = s, mask 0, terminal 1. Each row is an episode. Drawn from the component's seed.
 class FinetuneBanditDataset final : public Dataset {
  public:
-  static Schema schema() {
-    Schema s = landscape_schema();
-    s.push_back(param::integer("size", 10000, "number of transitions").range(1, 10000000));
-    s.push_back(param::real("behaviour_mean", -0.5, "mean of the behaviour actions").range(-1, 1));
-    s.push_back(
-        param::real("behaviour_std", 0.05, "standard deviation of the behaviour actions").range(0, 10));
-    return s;
+  struct Config {
+    bool connected = true;
+    std::int64_t size = 10000;
+    double behaviour_mean = -0.5;
+    double behaviour_std = 0.05;
+  };
+  static const Keys<Config>& keys() {
+    static const Keys<Config> keys{
+        landscape_key(&Config::connected),
+        key(&Config::size, "size", "number of transitions").range(1, 10000000),
+        key(&Config::behaviour_mean, "behaviour_mean", "mean of the behaviour actions").range(-1, 1),
+        key(&Config::behaviour_std, "behaviour_std", "standard deviation of the behaviour actions")
+            .range(0, 10),
+    };
+    return keys;
   }
+  static Schema schema() { return keys().schema(); }
 
   FinetuneBanditDataset(const Params& params, const BuildContext& ctx) : device_(ctx.device) {
-    const bool connected = params.text("landscape") == "connected";
-    const std::int64_t n = params.integer("size");
+    const Config config = keys().read(params);
+    const bool connected = config.connected;
+    const std::int64_t n = config.size;
     std::mt19937_64 rng(ctx.seed);
-    std::normal_distribution<double> behaviour(params.real("behaviour_mean"), params.real("behaviour_std"));
+    std::normal_distribution<double> behaviour(config.behaviour_mean, config.behaviour_std);
     std::vector<float> actions, rewards;
     for (std::int64_t i = 0; i < n; ++i) {
       const double a = std::clamp(behaviour(rng), -1.0 + 1e-5, 1.0 - 1e-5);
@@ -104,10 +114,17 @@ class FinetuneBanditDataset final : public Dataset {
 /// One-step episodes: reset() returns [1]; step(a) pays r(a), terminates, success = r ≥ 0.9.
 class FinetuneBanditEnvironment final : public Environment {
  public:
-  static Schema schema() { return landscape_schema(); }
+  struct Config {
+    bool connected = true;
+  };
+  static const Keys<Config>& keys() {
+    static const Keys<Config> keys{landscape_key(&Config::connected)};
+    return keys;
+  }
+  static Schema schema() { return keys().schema(); }
 
   FinetuneBanditEnvironment(const Params& params, const BuildContext& /*ctx*/)
-      : connected_(params.text("landscape") == "connected") {}
+      : connected_(keys().read(params).connected) {}
 
   Spec spec() const override { return one_dim_spec(); }
   std::int64_t max_episode_steps() const override { return 1; }

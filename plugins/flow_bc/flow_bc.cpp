@@ -22,20 +22,8 @@ namespace {
 
 class FlowBc final : public ComposedAlgorithm {
  public:
-  struct Config {
-    TimeSampling t_sampling = TimeSampling::Uniform;
-    std::int64_t time_grid = kDefaultTimeGrid;
-  };
-
-  static Schema schema() { return flow_time_schema(); }
-
-  static Config read_config(const Params& params) {
-    Config config;
-    const FlowTime time = flow_time(params);
-    config.t_sampling = time.sampling;
-    config.time_grid = time.grid;
-    return config;
-  }
+  using Config = FlowTime;  ///< t_sampling, time_grid
+  static Schema schema() { return flow_time_keys().schema(); }
 
   static Slots slots(const Params& /*params*/) {
     return {slot("denoiser", Kind::Denoiser, "the behaviour-cloning flow").need("members", 1),
@@ -43,13 +31,13 @@ class FlowBc final : public ComposedAlgorithm {
   }
 
   FlowBc(const Params& params, const BuildContext& ctx)
-      : ComposedAlgorithm(slots(params)), config_(read_config(params)) {
+      : ComposedAlgorithm(slots(params)), config_(flow_time_keys().read(params)) {
     denoiser_ = build<Denoiser>("denoiser", ctx);
     act_with(build<Sampler>("sampler", ctx), ensemble_field(*denoiser_, ctx.spec.action_dim), nullptr);
   }
 
   Metrics update(const Batch& batch, at::Generator& generator, bool with_metrics) override {
-    const FlowSample flow = flow_sample(batch.actions, generator, config_.t_sampling, config_.time_grid);
+    const FlowSample flow = flow_sample(batch.actions, generator, config_.sampling, config_.grid);
     const auto velocity =
         denoiser_->forward(batch.observations, flow.x_t, flow.t, at::Tensor());  // [1, B, d]
     const auto loss = weighted_flow_loss(flow_error(velocity, flow.target), at::Tensor()).sum();

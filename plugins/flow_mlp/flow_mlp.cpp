@@ -8,36 +8,33 @@
 
 namespace dipole::plugins {
 
-Schema FlowMlp::schema() {
-  Schema schema = mlp_schema("fql");
-  schema.push_back(param::text("time_features", "preset",
-                               "time input: raw = t as one feature, sin16 = 16-dim sinusoidal embedding "
-                               "(pair with t_sampling = grid); preset: fql → raw, cfgrl_exorl → sin16")
-                       .one_of({"preset", "raw", "sin16"}));
-  schema.push_back(param::text("input_order", "preset",
-                               "input concatenation order: fql = [s, label_emb, x_t, t], cfgrl_exorl = "
-                               "[s, x_t, t_emb, label_emb]; preset = the preset's")
-                       .one_of({"preset", "fql", "cfgrl_exorl"}));
-  schema.push_back(param::integer("label_dim", 32,
-                                  "width of the learned label embedding (used when the "
-                                  "algorithm asks for labels)")
-                       .range(1, 4096));
-  schema.push_back(param::real("lr", 3e-4, "Adam learning rate (β1 0.9, β2 0.999, ε 1e-8)").range(0.0, 1.0));
-  return schema;
+const Keys<FlowMlp::Config>& FlowMlp::keys() {
+  using C = Config;
+  static const Keys<C> keys{
+      nested(&C::network, network_keys()),
+      key(&C::time_features_choice, "time_features",
+          "time input: raw = t as one feature, sin16 = 16-dim sinusoidal embedding "
+          "(pair with t_sampling = grid); absent: the preset's (fql → raw, cfgrl_exorl → sin16)")
+          .choices({{"raw", TimeFeatures::Raw}, {"sin16", TimeFeatures::Sin16}}),
+      key(&C::input_order_choice, "input_order",
+          "input concatenation order: fql = [s, label_emb, x_t, t], cfgrl_exorl = "
+          "[s, x_t, t_emb, label_emb]; absent: the preset's")
+          .choices({{"fql", InputOrder::Fql}, {"cfgrl_exorl", InputOrder::CfgrlExorl}}),
+      key(&C::label_dim, "label_dim",
+          "width of the learned label embedding (used when the algorithm asks for labels)")
+          .range(1, 4096),
+      key(&C::lr, "lr", "Adam learning rate (β1 0.9, β2 0.999, ε 1e-8)").range(0.0, 1.0),
+  };
+  return keys;
 }
 
 FlowMlp::Config FlowMlp::read_config(const Params& params) {
-  Config config;
-  config.mlp = mlp_config(params, NetworkRole::Actor);
-  const bool cfgrl = params.text("preset") == "cfgrl_exorl";
-  const auto& time = params.text("time_features");
+  Config config = keys().read(params);
+  config.mlp = mlp_config(config.network, NetworkRole::Actor);
+  const bool cfgrl = config.network.preset == "cfgrl_exorl";
   config.time_features =
-      time == "sin16" || (time == "preset" && cfgrl) ? TimeFeatures::Sin16 : TimeFeatures::Raw;
-  const auto& order = params.text("input_order");
-  config.input_order =
-      order == "cfgrl_exorl" || (order == "preset" && cfgrl) ? InputOrder::CfgrlExorl : InputOrder::Fql;
-  config.label_dim = params.integer("label_dim");
-  config.lr = params.real("lr");
+      config.time_features_choice.value_or(cfgrl ? TimeFeatures::Sin16 : TimeFeatures::Raw);
+  config.input_order = config.input_order_choice.value_or(cfgrl ? InputOrder::CfgrlExorl : InputOrder::Fql);
   return config;
 }
 

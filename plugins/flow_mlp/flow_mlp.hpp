@@ -16,14 +16,19 @@ class FlowMlp : public Denoiser {
   enum class InputOrder { Fql, CfgrlExorl };
 
   struct Config {
+    NetworkSettings network;                           ///< the network keys (network_keys())
+    std::optional<TimeFeatures> time_features_choice;  ///< key time_features (absent: the preset's)
+    std::optional<InputOrder> input_order_choice;      ///< key input_order (absent: the preset's)
+    std::int64_t label_dim = 32;
+    double lr = 3e-4;
+    // Resolved by read_config() from the preset and the keys above:
     MlpConfig mlp;
     TimeFeatures time_features = TimeFeatures::Raw;
     InputOrder input_order = InputOrder::Fql;
-    std::int64_t label_dim = 32;
-    double lr = 3e-4;
   };
 
-  static Schema schema();
+  static const Keys<Config>& keys();
+  static Schema schema() { return keys().schema(); }
   static Config read_config(const Params& params);
   /// Builds whatever shape the slot requires (docs/architecture.md, "Slots").
   static Provides provides(const Params& /*params*/) {

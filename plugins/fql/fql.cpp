@@ -41,24 +41,19 @@ class Fql final : public ComposedAlgorithm {
     bool normalize_q_loss = false;
   };
 
-  static Schema schema() {
-    return {
-        param::real("alpha", 10.0,
-                    "α, weight of the distillation loss (per-environment values: docs/algorithms.md, FQL)")
+  static const Keys<Config>& keys() {
+    static const Keys<Config> keys{
+        key(&Config::alpha, "alpha",
+            "α, weight of the distillation loss (per-environment values: docs/algorithms.md, FQL)")
             .range(0.0, 1e9),
-        param::integer("flow_steps", 10, "Euler steps N of the BC flow that produces the distillation target")
+        key(&Config::flow_steps, "flow_steps",
+            "Euler steps N of the BC flow that produces the distillation target")
             .range(1, 100000),
-        param::boolean("normalize_q_loss", false, "multiply L_q by 1/stop_grad(mean_b |q|)"),
+        key(&Config::normalize_q_loss, "normalize_q_loss", "multiply L_q by 1/stop_grad(mean_b |q|)"),
     };
+    return keys;
   }
-
-  static Config read_config(const Params& params) {
-    Config config;
-    config.alpha = params.real("alpha");
-    config.flow_steps = params.integer("flow_steps");
-    config.normalize_q_loss = params.boolean("normalize_q_loss");
-    return config;
-  }
+  static Schema schema() { return keys().schema(); }
 
   static Slots slots(const Params& /*params*/) {
     return {slot("critic", Kind::Critic, "the TD critic whose Q the policy climbs"),
@@ -71,7 +66,7 @@ class Fql final : public ComposedAlgorithm {
   }
 
   Fql(const Params& params, const BuildContext& ctx)
-      : ComposedAlgorithm(slots(params)), config_(read_config(params)), action_dim_(ctx.spec.action_dim) {
+      : ComposedAlgorithm(slots(params)), config_(keys().read(params)), action_dim_(ctx.spec.action_dim) {
     critic_ = build<Critic>("critic", ctx);
     bc_flow_ = build<Denoiser>("bc_flow", ctx);
     one_step_policy_ = build<Denoiser>("one_step_policy", ctx);

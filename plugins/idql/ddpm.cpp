@@ -63,21 +63,27 @@ at::Tensor ddpm_sample(const at::Tensor& observations, const VelocityField& fiel
   return x.clamp(-1.0, 1.0);
 }
 
-Schema DdpmSampler::schema() {
-  return {
-      param::integer("steps", 5, "T of the VP schedule; must equal the algorithm's diffusion_steps")
+const Keys<DdpmSampler::Config>& DdpmSampler::keys() {
+  using C = Config;
+  static const Keys<C> keys{
+      key(&C::steps, "steps", "T of the VP schedule; must equal the algorithm's diffusion_steps")
           .range(1, 10000),
-      param::real("temperature", 1.0, "multiplier of the noise added at each step n > 0 (ddpm_temperature)")
+      key(&C::temperature, "temperature",
+          "multiplier of the noise added at each step n > 0 (ddpm_temperature)")
           .range(0.0, 1e3),
-      param::boolean("clip_every_step", true, "clip x to [−1, 1] after every step (clip_sampler)"),
-      param::real("beta_min", 0.1, "b_min of the VP schedule").range(0.0, 1e3),
-      param::real("beta_max", 10.0, "b_max of the VP schedule").range(0.0, 1e3)};
+      key(&C::clip_every_step, "clip_every_step", "clip x to [−1, 1] after every step (clip_sampler)"),
+      key(&C::beta_min, "beta_min", "b_min of the VP schedule").range(0.0, 1e3),
+      key(&C::beta_max, "beta_max", "b_max of the VP schedule").range(0.0, 1e3),
+  };
+  return keys;
 }
 
-DdpmSampler::DdpmSampler(const Params& params, const BuildContext&)
-    : schedule_(vp_schedule(params.integer("steps"), params.real("beta_min"), params.real("beta_max"))),
-      temperature_(params.real("temperature")),
-      clip_every_step_(params.boolean("clip_every_step")) {}
+DdpmSampler::DdpmSampler(const Params& params, const BuildContext&) : DdpmSampler(keys().read(params)) {}
+
+DdpmSampler::DdpmSampler(const Config& config)
+    : schedule_(vp_schedule(config.steps, config.beta_min, config.beta_max)),
+      temperature_(config.temperature),
+      clip_every_step_(config.clip_every_step) {}
 
 at::Tensor DdpmSampler::sample(const at::Tensor& observations, const VelocityField& field, const Critic*,
                                const ActOptions& options, at::Generator& generator) const {

@@ -41,8 +41,17 @@ at::Tensor ddpm_sample(const at::Tensor& observations, const VelocityField& fiel
 /// Sampler `ddpm`: one randn([n, d]) for the start, then one randn([n, d]) per step n > 0.
 class DdpmSampler : public Sampler {
  public:
-  static Schema schema();
+  struct Config {
+    std::int64_t steps = 5;
+    double temperature = 1.0;
+    bool clip_every_step = true;
+    double beta_min = 0.1;
+    double beta_max = 10.0;
+  };
+  static const Keys<Config>& keys();
+  static Schema schema() { return keys().schema(); }
   DdpmSampler(const Params& params, const BuildContext& ctx);
+  explicit DdpmSampler(const Config& config);
   at::Tensor sample(const at::Tensor& observations, const VelocityField& field, const Critic* critic,
                     const ActOptions& options, at::Generator& generator) const override;
   ActOptions defaults() const override;

@@ -25,44 +25,34 @@ at::Tensor leaf(const at::Tensor& value, const at::TensorOptions& options) {
 
 }  // namespace
 
-Schema DdpmMlp::schema() {
-  return {
-      param::integer("fourier_features", 32,
-                     "F: learnable Fourier frequencies of the step index (2F features)")
+const Keys<DdpmMlp::Config>& DdpmMlp::keys() {
+  using C = Config;
+  static const Keys<C> keys{
+      key(&C::fourier_features, "fourier_features",
+          "F: learnable Fourier frequencies of the step index (2F features)")
           .range(1, 4096),
-      param::real("fourier_std", 0.2, "standard deviation of the Fourier frequencies' N(0, σ²) init")
+      key(&C::fourier_std, "fourier_std", "standard deviation of the Fourier frequencies' N(0, σ²) init")
           .range(0.0, 1e3),
-      param::integer("time_hidden", 128, "H_t: width of the time MLP 2F → H_t → mish → H_t").range(1, 65536),
-      param::integer("width", 256, "W: width of the LN-ResNet").range(1, 65536),
-      param::integer("blocks", 3, "number of residual blocks").range(0, 64),
-      param::integer("block_expansion", 4, "inner width of a block = expansion × W").range(1, 64),
-      param::real("dropout", 0.1, "dropout rate at the start of each block (training forwards only)")
+      key(&C::time_hidden, "time_hidden", "H_t: width of the time MLP 2F → H_t → mish → H_t").range(1, 65536),
+      key(&C::width, "width", "W: width of the LN-ResNet").range(1, 65536),
+      key(&C::blocks, "blocks", "number of residual blocks").range(0, 64),
+      key(&C::block_expansion, "block_expansion", "inner width of a block = expansion × W").range(1, 64),
+      key(&C::dropout, "dropout", "dropout rate at the start of each block (training forwards only)")
           .range(0.0, 0.99),
-      param::boolean("layer_norm", true, "LayerNorm (ε 1e-6, learnable) in each block"),
-      param::real("lr", 3e-4, "peak learning rate of AdamW (β1 0.9, β2 0.999, ε 1e-8)").range(0.0, 1.0),
-      param::real("weight_decay", 1e-4, "AdamW decoupled weight decay, on every parameter").range(0.0, 1.0),
-      param::text("lr_schedule", "cosine", "cosine: lr·½(1 + cos(π·min(k, D)/D)); constant: lr")
-          .one_of({"cosine", "constant"}),
-      param::integer("decay_steps", 3000000, "D of the cosine decay (set it to the run's steps)")
+      key(&C::layer_norm, "layer_norm", "LayerNorm (ε 1e-6, learnable) in each block"),
+      key(&C::lr, "lr", "peak learning rate of AdamW (β1 0.9, β2 0.999, ε 1e-8)").range(0.0, 1.0),
+      key(&C::weight_decay, "weight_decay", "AdamW decoupled weight decay, on every parameter")
+          .range(0.0, 1.0),
+      key(&C::cosine, "lr_schedule", "cosine: lr·½(1 + cos(π·min(k, D)/D)); constant: lr")
+          .choices({{"cosine", true}, {"constant", false}}),
+      key(&C::decay_steps, "decay_steps", "D of the cosine decay (set it to the run's steps)")
           .range(1, 1000000000000),
   };
+  return keys;
 }
 
 DdpmMlp::Config DdpmMlp::read_config(const Params& params) {
-  Config c;
-  c.fourier_features = params.integer("fourier_features");
-  c.fourier_std = params.real("fourier_std");
-  c.time_hidden = params.integer("time_hidden");
-  c.width = params.integer("width");
-  c.blocks = params.integer("blocks");
-  c.block_expansion = params.integer("block_expansion");
-  c.dropout = params.real("dropout");
-  c.layer_norm = params.boolean("layer_norm");
-  c.lr = params.real("lr");
-  c.weight_decay = params.real("weight_decay");
-  c.cosine = params.text("lr_schedule") == "cosine";
-  c.decay_steps = params.integer("decay_steps");
-  return c;
+  return keys().read(params);
 }
 
 DdpmMlp::DdpmMlp(const Params& params, const BuildContext& ctx)

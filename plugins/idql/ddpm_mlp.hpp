@@ -31,11 +31,12 @@ class DdpmMlp : public Denoiser {
     bool layer_norm = true;
     double lr = 3e-4;
     double weight_decay = 1e-4;
-    bool cosine = true;
+    bool cosine = true;  ///< lr_schedule = "cosine" (else "constant")
     std::int64_t decay_steps = 3000000;
   };
 
-  static Schema schema();
+  static const Keys<Config>& keys();
+  static Schema schema() { return keys().schema(); }
   /// One ε-network with a time input.
   static Provides provides(const Params& /*params*/) {
     return {{"members", 1}, {"n_labels", 0}, {"time_input", 1}, {"noise_input", 0}};

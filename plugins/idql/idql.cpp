@@ -36,50 +36,43 @@
 
 namespace dipole::plugins {
 
-namespace {
-
-enum class Objective { Bc, SoftAdv, HardAdv, ExpAdv };
-
-Objective parse_objective(const std::string& name) {
-  if (name == "soft_adv") return Objective::SoftAdv;
-  if (name == "hard_adv") return Objective::HardAdv;
-  if (name == "exp_adv") return Objective::ExpAdv;
-  return Objective::Bc;
-}
-
-}  // namespace
-
-Schema Idql::schema() {
-  Schema schema = flow_time_schema();  // t_sampling, time_grid: used with policy = "flow"
-  schema.push_back(param::text("policy", "ddpm",
-                               "ddpm: ε-prediction DDPM (official IDQL; [denoiser] ddpm_mlp, [sampler.inner] "
-                               "ddpm); flow: flow-matching BC ablation ([denoiser] flow_mlp, euler)")
-                       .one_of({"ddpm", "flow"}));
-  schema.push_back(param::integer("diffusion_steps", 5, "T of the VP schedule of the ε-loss (policy = ddpm)")
-                       .range(1, 10000));
-  schema.push_back(param::real("beta_min", 0.1, "b_min of the VP schedule").range(0.0, 1e3));
-  schema.push_back(param::real("beta_max", 10.0, "b_max of the VP schedule").range(0.0, 1e3));
-  schema.push_back(
-      param::text("actor_objective", "bc",
-                  "per-sample weight of the policy loss: bc (w = 1), soft_adv, hard_adv, exp_adv")
-          .one_of({"bc", "soft_adv", "hard_adv", "exp_adv"}));
-  schema.push_back(
-      param::real("actor_expectile", 0.7, "τ_a of soft_adv: w = τ_a if A > 0 else 1 − τ_a").range(0.0, 1.0));
-  schema.push_back(
-      param::real("actor_temperature", 3.0, "β_a of exp_adv: w = min(exp(β_a·A), 100)").range(0.0, 1e6));
-  schema.push_back(param::real("ema_rate", 0.001,
-                               "λ of the EMA copy used for acting, θ̄ ← (1 − λ)θ̄ + λθ after each step (0: act "
-                               "with the trained network, no copy)")
-                       .range(0.0, 1.0));
-  return schema;
+const Keys<Idql::Config>& Idql::keys() {
+  using C = Config;
+  static const Keys<C> keys{
+      nested(&C::time, flow_time_keys()),
+      key(&C::ddpm, "policy",
+          "ddpm: ε-prediction DDPM (official IDQL; [denoiser] ddpm_mlp, [sampler.inner] "
+          "ddpm); flow: flow-matching BC ablation ([denoiser] flow_mlp, euler)")
+          .choices({{"ddpm", true}, {"flow", false}}),
+      key(&C::diffusion_steps, "diffusion_steps", "T of the VP schedule of the ε-loss (policy = ddpm)")
+          .range(1, 10000),
+      key(&C::beta_min, "beta_min", "b_min of the VP schedule").range(0.0, 1e3),
+      key(&C::beta_max, "beta_max", "b_max of the VP schedule").range(0.0, 1e3),
+      key(&C::objective, "actor_objective",
+          "per-sample weight of the policy loss: bc (w = 1), soft_adv, hard_adv, exp_adv")
+          .choices({{"bc", Objective::Bc},
+                    {"soft_adv", Objective::SoftAdv},
+                    {"hard_adv", Objective::HardAdv},
+                    {"exp_adv", Objective::ExpAdv}}),
+      key(&C::actor_expectile, "actor_expectile", "τ_a of soft_adv: w = τ_a if A > 0 else 1 − τ_a")
+          .range(0.0, 1.0),
+      key(&C::actor_temperature, "actor_temperature", "β_a of exp_adv: w = min(exp(β_a·A), 100)")
+          .range(0.0, 1e6),
+      key(&C::ema_rate, "ema_rate",
+          "λ of the EMA copy used for acting, θ̄ ← (1 − λ)θ̄ + λθ after each step (0: act "
+          "with the trained network, no copy)")
+          .range(0.0, 1.0),
+  };
+  return keys;
 }
 
 Slots Idql::slots(const Params& params) {
   Slot critic =
       slot("critic", Kind::Critic, "IQL critic; advantages for the actor objective, Q for best-of-N");
-  if (params.text("actor_objective") != "bc") critic.need("advantage", 1);
+  const Config config = keys().read(params);
+  if (config.objective != Objective::Bc) critic.need("advantage", 1);
   Slots slots{critic, slot("denoiser", Kind::Denoiser, "the flow or DDPM policy").need("members", 1)};
-  if (params.real("ema_rate") > 0.0)
+  if (config.ema_rate > 0.0)
     slots.push_back(slot("denoiser_ema", Kind::Denoiser, "EMA copy of [denoiser] that acts")
                         .from("denoiser")
                         .need("members", 1));
@@ -91,17 +84,11 @@ Slots Idql::slots(const Params& params) {
 
 Idql::Idql(const Params& params, const BuildContext& ctx)
     : ComposedAlgorithm(slots(params)),
-      time_(flow_time(params)),
-      ddpm_(params.text("policy") == "ddpm"),
-      objective_(static_cast<int>(parse_objective(params.text("actor_objective")))),
-      actor_expectile_(params.real("actor_expectile")),
-      actor_temperature_(params.real("actor_temperature")),
-      ema_rate_(params.real("ema_rate")),
-      schedule_(
-          vp_schedule(params.integer("diffusion_steps"), params.real("beta_min"), params.real("beta_max"))) {
+      config_(keys().read(params)),
+      schedule_(vp_schedule(config_.diffusion_steps, config_.beta_min, config_.beta_max)) {
   critic_ = build<Critic>("critic", ctx);
   denoiser_ = build<Denoiser>("denoiser", ctx);
-  if (ema_rate_ > 0.0) {
+  if (config_.ema_rate > 0.0) {
     ema_ = build<Denoiser>("denoiser_ema", ctx);
     polyak_update(ema_->parameters(), denoiser_->parameters(), 1.0);  // θ̄ = θ at the start
   }
@@ -109,7 +96,7 @@ Idql::Idql(const Params& params, const BuildContext& ctx)
   if (present("explore_sampler", ctx)) explore_sampler_ = build<Sampler>("explore_sampler", ctx);
   field_ = ensemble_field(ema_ ? *ema_ : *denoiser_, ctx.spec.action_dim);
   act_with(sampler, field_, critic_.get());
-  if (ddpm_) {
+  if (config_.ddpm) {
     for (const auto& [name, sampler] :
          {std::pair{"sampler", sampler}, std::pair{"explore_sampler", explore_sampler_}}) {
       if (!sampler) continue;
@@ -123,18 +110,18 @@ Idql::Idql(const Params& params, const BuildContext& ctx)
 }
 
 at::Tensor Idql::sample_weights(const Batch& batch, const CriticLoss& critic) const {
-  const auto objective = static_cast<Objective>(objective_);
+  const auto objective = config_.objective;
   if (objective == Objective::Bc) return at::Tensor();
   at::NoGradGuard no_grad;
   const auto& a = critic.advantage;
   switch (objective) {
     case Objective::SoftAdv:
-      return at::where(a.gt(0.0), at::full({}, actor_expectile_, a.options()),
-                       at::full({}, 1.0 - actor_expectile_, a.options()));
+      return at::where(a.gt(0.0), at::full({}, config_.actor_expectile, a.options()),
+                       at::full({}, 1.0 - config_.actor_expectile, a.options()));
     case Objective::HardAdv:
       return a.ge(-0.01).to(a.scalar_type());
     case Objective::ExpAdv:
-      return exponential_weights(a, actor_temperature_, 100.0);
+      return exponential_weights(a, config_.actor_temperature, 100.0);
     case Objective::Bc:
       break;
   }
@@ -144,12 +131,12 @@ at::Tensor Idql::sample_weights(const Batch& batch, const CriticLoss& critic) co
 
 at::Tensor Idql::policy_loss(const Batch& batch, const at::Tensor& weights, at::Generator& generator) const {
   at::Tensor per_sample;  // [B]
-  if (ddpm_) {
+  if (config_.ddpm) {
     const DiffusionSample d = diffusion_sample(batch.actions, schedule_, generator);
     const auto eps = denoiser_->forward_member(0, batch.observations, d.x_n, d.n, at::Tensor());
     per_sample = (eps - d.noise).pow(2).sum(-1);
   } else {
-    const FlowSample f = flow_sample(batch.actions, generator, time_.sampling, time_.grid);
+    const FlowSample f = flow_sample(batch.actions, generator, config_.time.sampling, config_.time.grid);
     per_sample =
         flow_error(denoiser_->forward_member(0, batch.observations, f.x_t, f.t, at::Tensor()), f.target);
   }
@@ -168,7 +155,7 @@ Metrics Idql::update(const Batch& batch, at::Generator& generator, bool with_met
   Metrics metrics;
   if (with_metrics) {
     metrics = std::move(critic.metrics);
-    metrics.emplace_back(ddpm_ ? "loss/epsilon" : "loss/flow", actor_loss.item<double>());
+    metrics.emplace_back(config_.ddpm ? "loss/epsilon" : "loss/flow", actor_loss.item<double>());
     metrics.emplace_back("loss/total", loss.item<double>());
     if (weights.defined()) metrics.emplace_back("actor/weight_mean", weights.mean().item<double>());
     for (const auto& m : critic_->grad_norms()) metrics.push_back(m);
@@ -176,7 +163,7 @@ Metrics Idql::update(const Batch& batch, at::Generator& generator, bool with_met
   }
   critic_->step();
   denoiser_->step();
-  if (ema_) polyak_update(ema_->parameters(), denoiser_->parameters(), ema_rate_);
+  if (ema_) polyak_update(ema_->parameters(), denoiser_->parameters(), config_.ema_rate);
   return metrics;
 }
 

@@ -16,7 +16,20 @@ namespace dipole::plugins {
 
 class Idql final : public ComposedAlgorithm {
  public:
-  static Schema schema();
+  enum class Objective { Bc, SoftAdv, HardAdv, ExpAdv };
+  struct Config {
+    FlowTime time;     ///< t_sampling, time_grid: used with policy = "flow"
+    bool ddpm = true;  ///< policy = "ddpm" (else "flow")
+    std::int64_t diffusion_steps = 5;
+    double beta_min = 0.1;
+    double beta_max = 10.0;
+    Objective objective = Objective::Bc;
+    double actor_expectile = 0.7;
+    double actor_temperature = 3.0;
+    double ema_rate = 0.001;
+  };
+  static const Keys<Config>& keys();
+  static Schema schema() { return keys().schema(); }
   static Slots slots(const Params& params);
   Idql(const Params& params, const BuildContext& ctx);
 
@@ -28,12 +41,7 @@ class Idql final : public ComposedAlgorithm {
   at::Tensor sample_weights(const Batch& batch, const CriticLoss& critic) const;
   at::Tensor policy_loss(const Batch& batch, const at::Tensor& weights, at::Generator& generator) const;
 
-  FlowTime time_;
-  bool ddpm_;
-  int objective_;
-  double actor_expectile_;
-  double actor_temperature_;
-  double ema_rate_;
+  Config config_;
   VpSchedule schedule_;
   std::shared_ptr<Critic> critic_;
   std::shared_ptr<Denoiser> denoiser_;

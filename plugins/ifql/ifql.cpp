@@ -33,7 +33,8 @@ namespace {
 
 class Ifql final : public ComposedAlgorithm {
  public:
-  static Schema schema() { return flow_time_schema(); }
+  using Config = FlowTime;  ///< t_sampling, time_grid
+  static Schema schema() { return flow_time_keys().schema(); }
 
   static Slots slots(const Params& /*params*/) {
     return {slot("critic", Kind::Critic, "IQL critic; its online Q scores the candidates"),
@@ -42,7 +43,7 @@ class Ifql final : public ComposedAlgorithm {
   }
 
   Ifql(const Params& params, const BuildContext& ctx)
-      : ComposedAlgorithm(slots(params)), time_(flow_time(params)) {
+      : ComposedAlgorithm(slots(params)), time_(flow_time_keys().read(params)) {
     critic_ = build<Critic>("critic", ctx);
     denoiser_ = build<Denoiser>("denoiser", ctx);
     // ActMode::Evaluate and ActMode::Explore: the same best-of-N rule (docs/algorithms.md, "IFQL").

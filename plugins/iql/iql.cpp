@@ -34,46 +34,35 @@ class Iql final : public ComposedAlgorithm {
   struct Config {
     double alpha = 10.0;
     double max_weight = 100.0;
-    bool ddpgbc = false;
-    bool learned_std = false;
+    bool ddpgbc = false;       ///< actor_loss = "ddpgbc" (else "awr")
+    bool learned_std = false;  ///< std = "learned" (else "const")
     double log_std_lr = 3e-4;
-    double mean_clip = 0.0;
+    std::optional<double> mean_clip;
   };
 
-  static Schema schema() {
-    return {
-        param::real(
-            "alpha", 10.0,
+  static const Keys<Config>& keys() {
+    static const Keys<Config> keys{
+        key(&Config::alpha, "alpha",
             "β_awr: AWR inverse temperature (actor_loss = awr) or BC weight (actor_loss = ddpgbc); per "
             "task")
             .range(0.0, 1e6),
-        param::real("max_weight", 100.0, "w_max, clip of the AWR weights min(exp(β·A), w_max)")
+        key(&Config::max_weight, "max_weight", "w_max, clip of the AWR weights min(exp(β·A), w_max)")
             .range(0.0, 1e30),
-        param::text("actor_loss", "awr", "awr (advantage-weighted log-likelihood) or ddpgbc (Q + β·BC)")
-            .one_of({"awr", "ddpgbc"}),
-        param::text("std", "const",
-                    "actor log-std: const (σ = 1, FQL) or learned (a state-independent vector, init 0, "
-                    "CFGRL's ExORL IQL); clipped to [−5, 2]")
-            .one_of({"const", "learned"}),
-        param::real("log_std_lr", 3e-4, "Adam learning rate of the learned log-std").range(0.0, 1.0),
-        param::real(
-            "mean_clip", 0.0,
-            "clip the actor mean to [−c, c] before the loss and acting (CFGRL's ExORL IQL: 5); 0 = no "
+        key(&Config::ddpgbc, "actor_loss", "awr (advantage-weighted log-likelihood) or ddpgbc (Q + β·BC)")
+            .choices({{"awr", false}, {"ddpgbc", true}}),
+        key(&Config::learned_std, "std",
+            "actor log-std: const (σ = 1, FQL) or learned (a state-independent vector, init 0, "
+            "CFGRL's ExORL IQL); clipped to [−5, 2]")
+            .choices({{"const", false}, {"learned", true}}),
+        key(&Config::log_std_lr, "log_std_lr", "Adam learning rate of the learned log-std").range(0.0, 1.0),
+        key(&Config::mean_clip, "mean_clip",
+            "clip the actor mean to [−c, c] before the loss and acting (CFGRL's ExORL IQL: 5); absent: no "
             "clip (FQL)")
             .range(0.0, 1e6),
     };
+    return keys;
   }
-
-  static Config read_config(const Params& params) {
-    Config config;
-    config.alpha = params.real("alpha");
-    config.max_weight = params.real("max_weight");
-    config.ddpgbc = params.text("actor_loss") == "ddpgbc";
-    config.learned_std = params.text("std") == "learned";
-    config.log_std_lr = params.real("log_std_lr");
-    config.mean_clip = params.real("mean_clip");
-    return config;
-  }
+  static Schema schema() { return keys().schema(); }
 
   static Slots slots(const Params& /*params*/) {
     return {slot("critic", Kind::Critic, "the IQL critic (advantages for AWR)").need("advantage", 1),
@@ -81,7 +70,7 @@ class Iql final : public ComposedAlgorithm {
   }
 
   Iql(const Params& params, const BuildContext& ctx)
-      : ComposedAlgorithm(slots(params)), config_(read_config(params)), action_dim_(ctx.spec.action_dim) {
+      : ComposedAlgorithm(slots(params)), config_(keys().read(params)), action_dim_(ctx.spec.action_dim) {
     critic_ = build<Critic>("critic", ctx);
     actor_ = build<Denoiser>("actor", ctx);
     log_std_ = at::zeros({action_dim_}, at::TensorOptions().dtype(at::kFloat).device(ctx.device));
@@ -184,7 +173,7 @@ class Iql final : public ComposedAlgorithm {
   /// μ_ψ(s) → [B, d] (clipped to ±mean_clip when set).
   at::Tensor mean(const at::Tensor& observations) const {
     auto mu = actor_->forward_member(0, observations, at::Tensor(), at::Tensor(), at::Tensor());
-    if (config_.mean_clip > 0) mu = mu.clamp(-config_.mean_clip, config_.mean_clip);
+    if (config_.mean_clip && *config_.mean_clip > 0) mu = mu.clamp(-*config_.mean_clip, *config_.mean_clip);
     return mu;
   }
 

@@ -8,32 +8,27 @@
 
 namespace dipole::plugins {
 
-Schema IqlCritic::schema() {
-  Schema schema = mlp_schema("fql");
-  schema.push_back(param::real("expectile", 0.9, "IQL expectile τ_e of the V loss").range(0.0, 1.0));
-  schema.push_back(param::real("discount", 0.99, "discount γ in y = r + γ·m·V(s′)").range(0.0, 1.0));
-  schema.push_back(param::real("polyak", 0.005, "Polyak rate τ_p of the target Q").range(0.0, 1.0));
-  schema.push_back(polyak_source_param());
-  schema.push_back(param::text("advantage_critic", "target",
-                               "Q inside the advantage A = min_j Q_j(s, a) − V(s): target Q̄ or online Q")
-                       .one_of({"target", "online"}));
-  schema.push_back(
-      param::text("rs_critic", "online", "Q used by score() for rejection sampling (min over members)")
-          .one_of({"online", "target"}));
-  schema.push_back(param::real("lr", 3e-4, "Adam learning rate of Q and of V").range(0.0, 1.0));
-  return schema;
+const Keys<IqlCritic::Config>& IqlCritic::keys() {
+  using C = Config;
+  static const Keys<C> keys{
+      nested(&C::network, network_keys()),
+      key(&C::expectile, "expectile", "IQL expectile τ_e of the V loss").range(0.0, 1.0),
+      key(&C::discount, "discount", "discount γ in y = r + γ·m·V(s′)").range(0.0, 1.0),
+      key(&C::polyak, "polyak", "Polyak rate τ_p of the target Q").range(0.0, 1.0),
+      polyak_source_key(&C::polyak_source),
+      key(&C::advantage_from_target, "advantage_critic",
+          "Q inside the advantage A = min_j Q_j(s, a) − V(s): target Q̄ or online Q")
+          .choices({{"target", true}, {"online", false}}),
+      key(&C::score_from_target, "rs_critic", "Q used by score() for rejection sampling (min over members)")
+          .choices({{"online", false}, {"target", true}}),
+      key(&C::lr, "lr", "Adam learning rate of Q and of V").range(0.0, 1.0),
+  };
+  return keys;
 }
 
 IqlCritic::Config IqlCritic::read_config(const Params& params) {
-  Config config;
-  config.mlp = mlp_config(params, NetworkRole::Critic);
-  config.expectile = params.real("expectile");
-  config.discount = params.real("discount");
-  config.polyak = params.real("polyak");
-  config.polyak_source = read_polyak_source(params);
-  config.advantage_from_target = params.text("advantage_critic") == "target";
-  config.score_from_target = params.text("rs_critic") == "target";
-  config.lr = params.real("lr");
+  Config config = keys().read(params);
+  config.mlp = mlp_config(config.network, NetworkRole::Critic);
   return config;
 }
 

@@ -14,7 +14,8 @@ namespace dipole::plugins {
 class IqlCritic : public Critic {
  public:
   struct Config {
-    MlpConfig mlp;
+    NetworkSettings network;  ///< the network keys (network_keys())
+    MlpConfig mlp;            ///< `network` resolved for the critic role
     double expectile = 0.9;
     double discount = 0.99;
     double polyak = 0.005;
@@ -24,7 +25,8 @@ class IqlCritic : public Critic {
     double lr = 3e-4;
   };
 
-  static Schema schema();
+  static const Keys<Config>& keys();
+  static Schema schema() { return keys().schema(); }
   /// compute_loss() returns A(s, a) for the batch.
   static Provides provides(const Params& /*params*/) { return {{"advantage", 1}}; }
   static Config read_config(const Params& params);

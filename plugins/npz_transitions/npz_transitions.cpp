@@ -31,23 +31,35 @@ std::string shape_string(const at::Tensor& t) {
 
 class NpzTransitions final : public dipole::Dataset {
  public:
-  static dipole::Schema schema() {
-    using namespace dipole::param;
-    return {
-        text("path", "",
-             "the .npz file (arrays observations, actions, rewards, terminals[, next_observations, masks])")
+  struct Config {
+    std::string path;
+    double action_low = -1.0;
+    double action_high = 1.0;
+    double action_clip_eps = 1e-5;
+    double action_tolerance = 1e-6;
+  };
+  static const dipole::Keys<Config>& keys() {
+    using dipole::key;
+    static const dipole::Keys<Config> keys{
+        key(&Config::path, "path",
+            "the .npz file (arrays observations, actions, rewards, terminals[, next_observations, masks])")
             .required(),
-        real("action_low", -1.0, "lower action bound, every dimension"),
-        real("action_high", 1.0, "upper action bound, every dimension"),
-        real("action_clip_eps", 1e-5, "clip actions to [low + eps, high − eps] on load (FQL); 0 disables")
+        key(&Config::action_low, "action_low", "lower action bound, every dimension"),
+        key(&Config::action_high, "action_high", "upper action bound, every dimension"),
+        key(&Config::action_clip_eps, "action_clip_eps",
+            "clip actions to [low + eps, high − eps] on load (FQL); 0 disables")
             .range(0, 0.5),
-        real("action_tolerance", 1e-6, "actions outside the bounds by more than this are an error")
+        key(&Config::action_tolerance, "action_tolerance",
+            "actions outside the bounds by more than this are an error")
             .at_least(0),
     };
+    return keys;
   }
+  static dipole::Schema schema() { return keys().schema(); }
 
   NpzTransitions(const dipole::Params& params, const dipole::BuildContext& ctx) : device_(ctx.device) {
-    const std::string path = params.text("path");
+    const Config config = keys().read(params);
+    const std::string path = config.path;
     if (!std::filesystem::exists(path))
       throw DataError(fmt::format("{}: dataset file '{}' does not exist", params.where("path"), path));
     auto arrays = dipole::npz::read_npz(path);
@@ -101,8 +113,8 @@ class NpzTransitions final : public dipole::Dataset {
       throw DataError(fmt::format("{}: 'next_observations' has {} columns, 'observations' {}", path,
                                   next.size(1), obs.size(1)));
 
-    const double low = params.real("action_low"), high = params.real("action_high");
-    const double tol = params.real("action_tolerance"), eps = params.real("action_clip_eps");
+    const double low = config.action_low, high = config.action_high;
+    const double tol = config.action_tolerance, eps = config.action_clip_eps;
     if (!(low < high))
       throw DataError(fmt::format("{}: action_low must be < action_high", params.where("action_low")));
     const auto outside = at::logical_or(act<low - tol, act> high + tol).any(1);

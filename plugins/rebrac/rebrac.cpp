@@ -42,41 +42,31 @@ class Rebrac final : public ComposedAlgorithm {
     bool within_trajectory = false;
   };
 
-  static Schema schema() {
-    return {
-        param::real("alpha_actor", 0.0, "α_a, BC weight of the actor loss (per task)").range(0.0, 1e6),
-        param::real("alpha_critic", 0.0, "α_c, weight of the BC penalty inside the critic target (per task)")
+  static const Keys<Config>& keys() {
+    using C = Config;
+    static const Keys<C> keys{
+        key(&C::alpha_actor, "alpha_actor", "α_a, BC weight of the actor loss (per task)").range(0.0, 1e6),
+        key(&C::alpha_critic, "alpha_critic",
+            "α_c, weight of the BC penalty inside the critic target (per task)")
             .range(0.0, 1e6),
-        param::integer("actor_freq", 2,
-                       "k_a: the actor and both targets update on steps i with i mod k_a = 0")
+        key(&C::actor_freq, "actor_freq",
+            "k_a: the actor and both targets update on steps i with i mod k_a = 0")
             .range(1, 1000000),
-        param::real("actor_noise", 0.2, "σ_n, std of the target smoothing and exploration noise")
+        key(&C::actor_noise, "actor_noise", "σ_n, std of the target smoothing and exploration noise")
             .range(0.0, 10.0),
-        param::real("actor_noise_clip", 0.5, "c_n, clip of that noise").range(0.0, 10.0),
-        param::boolean("tanh_squash", true, "π = tanh(μ_ψ(s)) (else clip(μ_ψ(s), −1, 1))"),
-        param::boolean("actor_momentum_on_skip", true,
-                       "step the actor's Adam with a zero gradient on non-actor steps (FQL's single Adam); "
-                       "false: the actor's Adam steps only on actor steps (CORL)"),
-        param::text(
-            "next_action_mode", "next_row",
+        key(&C::actor_noise_clip, "actor_noise_clip", "c_n, clip of that noise").range(0.0, 10.0),
+        key(&C::tanh_squash, "tanh_squash", "π = tanh(μ_ψ(s)) (else clip(μ_ψ(s), −1, 1))"),
+        key(&C::momentum_on_skip, "actor_momentum_on_skip",
+            "step the actor's Adam with a zero gradient on non-actor steps (FQL's single Adam); "
+            "false: the actor's Adam steps only on actor steps (CORL)"),
+        key(&C::within_trajectory, "next_action_mode",
             "a′_D of the critic penalty: next_row = batch.next_actions as the dataset gives it (FQL); "
             "within_trajectory = penalty 0 at terminal rows (CORL)")
-            .one_of({"next_row", "within_trajectory"}),
+            .choices({{"next_row", false}, {"within_trajectory", true}}),
     };
+    return keys;
   }
-
-  static Config read_config(const Params& params) {
-    Config config;
-    config.alpha_actor = params.real("alpha_actor");
-    config.alpha_critic = params.real("alpha_critic");
-    config.actor_freq = params.integer("actor_freq");
-    config.actor_noise = params.real("actor_noise");
-    config.actor_noise_clip = params.real("actor_noise_clip");
-    config.tanh_squash = params.boolean("tanh_squash");
-    config.momentum_on_skip = params.boolean("actor_momentum_on_skip");
-    config.within_trajectory = params.text("next_action_mode") == "within_trajectory";
-    return config;
-  }
+  static Schema schema() { return keys().schema(); }
 
   static Slots slots(const Params& /*params*/) {
     return {
@@ -86,7 +76,7 @@ class Rebrac final : public ComposedAlgorithm {
   }
 
   Rebrac(const Params& params, const BuildContext& ctx)
-      : ComposedAlgorithm(slots(params)), config_(read_config(params)), action_dim_(ctx.spec.action_dim) {
+      : ComposedAlgorithm(slots(params)), config_(keys().read(params)), action_dim_(ctx.spec.action_dim) {
     critic_ = std::dynamic_pointer_cast<RebracCritic>(build<Critic>("critic", ctx));
     if (!critic_) throw ConfigError("critic: the rebrac algorithm needs critic type \"rebrac_critic\"");
     actor_ = build<Denoiser>("actor", ctx);

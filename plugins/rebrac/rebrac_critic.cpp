@@ -8,27 +8,24 @@
 
 namespace dipole::plugins {
 
-Schema RebracCritic::schema() {
-  Schema schema = mlp_schema("fql");
-  schema.push_back(param::real("discount", 0.99, "discount γ in y = r + γ·m·(min_j Q̄_j(s′, a′) − penalty)")
-                       .range(0.0, 1.0));
-  schema.push_back(param::real("polyak", 0.005,
-                               "Polyak rate τ_p of the target Q (and of the rebrac algorithm's target actor)")
-                       .range(0.0, 1.0));
-  ParamSpec source = polyak_source_param();
-  source.doc += "; also the rebrac algorithm's target actor";
-  schema.push_back(source);
-  schema.push_back(param::real("lr", 3e-4, "Adam learning rate of Q").range(0.0, 1.0));
-  return schema;
+const Keys<RebracCritic::Config>& RebracCritic::keys() {
+  using C = Config;
+  static const Keys<C> keys{
+      nested(&C::network, network_keys()),
+      key(&C::discount, "discount", "discount γ in y = r + γ·m·(min_j Q̄_j(s′, a′) − penalty)")
+          .range(0.0, 1.0),
+      key(&C::polyak, "polyak",
+          "Polyak rate τ_p of the target Q (and of the rebrac algorithm's target actor)")
+          .range(0.0, 1.0),
+      polyak_source_key(&C::polyak_source).append_doc("; also the rebrac algorithm's target actor"),
+      key(&C::lr, "lr", "Adam learning rate of Q").range(0.0, 1.0),
+  };
+  return keys;
 }
 
 RebracCritic::Config RebracCritic::read_config(const Params& params) {
-  Config config;
-  config.mlp = mlp_config(params, NetworkRole::Critic);
-  config.discount = params.real("discount");
-  config.polyak = params.real("polyak");
-  config.polyak_source = read_polyak_source(params);
-  config.lr = params.real("lr");
+  Config config = keys().read(params);
+  config.mlp = mlp_config(config.network, NetworkRole::Critic);
   return config;
 }
 

@@ -15,14 +15,16 @@ namespace dipole::plugins {
 class RebracCritic : public Critic {
  public:
   struct Config {
-    MlpConfig mlp;
+    NetworkSettings network;  ///< the network keys (network_keys())
+    MlpConfig mlp;            ///< `network` resolved for the critic role
     double discount = 0.99;
     double polyak = 0.005;
     PolyakSource polyak_source = PolyakSource::PostStep;  ///< key polyak_source
     double lr = 3e-4;
   };
 
-  static Schema schema();
+  static const Keys<Config>& keys();
+  static Schema schema() { return keys().schema(); }
   /// "rebrac_penalty": the BC penalty the rebrac algorithm passes into its target.
   static Provides provides(const Params& /*params*/) { return {{"rebrac_penalty", 1}}; }
   static Config read_config(const Params& params);

@@ -26,88 +26,92 @@ std::int64_t checked_steps(std::int64_t steps) {
   return steps;
 }
 
-Schema euler_keys() {
-  return {param::integer("steps", 10, "number of Euler steps N (t_i = i/N, left endpoints)").range(1, 100000),
-          param::real("noise_scale", 1.0, "multiplier of the initial noise z (1 = N(0, I))").range(0.0, 1e3)};
+/// The keys `steps` and `noise_scale` of the Euler samplers.
+template <class C>
+Keys<C> euler_keys() {
+  return {
+      key(&C::steps, "steps", "number of Euler steps N (t_i = i/N, left endpoints)").range(1, 100000),
+      key(&C::noise_scale, "noise_scale", "multiplier of the initial noise z (1 = N(0, I))").range(0.0, 1e3)};
 }
 
 }  // namespace
 
 // ---- euler -----------------------------------------------------------------------------------------
 
-Schema EulerSampler::schema() {
-  return euler_keys();
+const Keys<EulerSampler::Config>& EulerSampler::keys() {
+  static const Keys<Config> keys = euler_keys<Config>();
+  return keys;
 }
 
-EulerSampler::EulerSampler(const Params& params, const BuildContext&)
-    : steps_(params.integer("steps")), noise_scale_(params.real("noise_scale")) {}
+EulerSampler::EulerSampler(const Params& params, const BuildContext&) : config_(keys().read(params)) {}
 
 at::Tensor EulerSampler::sample(const at::Tensor& observations, const VelocityField& field, const Critic*,
                                 const ActOptions& options, at::Generator& generator) const {
   at::NoGradGuard no_grad;
-  auto z = draw_noise(observations, field, noise_scale_, generator);
-  return euler_sample(observations, field, checked_steps(options.steps.value_or(steps_)), z);
+  auto z = draw_noise(observations, field, config_.noise_scale, generator);
+  return euler_sample(observations, field, checked_steps(options.steps.value_or(config_.steps)), z);
 }
 
 ActOptions EulerSampler::defaults() const {
   ActOptions out;
-  out.steps = steps_;
+  out.steps = config_.steps;
   return out;
 }
 
 // ---- guided_euler ----------------------------------------------------------------------------------
 
-Schema GuidedEulerSampler::schema() {
-  Schema schema = euler_keys();
-  schema.push_back(
-      param::real("omega", 1.0, "guidance weight ω in (1 + ω)·v⁺ − ω·v⁻ (ω = −1 samples v⁻ alone)")
-          .range(-1e6, 1e6));
-  schema.push_back(param::boolean("skip_negative_at_zero", true,
-                                  "at ω = 0 evaluate only v⁺ (field.positive_only); equal to the full "
-                                  "combination up to kernel rounding"));
-  return schema;
+const Keys<GuidedEulerSampler::Config>& GuidedEulerSampler::keys() {
+  static const Keys<Config> keys = [] {
+    Keys<Config> k = euler_keys<Config>();
+    k.add(key(&Config::omega, "omega", "guidance weight ω in (1 + ω)·v⁺ − ω·v⁻ (ω = −1 samples v⁻ alone)")
+              .range(-1e6, 1e6));
+    k.add(key(&Config::skip_negative_at_zero, "skip_negative_at_zero",
+              "at ω = 0 evaluate only v⁺ (field.positive_only); equal to the full "
+              "combination up to kernel rounding"));
+    return k;
+  }();
+  return keys;
 }
 
 GuidedEulerSampler::GuidedEulerSampler(const Params& params, const BuildContext&)
-    : steps_(params.integer("steps")),
-      omega_(params.real("omega")),
-      noise_scale_(params.real("noise_scale")),
-      skip_negative_at_zero_(params.boolean("skip_negative_at_zero")) {}
+    : config_(keys().read(params)) {}
 
 at::Tensor GuidedEulerSampler::sample(const at::Tensor& observations, const VelocityField& field,
                                       const Critic*, const ActOptions& options,
                                       at::Generator& generator) const {
   at::NoGradGuard no_grad;
-  auto z = draw_noise(observations, field, noise_scale_, generator);
-  return guided_euler_sample(observations, field, checked_steps(options.steps.value_or(steps_)),
-                             options.omega.value_or(omega_), z, skip_negative_at_zero_);
+  auto z = draw_noise(observations, field, config_.noise_scale, generator);
+  return guided_euler_sample(observations, field, checked_steps(options.steps.value_or(config_.steps)),
+                             options.omega.value_or(config_.omega), z, config_.skip_negative_at_zero);
 }
 
 ActOptions GuidedEulerSampler::defaults() const {
   ActOptions out;
-  out.steps = steps_;
-  out.omega = omega_;
+  out.steps = config_.steps;
+  out.omega = config_.omega;
   return out;
 }
 
 // ---- best_of_n -------------------------------------------------------------------------------------
 
-Schema BestOfNSampler::schema() {
-  return {param::integer("num_candidates", 32, "N_c candidates per observation (1 = no rejection sampling)")
-              .range(1, 1000000),
-          param::component(
-              "inner", "the sampler producing the candidates, e.g. [sampler.inner] type = \"guided_euler\"")};
+const Keys<BestOfNSampler::Config>& BestOfNSampler::keys() {
+  static const Keys<Config> keys{
+      key(&Config::num_candidates, "num_candidates",
+          "N_c candidates per observation (1 = no rejection sampling)")
+          .range(1, 1000000),
+      param::component("inner",
+                       "the sampler producing the candidates, e.g. [sampler.inner] type = \"guided_euler\"")};
+  return keys;
 }
 
-BestOfNSampler::BestOfNSampler(const Params& params, const BuildContext& ctx)
-    : num_candidates_(params.integer("num_candidates")) {
+BestOfNSampler::BestOfNSampler(const Params& params, const BuildContext& ctx) : config_(keys().read(params)) {
   if (!ctx.builder)
     throw ConfigError(ctx.section + ": best_of_n needs a builder to create its inner sampler");
   inner_ = ctx.builder->make<Sampler>(ctx.section + ".inner", ctx);
 }
 
 BestOfNSampler::BestOfNSampler(std::shared_ptr<Sampler> inner, std::int64_t num_candidates)
-    : inner_(std::move(inner)), num_candidates_(num_candidates) {}
+    : inner_(std::move(inner)), config_{num_candidates} {}
 
 at::Tensor BestOfNSampler::sample(const at::Tensor& observations, const VelocityField& field,
                                   const Critic* critic, const ActOptions& options,
@@ -115,7 +119,7 @@ at::Tensor BestOfNSampler::sample(const at::Tensor& observations, const Velocity
   if (!critic)
     throw ConfigError(
         "best_of_n scores candidates with a critic, but none was given (the algorithm has no critic)");
-  const std::int64_t candidates = options.num_candidates.value_or(num_candidates_);
+  const std::int64_t candidates = options.num_candidates.value_or(config_.num_candidates);
   if (candidates < 1) throw ConfigError("best_of_n: num_candidates must be at least 1");
   at::NoGradGuard no_grad;
   const auto n = observations.size(0);
@@ -134,38 +138,41 @@ at::Tensor BestOfNSampler::sample(const at::Tensor& observations, const Velocity
 
 ActOptions BestOfNSampler::defaults() const {
   ActOptions out = inner_->defaults();
-  out.num_candidates = num_candidates_;
+  out.num_candidates = config_.num_candidates;
   return out;
 }
 
 // ---- resample --------------------------------------------------------------------------------------
 
-Schema ResampleSampler::schema() {
-  return {param::integer("num_candidates", 64, "N_c candidates per observation (1 = the inner sampler alone)")
-              .range(1, 1000000),
-          param::real("expectile", 0.7,
-                      "τ of the selection weights w = τ if A > 0 else 1 − τ (use the critic's τ_e; 0.5 = "
-                      "uniform choice)")
-              .range(0.0, 1.0),
-          param::component("inner",
-                           "the sampler producing the candidates, e.g. [sampler.inner] type = \"ddpm\"")};
+const Keys<ResampleSampler::Config>& ResampleSampler::keys() {
+  static const Keys<Config> keys{
+      key(&Config::num_candidates, "num_candidates",
+          "N_c candidates per observation (1 = the inner sampler alone)")
+          .range(1, 1000000),
+      key(&Config::expectile, "expectile",
+          "τ of the selection weights w = τ if A > 0 else 1 − τ (use the critic's τ_e; 0.5 = "
+          "uniform choice)")
+          .range(0.0, 1.0),
+      param::component("inner",
+                       "the sampler producing the candidates, e.g. [sampler.inner] type = \"ddpm\"")};
+  return keys;
 }
 
 ResampleSampler::ResampleSampler(const Params& params, const BuildContext& ctx)
-    : num_candidates_(params.integer("num_candidates")), expectile_(params.real("expectile")) {
+    : config_(keys().read(params)) {
   if (!ctx.builder) throw ConfigError(ctx.section + ": resample needs a builder to create its inner sampler");
   inner_ = ctx.builder->make<Sampler>(ctx.section + ".inner", ctx);
 }
 
 ResampleSampler::ResampleSampler(std::shared_ptr<Sampler> inner, std::int64_t num_candidates,
                                  double expectile)
-    : inner_(std::move(inner)), num_candidates_(num_candidates), expectile_(expectile) {}
+    : inner_(std::move(inner)), config_{num_candidates, expectile} {}
 
 at::Tensor ResampleSampler::sample(const at::Tensor& observations, const VelocityField& field,
                                    const Critic* critic, const ActOptions& options,
                                    at::Generator& generator) const {
   if (!critic) throw ConfigError("resample weighs candidates by the critic's advantage, but none was given");
-  const std::int64_t candidates = options.num_candidates.value_or(num_candidates_);
+  const std::int64_t candidates = options.num_candidates.value_or(config_.num_candidates);
   if (candidates < 1) throw ConfigError("resample: num_candidates must be at least 1");
   at::NoGradGuard no_grad;
   const auto n = observations.size(0);
@@ -175,8 +182,8 @@ at::Tensor ResampleSampler::sample(const at::Tensor& observations, const Velocit
   auto actions = inner_->sample(repeated, field, critic, inner_options, generator);  // [n·N_c, d]
   if (candidates == 1) return actions;
   const auto positive = critic->advantage(repeated, actions).gt(0.0).view({n, candidates});
-  auto weights =
-      at::where(positive, at::full({}, expectile_, at::kDouble), at::full({}, 1.0 - expectile_, at::kDouble));
+  auto weights = at::where(positive, at::full({}, config_.expectile, at::kDouble),
+                           at::full({}, 1.0 - config_.expectile, at::kDouble));
   // τ = 0 or 1 can leave a row without weight (no candidate on the favoured side): choose uniformly.
   weights = at::where(weights.sum(1, true).eq(0.0), at::ones_like(weights), weights);
   // One categorical draw per observation (on the CPU generator), then gather the chosen rows.
@@ -189,27 +196,27 @@ at::Tensor ResampleSampler::sample(const at::Tensor& observations, const Velocit
 
 ActOptions ResampleSampler::defaults() const {
   ActOptions out = inner_->defaults();
-  out.num_candidates = num_candidates_;
+  out.num_candidates = config_.num_candidates;
   return out;
 }
 
 // ---- direct ----------------------------------------------------------------------------------------
 
-Schema DirectSampler::schema() {
-  return {
-      param::real("noise_scale", 1.0, "multiplier of the policy's noise input z (0 = deterministic f(s, 0))")
-          .range(0.0, 1e3)};
+const Keys<DirectSampler::Config>& DirectSampler::keys() {
+  static const Keys<Config> keys{key(&Config::noise_scale, "noise_scale",
+                                     "multiplier of the policy's noise input z (0 = deterministic f(s, 0))")
+                                     .range(0.0, 1e3)};
+  return keys;
 }
 
-DirectSampler::DirectSampler(const Params& params, const BuildContext&)
-    : noise_scale_(params.real("noise_scale")) {}
+DirectSampler::DirectSampler(const Params& params, const BuildContext&) : config_(keys().read(params)) {}
 
 at::Tensor DirectSampler::sample(const at::Tensor& observations, const VelocityField& field, const Critic*,
                                  const ActOptions&, at::Generator& generator) const {
   at::NoGradGuard no_grad;
   if (!field.positive_only)
     throw ConfigError("direct sampler: the field has no positive_only (use direct_field())");
-  auto z = draw_noise(observations, field, noise_scale_, generator);
+  auto z = draw_noise(observations, field, config_.noise_scale, generator);
   return field.positive_only(observations, z, at::Tensor()).clamp(-1.0, 1.0);
 }
 

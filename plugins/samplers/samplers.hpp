@@ -13,38 +13,50 @@ namespace dipole::plugins {
 /// `euler`: x ← z; x ← x + v⁺(s, x, i/N)/N for i < N; clip. Uses field.positive_only.
 class EulerSampler : public Sampler {
  public:
-  static Schema schema();
+  struct Config {
+    std::int64_t steps = 10;
+    double noise_scale = 1.0;
+  };
+  static const Keys<Config>& keys();
+  static Schema schema() { return keys().schema(); }
   EulerSampler(const Params& params, const BuildContext& ctx);
   at::Tensor sample(const at::Tensor& observations, const VelocityField& field, const Critic* critic,
                     const ActOptions& options, at::Generator& generator) const override;
   ActOptions defaults() const override;
 
  private:
-  std::int64_t steps_ = 10;
-  double noise_scale_ = 1.0;
+  Config config_;
 };
 
 /// `guided_euler`: as euler with v = (1 + ω)·v⁺ − ω·v⁻ from one field.velocity call per step.
 class GuidedEulerSampler : public Sampler {
  public:
-  static Schema schema();
+  struct Config {
+    std::int64_t steps = 10;
+    double noise_scale = 1.0;
+    double omega = 1.0;
+    bool skip_negative_at_zero = true;
+  };
+  static const Keys<Config>& keys();
+  static Schema schema() { return keys().schema(); }
   GuidedEulerSampler(const Params& params, const BuildContext& ctx);
   at::Tensor sample(const at::Tensor& observations, const VelocityField& field, const Critic* critic,
                     const ActOptions& options, at::Generator& generator) const override;
   ActOptions defaults() const override;
 
  private:
-  std::int64_t steps_ = 10;
-  double omega_ = 1.0;
-  double noise_scale_ = 1.0;
-  bool skip_negative_at_zero_ = true;
+  Config config_;
 };
 
 /// `best_of_n`: runs the inner sampler on every observation repeated N_c times (consecutive rows),
 /// scores the candidates with critic->score and returns the argmax per observation.
 class BestOfNSampler : public Sampler {
  public:
-  static Schema schema();
+  struct Config {
+    std::int64_t num_candidates = 32;
+  };
+  static const Keys<Config>& keys();
+  static Schema schema() { return keys().schema(); }
   static Slots slots(const Params& /*params*/) {
     return {nested_slot("inner", Kind::Sampler, "the sampler producing the candidates")};
   }
@@ -57,7 +69,7 @@ class BestOfNSampler : public Sampler {
 
  private:
   std::shared_ptr<Sampler> inner_;
-  std::int64_t num_candidates_ = 32;
+  Config config_;
 };
 
 /// `resample`: like best_of_n, but draws ONE candidate per observation with probability ∝ w_c,
@@ -66,7 +78,12 @@ class BestOfNSampler : public Sampler {
 /// sampler's draws.
 class ResampleSampler : public Sampler {
  public:
-  static Schema schema();
+  struct Config {
+    std::int64_t num_candidates = 64;
+    double expectile = 0.7;
+  };
+  static const Keys<Config>& keys();
+  static Schema schema() { return keys().schema(); }
   static Slots slots(const Params& /*params*/) {
     return {nested_slot("inner", Kind::Sampler, "the sampler producing the candidates")};
   }
@@ -79,21 +96,24 @@ class ResampleSampler : public Sampler {
 
  private:
   std::shared_ptr<Sampler> inner_;
-  std::int64_t num_candidates_ = 64;
-  double expectile_ = 0.7;
+  Config config_;
 };
 
 /// `direct`: a = clip(field.positive_only(s, z, undefined t), −1, 1), z = noise_scale·randn([n, d]).
 class DirectSampler : public Sampler {
  public:
-  static Schema schema();
+  struct Config {
+    double noise_scale = 1.0;
+  };
+  static const Keys<Config>& keys();
+  static Schema schema() { return keys().schema(); }
   DirectSampler(const Params& params, const BuildContext& ctx);
   at::Tensor sample(const at::Tensor& observations, const VelocityField& field, const Critic* critic,
                     const ActOptions& options, at::Generator& generator) const override;
   ActOptions defaults() const override { return {}; }
 
  private:
-  double noise_scale_ = 1.0;
+  Config config_;
 };
 
 }  // namespace dipole::plugins

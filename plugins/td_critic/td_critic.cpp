@@ -8,27 +8,23 @@
 
 namespace dipole::plugins {
 
-Schema TdCritic::schema() {
-  Schema schema = mlp_schema("fql");
-  schema.push_back(
-      param::real("discount", 0.99, "discount γ in y = r + γ·m·agg_j Q̄_j(s′, a′)").range(0.0, 1.0));
-  schema.push_back(param::real("polyak", 0.005, "Polyak rate τ_p of the target Q").range(0.0, 1.0));
-  schema.push_back(polyak_source_param());
-  schema.push_back(
-      param::text("q_agg", "mean", "aggregation of the target members in y: mean (FQL default) or min")
-          .one_of({"mean", "min"}));
-  schema.push_back(param::real("lr", 3e-4, "Adam learning rate of Q").range(0.0, 1.0));
-  return schema;
+const Keys<TdCritic::Config>& TdCritic::keys() {
+  using C = Config;
+  static const Keys<C> keys{
+      nested(&C::network, network_keys()),
+      key(&C::discount, "discount", "discount γ in y = r + γ·m·agg_j Q̄_j(s′, a′)").range(0.0, 1.0),
+      key(&C::polyak, "polyak", "Polyak rate τ_p of the target Q").range(0.0, 1.0),
+      polyak_source_key(&C::polyak_source),
+      key(&C::aggregate_min, "q_agg", "aggregation of the target members in y: mean (FQL default) or min")
+          .choices({{"mean", false}, {"min", true}}),
+      key(&C::lr, "lr", "Adam learning rate of Q").range(0.0, 1.0),
+  };
+  return keys;
 }
 
 TdCritic::Config TdCritic::read_config(const Params& params) {
-  Config config;
-  config.mlp = mlp_config(params, NetworkRole::Critic);
-  config.discount = params.real("discount");
-  config.polyak = params.real("polyak");
-  config.polyak_source = read_polyak_source(params);
-  config.aggregate_min = params.text("q_agg") == "min";
-  config.lr = params.real("lr");
+  Config config = keys().read(params);
+  config.mlp = mlp_config(config.network, NetworkRole::Critic);
   return config;
 }
 

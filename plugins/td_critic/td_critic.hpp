@@ -13,7 +13,8 @@ namespace dipole::plugins {
 class TdCritic : public Critic {
  public:
   struct Config {
-    MlpConfig mlp;
+    NetworkSettings network;  ///< the network keys (network_keys())
+    MlpConfig mlp;            ///< `network` resolved for the critic role
     double discount = 0.99;
     double polyak = 0.005;
     PolyakSource polyak_source = PolyakSource::PostStep;  ///< key polyak_source
@@ -21,7 +22,8 @@ class TdCritic : public Critic {
     double lr = 3e-4;
   };
 
-  static Schema schema();
+  static const Keys<Config>& keys();
+  static Schema schema() { return keys().schema(); }
   static Config read_config(const Params& params);
 
   TdCritic(const Params& params, const BuildContext& ctx);

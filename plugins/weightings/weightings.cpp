@@ -28,39 +28,38 @@ double mean_of(const at::Tensor& t) {
 
 // ---- uniform ---------------------------------------------------------------------------------------
 
-Schema UniformWeighting::schema() {
-  return {param::integer("rows", 1, "number of rows R (one per denoiser branch), all ones").range(1, 64)};
+const Keys<UniformWeighting::Config>& UniformWeighting::keys() {
+  static const Keys<Config> keys{
+      key(&Config::rows, "rows", "number of rows R (one per denoiser branch), all ones").range(1, 64)};
+  return keys;
 }
 
 UniformWeighting::UniformWeighting(const Params& params, const BuildContext&)
-    : rows_(params.integer("rows")) {}
+    : config_(keys().read(params)) {}
 
 Weights UniformWeighting::weights(const at::Tensor& advantage, at::Generator&, bool) const {
   Weights out;
-  out.rows = at::ones({rows_, advantage.size(0)}, advantage.options().dtype(at::kFloat));
+  out.rows = at::ones({config_.rows, advantage.size(0)}, advantage.options().dtype(at::kFloat));
   return out;
 }
 
 // ---- dipole_sigmoid --------------------------------------------------------------------------------
 
-Schema DipoleSigmoidWeighting::schema() {
-  return {
-      param::real("beta", 3.0, "inverse temperature β in σ(βA + k)").range(0.0, 1e6),
-      param::real("shift", 0.0, "shift k in σ(βA + k) (shift_mode = fixed)").range(-1e6, 1e6),
-      param::text(
-          "shift_mode", "fixed",
+const Keys<DipoleSigmoidWeighting::Config>& DipoleSigmoidWeighting::keys() {
+  using C = Config;
+  static const Keys<C> keys{
+      key(&C::beta, "beta", "inverse temperature β in σ(βA + k)").range(0.0, 1e6),
+      key(&C::shift, "shift", "shift k in σ(βA + k) (shift_mode = fixed)").range(-1e6, 1e6),
+      key(&C::quantile_shift, "shift_mode",
           "fixed: k = shift; quantile: k = −β·q_p(A) of each batch, so about (1 − p) of it has w⁺ > 0.5")
-          .one_of({"fixed", "quantile"}),
-      param::real("shift_quantile", 0.7, "p of shift_mode = quantile").range(0.0, 1.0),
+          .choices({{"fixed", false}, {"quantile", true}}),
+      key(&C::shift_quantile, "shift_quantile", "p of shift_mode = quantile").range(0.0, 1.0),
   };
+  return keys;
 }
 
-DipoleSigmoidWeighting::DipoleSigmoidWeighting(const Params& params, const BuildContext&) {
-  config_.beta = params.real("beta");
-  config_.shift = params.real("shift");
-  config_.quantile_shift = params.text("shift_mode") == "quantile";
-  config_.shift_quantile = params.real("shift_quantile");
-}
+DipoleSigmoidWeighting::DipoleSigmoidWeighting(const Params& params, const BuildContext&)
+    : config_(keys().read(params)) {}
 
 double DipoleSigmoidWeighting::shift_for(const at::Tensor& advantage) const {
   if (!config_.quantile_shift) return config_.shift;
@@ -89,26 +88,23 @@ Weights DipoleSigmoidWeighting::weights(const at::Tensor& advantage, at::Generat
 
 // ---- exponential -----------------------------------------------------------------------------------
 
-Schema ExponentialWeighting::schema() {
-  return {
-      param::real("beta", 10.0, "inverse temperature β in min(exp(βA), max_weight)").range(0.0, 1e6),
-      param::real("max_weight", 100.0, "upper clip of the weights").range(0.0, 1e30),
-      param::text(
-          "neg", "none",
+const Keys<ExponentialWeighting::Config>& ExponentialWeighting::keys() {
+  using C = Config;
+  static const Keys<C> keys{
+      key(&C::beta, "beta", "inverse temperature β in min(exp(βA), max_weight)").range(0.0, 1e6),
+      key(&C::max_weight, "max_weight", "upper clip of the weights").range(0.0, 1e30),
+      key(&C::negative, "neg",
           "second row for a negative branch: none (one row), exponential (min(exp(−βA), max_weight)), "
           "uniform (ones)")
-          .one_of({"none", "exponential", "uniform"}),
+          .choices({{"none", Negative::None},
+                    {"exponential", Negative::Exponential},
+                    {"uniform", Negative::Uniform}}),
   };
+  return keys;
 }
 
-ExponentialWeighting::ExponentialWeighting(const Params& params, const BuildContext&) {
-  config_.beta = params.real("beta");
-  config_.max_weight = params.real("max_weight");
-  const auto& neg = params.text("neg");
-  config_.negative = neg == "exponential" ? Negative::Exponential
-                     : neg == "uniform"   ? Negative::Uniform
-                                          : Negative::None;
-}
+ExponentialWeighting::ExponentialWeighting(const Params& params, const BuildContext&)
+    : config_(keys().read(params)) {}
 
 Weights ExponentialWeighting::weights(const at::Tensor& advantage, at::Generator&, bool with_metrics) const {
   at::NoGradGuard no_grad;
@@ -133,31 +129,28 @@ Weights ExponentialWeighting::weights(const at::Tensor& advantage, at::Generator
 
 // ---- indicator -------------------------------------------------------------------------------------
 
-Schema IndicatorWeighting::schema() {
-  return {
-      param::real("threshold", 0.0, "threshold θ: a sample is positive iff A > θ (strict) or A ≥ θ")
+const Keys<IndicatorWeighting::Config>& IndicatorWeighting::keys() {
+  using C = Config;
+  static const Keys<C> keys{
+      key(&C::threshold, "threshold", "threshold θ: a sample is positive iff A > θ (strict) or A ≥ θ")
           .range(-1e9, 1e9),
-      param::boolean("strict", true, "strict comparison A > θ (CFGRL-ExORL); false: A ≥ θ (CFGRL-OGBench)"),
-      param::text("mode", "rows",
-                  "rows: two rows [1[positive] for label 1; unconditional_weight for label 0] (CFGRL-ExORL); "
-                  "labels: labels 2 (positive) / 1 (negative) with label_dropout to 0, one row of ones "
-                  "(CFGRL-OGBench)")
-          .one_of({"rows", "labels"}),
-      param::real("unconditional_weight", 0.1,
-                  "mode = rows: constant weight of the unconditional (label 0) row")
+      key(&C::strict, "strict", "strict comparison A > θ (CFGRL-ExORL); false: A ≥ θ (CFGRL-OGBench)"),
+      key(&C::labels_mode, "mode",
+          "rows: two rows [1[positive] for label 1; unconditional_weight for label 0] (CFGRL-ExORL); "
+          "labels: labels 2 (positive) / 1 (negative) with label_dropout to 0, one row of ones "
+          "(CFGRL-OGBench)")
+          .choices({{"rows", false}, {"labels", true}}),
+      key(&C::unconditional_weight, "unconditional_weight",
+          "mode = rows: constant weight of the unconditional (label 0) row")
           .range(0.0, 1e6),
-      param::real("label_dropout", 0.1, "mode = labels: probability of replacing a label by 0 (null)")
+      key(&C::label_dropout, "label_dropout", "mode = labels: probability of replacing a label by 0 (null)")
           .range(0.0, 1.0),
   };
+  return keys;
 }
 
-IndicatorWeighting::IndicatorWeighting(const Params& params, const BuildContext&) {
-  config_.threshold = params.real("threshold");
-  config_.strict = params.boolean("strict");
-  config_.labels_mode = params.text("mode") == "labels";
-  config_.unconditional_weight = params.real("unconditional_weight");
-  config_.label_dropout = params.real("label_dropout");
-}
+IndicatorWeighting::IndicatorWeighting(const Params& params, const BuildContext&)
+    : config_(keys().read(params)) {}
 
 Weights IndicatorWeighting::weights(const at::Tensor& advantage, at::Generator& generator,
                                     bool with_metrics) const {

@@ -9,15 +9,19 @@ namespace dipole::plugins {
 /// `uniform`: `rows` rows of ones.
 class UniformWeighting : public WeightingFunction {
  public:
-  static Schema schema();
+  struct Config {
+    std::int64_t rows = 1;
+  };
+  static const Keys<Config>& keys();
+  static Schema schema() { return keys().schema(); }
   /// The rows() it will produce, for slot requirements.
-  static Provides provides(const Params& params) { return {{"rows", params.integer("rows")}}; }
+  static Provides provides(const Params& params) { return {{"rows", keys().read(params).rows}}; }
   UniformWeighting(const Params& params, const BuildContext& ctx);
   Weights weights(const at::Tensor& advantage, at::Generator& generator, bool with_metrics) const override;
-  std::int64_t rows() const override { return rows_; }
+  std::int64_t rows() const override { return config_.rows; }
 
  private:
-  std::int64_t rows_ = 1;
+  Config config_;
 };
 
 /// `dipole_sigmoid`: x = βA + k; row 0 = w⁺ = σ(x), row 1 = w⁻ = σ(−x). With shift_mode = quantile,
@@ -30,7 +34,8 @@ class DipoleSigmoidWeighting : public WeightingFunction {
     bool quantile_shift = false;
     double shift_quantile = 0.7;
   };
-  static Schema schema();
+  static const Keys<Config>& keys();
+  static Schema schema() { return keys().schema(); }
   /// The rows() it will produce, for slot requirements.
   static Provides provides(const Params& /*params*/) { return {{"rows", 2}}; }
   DipoleSigmoidWeighting(const Params& params, const BuildContext& ctx);
@@ -53,9 +58,12 @@ class ExponentialWeighting : public WeightingFunction {
     double max_weight = 100.0;
     Negative negative = Negative::None;
   };
-  static Schema schema();
+  static const Keys<Config>& keys();
+  static Schema schema() { return keys().schema(); }
   /// The rows() it will produce, for slot requirements.
-  static Provides provides(const Params& params) { return {{"rows", params.text("neg") == "none" ? 1 : 2}}; }
+  static Provides provides(const Params& params) {
+    return {{"rows", keys().read(params).negative == Negative::None ? 1 : 2}};
+  }
   ExponentialWeighting(const Params& params, const BuildContext& ctx);
   Weights weights(const at::Tensor& advantage, at::Generator& generator, bool with_metrics) const override;
   std::int64_t rows() const override { return config_.negative == Negative::None ? 1 : 2; }
@@ -79,10 +87,11 @@ class IndicatorWeighting : public WeightingFunction {
     double unconditional_weight = 0.1;
     double label_dropout = 0.1;
   };
-  static Schema schema();
+  static const Keys<Config>& keys();
+  static Schema schema() { return keys().schema(); }
   /// The rows() it will produce, for slot requirements.
   static Provides provides(const Params& params) {
-    return {{"rows", params.text("mode") == "labels" ? 1 : 2}};
+    return {{"rows", keys().read(params).labels_mode ? 1 : 2}};
   }
   IndicatorWeighting(const Params& params, const BuildContext& ctx);
   Weights weights(const at::Tensor& advantage, at::Generator& generator, bool with_metrics) const override;

@@ -88,6 +88,18 @@ TEST_F(Cli, PluginsShowsTheSectionsATypeBuilds) {
   EXPECT_NE(r.output.find("provides (with the defaults): rows = 1"), std::string::npos) << r.output;
 }
 
+TEST_F(Cli, PluginsShowsOptionalKeysAsOptional) {
+  // docs/architecture.md, "One declaration per key": an optional key has no default and is not required.
+  const Result r = dipole_cli("plugins flow_mlp");
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* name : {"time_features", "hidden_dims", "activation"}) {
+    const auto line = r.output.find(std::string("    ") + name + " ");
+    ASSERT_NE(line, std::string::npos) << name << "\n" << r.output;
+    const std::string text = r.output.substr(line, r.output.find('\n', line) - line);
+    EXPECT_NE(text.find("(optional)"), std::string::npos) << text;
+  }
+}
+
 TEST_F(Cli, HelpOnEverySubcommand) {
   for (const char* command : {"plugins", "config", "train", "eval"}) {
     const Result r = dipole_cli(std::string(command) + " --help");

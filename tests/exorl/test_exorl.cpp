@@ -134,7 +134,7 @@ TEST_F(Exorl, RoundTripOfACollectedDirectory) {
 
 TEST_F(Exorl, RelabelledRewardsEqualTheRecordedOnes) {
   // Two full 1000-step walker stand episodes (the walker falls: varied states and rewards).
-  collect("data", "--set collect.max_steps=0 --episodes 2");
+  collect("data", "--set collect.max_steps=1000 --episodes 2");  // the time limit
   const auto data = load("data");
   ASSERT_EQ(data->size(), 2000);
   for (int k = 0; k < 2; ++k) {

@@ -45,7 +45,6 @@ TEST(GeneratedFiles, PlayEpisodesRoundTripThroughTheOgbenchDataset) {
     params.set("split", split);
     params.set("reward_timing", std::string("pre"));
     params.set("clip_actions", 0.0);
-    params.set("max_rows", std::int64_t{0});
     auto dataset = std::dynamic_pointer_cast<Dataset>(registry.create(Kind::Dataset, "ogbench", params, ctx));
     ASSERT_TRUE(dataset);
     const std::int64_t episodes = split == "train" ? 2 : 1;

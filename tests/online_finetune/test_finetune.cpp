@@ -41,13 +41,14 @@ double number(const std::string& row, const std::string& key) {
 /// `landscape`; evaluations only after the offline phase and at the end (the pair compared here).
 PhaseScores run_finetune(const std::string& config, const std::string& landscape, std::int64_t online_steps,
                          std::uint64_t seed, const std::vector<std::string>& extra) {
-  std::vector<std::string> overrides{"trainer.seed=" + std::to_string(seed),
-                                     "trainer.threads=1",
-                                     "trainer.eval_interval=0",
-                                     "online.eval_interval=0",
-                                     "online.steps=" + std::to_string(online_steps),
-                                     "dataset.landscape=" + landscape,
-                                     "environment.landscape=" + landscape};
+  std::vector<std::string> overrides{
+      "trainer.seed=" + std::to_string(seed),
+      "trainer.threads=1",
+      "trainer.eval_interval=0",
+      "online.eval_interval=1000000000",  // beyond the run: none but the forced
+      "online.steps=" + std::to_string(online_steps),
+      "dataset.landscape=" + landscape,
+      "environment.landscape=" + landscape};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
   dipole::Run run = test::build_run(
       Registry::with_default_plugins(),

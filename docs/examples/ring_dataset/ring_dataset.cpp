@@ -13,19 +13,18 @@ namespace {
 
 class RingDataset final : public dipole::Dataset {
  public:
-  // Every key: name, default, doc and valid range. The runtime validates pipelines against it.
-  static dipole::Schema schema() {
-    using namespace dipole::param;
-    return {
-        integer("size", 4096, "number of transitions").at_least(1),
-        real("radius", 0.5, "behaviour actions lie around radius·(cos θ, sin θ)").range(0.0, 1.0),
-        real("noise", 0.1, "standard deviation of the behaviour noise").at_least(0.0),
-    };
-  }
+  // Each key once: the field it fills (its initializer is the default), name, doc and valid range.
+  struct Config {
+    std::int64_t size = 4096;
+    double radius = 0.5, noise = 0.1;
+  };
+  static inline const dipole::Keys<Config> keys{
+      dipole::key(&Config::size, "size", "number of transitions").at_least(1),
+      dipole::key(&Config::radius, "radius", "actions lie around radius·(cos θ, sin θ)").range(0.0, 1.0),
+      dipole::key(&Config::noise, "noise", "standard deviation of the behaviour noise").at_least(0.0)};
 
-  RingDataset(const dipole::Params& params, const dipole::BuildContext& ctx) {
-    const std::int64_t n = params.integer("size");
-    const double radius = params.real("radius"), noise = params.real("noise");
+  RingDataset(const Config& config, const dipole::BuildContext& ctx) {
+    const auto [n, radius, noise] = config;
     at::Generator gen = at::detail::createCPUGenerator(ctx.seed);  // seeded by the runtime
     const at::Tensor theta = at::rand({n}, gen) * (2 * M_PI);
     const at::Tensor obs = at::stack({at::cos(theta), at::sin(theta)}, 1);

@@ -20,12 +20,14 @@ TimeSampling parse_time_sampling(const std::string& name);
 inline constexpr std::int64_t kDefaultTimeGrid = 32;
 
 /// The keys `t_sampling` (uniform | grid, default uniform) and `time_grid` (G, default 32) of every
-/// algorithm that trains a flow, declared once.
-Schema flow_time_schema();
+/// algorithm that trains a flow, declared once: bind them with nested(&Config::time, flow_time_keys()).
 struct FlowTime {
   TimeSampling sampling = TimeSampling::Uniform;
   std::int64_t grid = kDefaultTimeGrid;
 };
+const Keys<FlowTime>& flow_time_keys();
+/// flow_time_keys() as a schema, and read from validated params.
+Schema flow_time_schema();
 FlowTime flow_time(const Params& params);
 
 /// One draw of the flow-matching quantities for a batch of actions a [B, d].

@@ -8,6 +8,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,17 +54,34 @@ struct MlpConfig {
 MlpConfig mlp_preset(const std::string& name, NetworkRole role);
 const char* to_string(Activation activation);
 
-/// The network keys every network-owning plugin shares (so configs read the same everywhere):
-///   preset       "fql" | "cfgrl_exorl"               (default `default_preset`)
-///   hidden_dims  int list, empty = the preset's widths
-///   activation   "preset" | "gelu_tanh" | "mish" | "relu"
-///   layer_norm   "preset" | "none" | "all" | "all_but_last"
-///   layer_order  "preset" | "act_norm" | "norm_act"
-///   output_init  "preset" | "xavier" | "lecun_normal"
-///   output_scale float (1.0): variance multiplier of the output layer's init
-///   activate_final bool (false)
+/// The network keys every network-owning plugin shares (so configs read the same everywhere), as a
+/// section writes them: a preset and optional overrides of its fields (absent: the preset's).
+///   preset       "fql" | "cfgrl_exorl"
+///   hidden_dims  int list
+///   activation   "gelu_tanh" | "mish" | "relu"
+///   layer_norm   "none" | "all" | "all_but_last"
+///   layer_order  "act_norm" | "norm_act"
+///   output_init  "xavier" | "lecun_normal"
+///   output_scale float: variance multiplier of the output layer's init
+///   activate_final bool
+/// A plugin binds them to a member with nested(&Config::network, network_keys()); the member's
+/// initializer gives the defaults (e.g. `NetworkSettings network{"cfgrl_exorl"};`).
+struct NetworkSettings {
+  std::string preset = "fql";
+  std::optional<std::vector<std::int64_t>> hidden_dims;
+  std::optional<Activation> activation;
+  std::optional<NormPlacement> layer_norm;
+  std::optional<LayerOrder> layer_order;
+  std::optional<Init> output_init;
+  double output_scale = 1.0;
+  bool activate_final = false;
+};
+const Keys<NetworkSettings>& network_keys();
+/// The preset of `settings` for `role` with the overrides applied.
+MlpConfig mlp_config(const NetworkSettings& settings, NetworkRole role);
+/// network_keys() as a schema with the default preset `default_preset`.
 Schema mlp_schema(const std::string& default_preset);
-/// Reads the keys of mlp_schema() from validated params.
+/// Reads the keys of network_keys() from validated params.
 MlpConfig mlp_config(const Params& params, NetworkRole role);
 
 /// An ensemble of M independent MLPs with stacked parameters (docs/algorithms.md, "Ensembles"):

@@ -25,10 +25,15 @@ void polyak_update(const std::vector<at::Tensor>& target, const std::vector<at::
 /// PostStep: θ̄ ← (1 − τ)·θ̄ + τ·θ after the optimiser step (the framework's default); PreStep: from the
 /// parameters before that step, as FQL's code does (the target lags one step further).
 enum class PolyakSource { PreStep, PostStep };
-/// Schema key `polyak_source` ("post_step" default | "pre_step"), shared by the critics that Polyak-update.
-ParamSpec polyak_source_param();
-/// Reads `polyak_source` from validated params.
-PolyakSource read_polyak_source(const Params& params);
+/// Key `polyak_source` ("post_step" | "pre_step"; the default is the member's initializer), shared by
+/// the critics that Polyak-update.
+template <class Config>
+FieldKey<Config, PolyakSource> polyak_source_key(PolyakSource Config::*member) {
+  return key(member, "polyak_source",
+             "parameters the target blends from: post_step (after the optimiser step) or pre_step "
+             "(before it, FQL's code: one more step of lag)")
+      .choices({{"post_step", PolyakSource::PostStep}, {"pre_step", PolyakSource::PreStep}});
+}
 /// Runs `optimiser_step` and `polyak` in the order `source` says: PostStep = step, then blend; PreStep =
 /// blend, then step. A target is never written by its optimiser, so blending first equals blending
 /// afterwards from a copy of the pre-step θ, without the copy.

@@ -19,9 +19,14 @@
 namespace dipole::plugins {
 namespace {
 
-std::unique_ptr<dmc::Task> make_configured_task(const Params& params) {
+struct DmcConfig {
+  std::string domain = "walker";
+  std::string task = "stand";
+};
+
+std::unique_ptr<dmc::Task> make_configured_task(const Params& params, const DmcConfig& config) {
   try {
-    return dmc::make_task(params.text("domain"), params.text("task"));
+    return dmc::make_task(config.domain, config.task);
   } catch (const ConfigError& e) {
     throw ConfigError(params.where("task") + ": " + e.what());
   }
@@ -30,17 +35,21 @@ std::unique_ptr<dmc::Task> make_configured_task(const Params& params) {
 /// One instance owns its model and data, so instances share no mutable state.
 class DmcEnvironment final : public Environment {
  public:
-  static Schema schema() {
-    return {param::text("domain", "walker",
-                        "DMC domain: walker, cheetah, quadruped or jaco (docs/exorl.md, \"Tasks\")")
-                .one_of({"walker", "cheetah", "quadruped", "jaco"}),
-            param::text("task", "stand",
-                        "task of the domain: walker stand|walk|run, cheetah run|run_backward, quadruped "
-                        "walk|run, jaco reach_top_left|reach_top_right")};
+  using Config = DmcConfig;
+  static const Keys<Config>& keys() {
+    static const Keys<Config> keys{
+        key(&Config::domain, "domain",
+            "DMC domain: walker, cheetah, quadruped or jaco (docs/exorl.md, \"Tasks\")")
+            .one_of({"walker", "cheetah", "quadruped", "jaco"}),
+        key(&Config::task, "task",
+            "task of the domain: walker stand|walk|run, cheetah run|run_backward, quadruped "
+            "walk|run, jaco reach_top_left|reach_top_right")};
+    return keys;
   }
+  static Schema schema() { return keys().schema(); }
 
   DmcEnvironment(const Params& params, const BuildContext& /*ctx*/)
-      : task_(make_configured_task(params)), physics_(task_->make_physics()) {
+      : task_(make_configured_task(params, keys().read(params))), physics_(task_->make_physics()) {
     label_ = "dmc " + task_->domain() + "/" + task_->name();
     spec_.obs_dim = task_->obs_dim();
     spec_.action_dim = task_->action_dim();

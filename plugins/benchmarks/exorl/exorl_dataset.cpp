@@ -43,30 +43,43 @@ npz::Array text_array(const std::string& text) {
 
 class ExorlDataset final : public Dataset {
  public:
-  static Schema schema() {
-    using namespace param;
-    return {
-        text(
-            "root", "data/exorl",
+  struct Config {
+    std::string root = "data/exorl";
+    std::string domain;
+    std::string algorithm = "rnd";
+    std::string task;
+    std::optional<std::int64_t> max_episodes;
+    bool cache = true;
+    std::int64_t threads = 2;
+  };
+  static const Keys<Config>& keys() {
+    using C = Config;
+    static const Keys<C> keys{
+        key(&C::root, "root",
             "directory holding <domain>/<algorithm>/buffer/*.npz (relative paths: to the working directory)"),
-        text("domain", "", "walker, cheetah, quadruped or jaco (the dmc domains built here)").required(),
-        text("algorithm", "rnd",
-             "dataset (collector) name: rnd, random, proto, ... (a folder under <domain>/)"),
-        text("task", "", "task whose reward is recomputed from the stored physics states, e.g. stand")
+        key(&C::domain, "domain", "walker, cheetah, quadruped or jaco (the dmc domains built here)")
             .required(),
-        integer("max_episodes", 0, "use the first N episode files in index order (0: all)").at_least(0),
-        boolean(
-            "cache", true,
+        key(&C::algorithm, "algorithm",
+            "dataset (collector) name: rnd, random, proto, ... (a folder under <domain>/)"),
+        key(&C::task, "task", "task whose reward is recomputed from the stored physics states, e.g. stand")
+            .required(),
+        key(&C::max_episodes, "max_episodes", "use the first N episode files in index order (absent: all)")
+            .at_least(1),
+        key(&C::cache, "cache",
             "keep the relabelled rewards in <root>/<domain>/<algorithm>/<task>.rewards.npz and reuse them "
             "while the file list (names, sizes, times) is unchanged"),
-        integer("threads", 2, "threads reading files and relabelling (one MuJoCo model each)").range(1, 256),
+        key(&C::threads, "threads", "threads reading files and relabelling (one MuJoCo model each)")
+            .range(1, 256),
     };
+    return keys;
   }
+  static Schema schema() { return keys().schema(); }
 
   ExorlDataset(const Params& params, const BuildContext& ctx) : device_(ctx.device) {
     const auto start = Clock::now();
-    const std::string root = params.text("root"), domain = params.text("domain"),
-                      algorithm = params.text("algorithm"), task = params.text("task");
+    const Config config = keys().read(params);
+    const std::string root = config.root, domain = config.domain, algorithm = config.algorithm,
+                      task = config.task;
     DomainSizes sizes;
     try {
       sizes = dmc_domain_sizes(domain);
@@ -82,9 +95,8 @@ class ExorlDataset final : public Dataset {
     if (!fs::is_directory(buffer)) throw DataError(missing_message(params, buffer, root, domain, algorithm));
     std::vector<EpisodeFile> files = list_episode_files(buffer);
     if (files.empty()) throw DataError(missing_message(params, buffer, root, domain, algorithm));
-    const std::int64_t max_episodes = params.integer("max_episodes");
-    if (max_episodes > 0 && static_cast<std::int64_t>(files.size()) > max_episodes)
-      files.resize(static_cast<std::size_t>(max_episodes));
+    if (config.max_episodes && static_cast<std::int64_t>(files.size()) > *config.max_episodes)
+      files.resize(static_cast<std::size_t>(*config.max_episodes));
 
     // Row and transition layout, known from the file names before any file is read.
     const auto episodes = static_cast<std::int64_t>(files.size());
@@ -103,7 +115,7 @@ class ExorlDataset final : public Dataset {
     // Relabelled rewards from the cache when its fingerprint matches this file list.
     const std::string cache_path = (fs::path(root) / domain / algorithm / (task + ".rewards.npz")).string();
     const std::string key = fingerprint(files, fmt::format("exorl-rewards-v1 {} {}", domain, task));
-    const bool use_cache = params.boolean("cache");
+    const bool use_cache = config.cache;
     bool cached = false;
     std::string cache_note;
     if (use_cache && fs::exists(cache_path)) {
@@ -124,7 +136,7 @@ class ExorlDataset final : public Dataset {
     }
 
     // Read, validate and (without a cache hit) relabel; thread k handles files k, k + threads, ...
-    const int threads = static_cast<int>(std::min<std::int64_t>(params.integer("threads"), episodes));
+    const int threads = static_cast<int>(std::min<std::int64_t>(config.threads, episodes));
     std::vector<std::exception_ptr> errors(files.size());
     std::vector<double> relabel_seconds(static_cast<std::size_t>(threads), 0.0);
     auto work = [&](int k) {

@@ -19,22 +19,32 @@ namespace fs = std::filesystem;
 
 class ExorlRecorder final : public Recorder {
  public:
-  static Schema schema() {
-    using namespace param;
-    return {
-        text("root", "data/exorl", "directory that receives <domain>/<algorithm>/buffer/"),
-        text("domain", "", "walker, cheetah, quadruped or jaco: fixes the widths every file must have")
+  struct Config {
+    std::string root = "data/exorl";
+    std::string domain;
+    std::string algorithm = "random";
+    std::string prefix = "episode";
+  };
+  static const Keys<Config>& keys() {
+    using C = Config;
+    static const Keys<C> keys{
+        key(&C::root, "root", "directory that receives <domain>/<algorithm>/buffer/"),
+        key(&C::domain, "domain", "walker, cheetah, quadruped or jaco: fixes the widths every file must have")
             .required(),
-        text("algorithm", "random", "dataset name (folder under <domain>/), e.g. random for uniform actions"),
-        text("prefix", "episode", "file name prefix: <prefix>_<index>_<length>.npz (no '_' allowed)"),
+        key(&C::algorithm, "algorithm",
+            "dataset name (folder under <domain>/), e.g. random for uniform actions"),
+        key(&C::prefix, "prefix", "file name prefix: <prefix>_<index>_<length>.npz (no '_' allowed)"),
     };
+    return keys;
   }
+  static Schema schema() { return keys().schema(); }
 
-  ExorlRecorder(const Params& params, const BuildContext& /*ctx*/)
-      : buffer_(buffer_directory(params.text("root"), params.text("domain"), params.text("algorithm"))),
-        prefix_(params.text("prefix")) {
+  ExorlRecorder(const Params& params, const BuildContext& ctx)
+      : ExorlRecorder(params, keys().read(params), ctx) {}
+  ExorlRecorder(const Params& params, const Config& config, const BuildContext& /*ctx*/)
+      : buffer_(buffer_directory(config.root, config.domain, config.algorithm)), prefix_(config.prefix) {
     try {
-      sizes_ = dmc_domain_sizes(params.text("domain"));
+      sizes_ = dmc_domain_sizes(config.domain);
     } catch (const ConfigError& e) {
       throw ConfigError(fmt::format("{}: {}", params.where("domain"), e.what()));
     }

@@ -21,27 +21,36 @@ using locomaze::LocoEnv;
 
 class OgbenchLocomaze final : public Environment {
  public:
-  static Schema schema() {
-    return {param::text("env", "humanoidmaze-medium-singletask-task1-v0",
-                        "OGBench single-task env id <category>-singletask[-task<N>]-v0, category pointmaze-"
-                        "{medium,large,giant,teleport}, antmaze-{medium,large,giant,teleport}, humanoidmaze-"
-                        "{medium,large,giant} or antsoccer-{arena,medium}, N in 1..5 (without taskN: task1, "
-                        "antsoccer task4)"),
-            param::text("reward_timing", "pre",
-                        "pre: reward, terminated and success of a step from the state before the action "
-                        "(OGBench >= 1.2.0); post: from the state after it (OGBench 1.1.x, as pinned by FQL)")
-                .one_of({"pre", "post"}),
-            param::text("reset_quaternion", "raw",
-                        "ant/antsoccer reset observation and state: raw = the noisy unnormalised quaternions "
-                        "as written (MuJoCo >= 3.2, current OGBench); normalized = normalised by the forward "
-                        "pass (MuJoCo <= 3.1)")
-                .one_of({"raw", "normalized"})};
+  struct Config {
+    std::string env = "humanoidmaze-medium-singletask-task1-v0";
+    locomaze::RewardTiming reward_timing = locomaze::RewardTiming::Pre;
+    locomaze::ResetQuaternion reset_quaternion = locomaze::ResetQuaternion::Raw;
+  };
+  static const Keys<Config>& keys() {
+    using locomaze::ResetQuaternion;
+    using locomaze::RewardTiming;
+    static const Keys<Config> keys{
+        key(&Config::env, "env",
+            "OGBench single-task env id <category>-singletask[-task<N>]-v0, category pointmaze-"
+            "{medium,large,giant,teleport}, antmaze-{medium,large,giant,teleport}, humanoidmaze-"
+            "{medium,large,giant} or antsoccer-{arena,medium}, N in 1..5 (without taskN: task1, "
+            "antsoccer task4)"),
+        key(&Config::reward_timing, "reward_timing",
+            "pre: reward, terminated and success of a step from the state before the action "
+            "(OGBench >= 1.2.0); post: from the state after it (OGBench 1.1.x, as pinned by FQL)")
+            .choices({{"pre", RewardTiming::Pre}, {"post", RewardTiming::Post}}),
+        key(&Config::reset_quaternion, "reset_quaternion",
+            "ant/antsoccer reset observation and state: raw = the noisy unnormalised quaternions "
+            "as written (MuJoCo >= 3.2, current OGBench); normalized = normalised by the forward "
+            "pass (MuJoCo <= 3.1)")
+            .choices({{"raw", ResetQuaternion::Raw}, {"normalized", ResetQuaternion::Normalized}})};
+    return keys;
   }
+  static Schema schema() { return keys().schema(); }
 
-  OgbenchLocomaze(const Params& params, const BuildContext& /*ctx*/)
-      : env_(std::make_unique<LocoEnv>(params.text("env"),
-                                       locomaze::parse_reward_timing(params.text("reward_timing")),
-                                       locomaze::parse_reset_quaternion(params.text("reset_quaternion")))) {
+  OgbenchLocomaze(const Params& params, const BuildContext& /*ctx*/) : OgbenchLocomaze(keys().read(params)) {}
+  explicit OgbenchLocomaze(const Config& config)
+      : env_(std::make_unique<LocoEnv>(config.env, config.reward_timing, config.reset_quaternion)) {
     spec_.obs_dim = env_->scene().obs_dim();
     spec_.action_dim = env_->scene().action_dim();
     spec_.action_low.assign(static_cast<std::size_t>(spec_.action_dim), -1.0);

@@ -22,21 +22,28 @@ using manipspace::SingleTaskEnv;
 
 class OgbenchManipulation final : public Environment {
  public:
-  static Schema schema() {
-    return {
-        param::text(
-            "env", "cube-single-singletask-task2-v0",
+  struct Config {
+    std::string env = "cube-single-singletask-task2-v0";
+    manipspace::RewardTiming reward_timing = manipspace::RewardTiming::Pre;
+  };
+  static const Keys<Config>& keys() {
+    using manipspace::RewardTiming;
+    static const Keys<Config> keys{
+        key(&Config::env, "env",
             "OGBench single-task env id <category>-singletask[-task<N>]-v0, category cube-single, "
             "cube-double, scene or puzzle-3x3, N in 1..5 (without taskN: the category's default task)"),
-        param::text("reward_timing", "pre",
-                    "pre: reward r(s_t) and terminated = success(s_t) (OGBench >= 1.2.0); post: r(s_{t+1}), "
-                    "success(s_{t+1}) (OGBench <= 1.1.5, as pinned by FQL)")
-            .one_of({"pre", "post"})};
+        key(&Config::reward_timing, "reward_timing",
+            "pre: reward r(s_t) and terminated = success(s_t) (OGBench >= 1.2.0); post: r(s_{t+1}), "
+            "success(s_{t+1}) (OGBench <= 1.1.5, as pinned by FQL)")
+            .choices({{"pre", RewardTiming::Pre}, {"post", RewardTiming::Post}})};
+    return keys;
   }
+  static Schema schema() { return keys().schema(); }
 
   OgbenchManipulation(const Params& params, const BuildContext& /*ctx*/)
-      : env_(std::make_unique<SingleTaskEnv>(params.text("env"),
-                                             manipspace::parse_reward_timing(params.text("reward_timing")))) {
+      : OgbenchManipulation(keys().read(params)) {}
+  explicit OgbenchManipulation(const Config& config)
+      : env_(std::make_unique<SingleTaskEnv>(config.env, config.reward_timing)) {
     spec_.obs_dim = env_->env().obs_dim();
     spec_.action_dim = 5;
     spec_.action_low.assign(5, -1.0);

@@ -45,40 +45,53 @@ std::string expand_home(const std::string& dir, const dipole::Params& params) {
 
 class OgbenchDataset final : public dipole::Dataset {
  public:
-  static dipole::Schema schema() {
-    using namespace dipole::param;
-    return {
-        text("dataset", "",
-             "single-task dataset name <category>-<type>-singletask[-task<1..5>]-v0, e.g. "
-             "\"cube-single-play-singletask-task1-v0\" (no taskN: the category's default task)")
+  struct Config {
+    std::string dataset;
+    std::string directory = "~/.ogbench/data";
+    std::string split = "train";
+    og::RewardTiming reward_timing = og::RewardTiming::Pre;
+    double clip_actions = 1e-5;
+    std::optional<std::int64_t> max_rows;
+  };
+  static const dipole::Keys<Config>& keys() {
+    using C = Config;
+    using dipole::key;
+    static const dipole::Keys<C> keys{
+        key(&C::dataset, "dataset",
+            "single-task dataset name <category>-<type>-singletask[-task<1..5>]-v0, e.g. "
+            "\"cube-single-play-singletask-task1-v0\" (no taskN: the category's default task)")
             .required(),
-        text("directory", "~/.ogbench/data",
-             "directory holding <category>-<type>-v0.npz and -val.npz (~ = $HOME)"),
-        text("split", "train", "train: <stem>.npz; val: <stem>-val.npz").one_of({"train", "val"}),
-        text("reward_timing", "pre",
-             "pre: reward/mask of s_t (OGBench >= 1.2, relabel_utils); post: of s_{t+1} (the env timing of "
-             "OGBench <= 1.1.5, FQL's pin 1.1.0)")
-            .one_of({"pre", "post"}),
-        real("clip_actions", 1e-5, "clip actions to ±(1 − clip_actions) on load (FQL); 0 disables")
+        key(&C::directory, "directory",
+            "directory holding <category>-<type>-v0.npz and -val.npz (~ = $HOME)"),
+        key(&C::split, "split", "train: <stem>.npz; val: <stem>-val.npz").one_of({"train", "val"}),
+        key(&C::reward_timing, "reward_timing",
+            "pre: reward/mask of s_t (OGBench >= 1.2, relabel_utils); post: of s_{t+1} (the env timing of "
+            "OGBench <= 1.1.5, FQL's pin 1.1.0)")
+            .choices({{"pre", og::RewardTiming::Pre}, {"post", og::RewardTiming::Post}}),
+        key(&C::clip_actions, "clip_actions", "clip actions to ±(1 − clip_actions) on load (FQL); 0 disables")
             .range(0, 0.5),
-        integer("max_rows", 0, "use only the first max_rows stored rows, whole episodes only; 0 = all")
-            .at_least(0),
+        key(&C::max_rows, "max_rows",
+            "use only the first max_rows stored rows, whole episodes only; absent: all")
+            .at_least(1),
     };
+    return keys;
   }
+  static dipole::Schema schema() { return keys().schema(); }
 
   OgbenchDataset(const dipole::Params& params, const dipole::BuildContext& ctx) : device_(ctx.device) {
+    const Config config = keys().read(params);
     og::ParsedName name;
     try {
-      name = og::parse_dataset_name(params.text("dataset"));
+      name = og::parse_dataset_name(config.dataset);
     } catch (const ConfigError& e) {
       throw ConfigError(params.where("dataset") + ": " + e.what());
     }
     const og::CategoryInfo& cat = og::info(name.category);
     task_ = og::task_spec(name);
-    const std::string dir = expand_home(params.text("directory"), params);
+    const std::string dir = expand_home(config.directory, params);
     const std::string train_path = (std::filesystem::path(dir) / (name.dataset_stem + ".npz")).string();
     const std::string val_path = (std::filesystem::path(dir) / (name.dataset_stem + "-val.npz")).string();
-    const bool val = params.text("split") == "val";
+    const bool val = config.split == "val";
     path_ = val ? val_path : train_path;
     if (!std::filesystem::exists(path_))
       throw DataError(fmt::format(
@@ -86,21 +99,19 @@ class OgbenchDataset final : public dipole::Dataset {
           "Download the official files:\n  {}/{}.npz\n  {}/{}-val.npz\n"
           "(or run OGBench's download_datasets), or create local ones with `dipole generate`; set "
           "dataset.directory if they live elsewhere.",
-          params.where("directory"), path_, params.text("split"), train_path, val_path, kDatasetUrl,
+          params.where("directory"), path_, config.split, train_path, val_path, kDatasetUrl,
           name.dataset_stem, kDatasetUrl, name.dataset_stem));
 
     const og::FileArrays file = og::read_file(path_, cat);
-    const std::int64_t max_rows = params.integer("max_rows");
+    const std::int64_t max_rows = config.max_rows.value_or(0);  // 0: all rows
     const og::Transitions transitions = og::regular_transitions(file, max_rows);
     if (transitions.rows.empty())
       throw ConfigError(fmt::format("{}: {} rows hold no whole episode of '{}' (its first episode is longer)",
                                     params.where("max_rows"), max_rows, path_));
     episode_ends_ = transitions.episode_ends;
-    const og::Relabelled labels =
-        og::relabel(file, transitions, task_,
-                    params.text("reward_timing") == "post" ? og::RewardTiming::Post : og::RewardTiming::Pre);
+    const og::Relabelled labels = og::relabel(file, transitions, task_, config.reward_timing);
 
-    const double eps = params.real("clip_actions");
+    const double eps = config.clip_actions;
     at::Tensor all_obs = dipole::npz::to_tensor(file.observations).to(at::kFloat);
     at::Tensor all_act = dipole::npz::to_tensor(file.actions).to(at::kFloat);
     if (eps > 0) all_act = all_act.clamp(-1.0 + eps, 1.0 - eps);

@@ -121,32 +121,42 @@ std::string expand_home(const std::string& dir, const Params& params) {
 
 class OgbenchRecorder final : public Recorder {
  public:
-  static Schema schema() {
-    using namespace param;
-    return {
-        text("dataset", "",
-             "file stem <category>-<type>-v0 (e.g. \"cube-single-play-v0\") or a single-task dataset name "
-             "(\"cube-single-play-singletask-task1-v0\"): writes <stem>.npz (and <stem>-val.npz); the "
-             "category fixes every width")
+  struct Config {
+    std::string dataset;
+    std::string directory = "~/.ogbench/data";
+    std::int64_t val_episodes = 0;
+    std::int64_t checkpoint_every = 100;
+  };
+  static const Keys<Config>& keys() {
+    using C = Config;
+    static const Keys<C> keys{
+        key(&C::dataset, "dataset",
+            "file stem <category>-<type>-v0 (e.g. \"cube-single-play-v0\") or a single-task dataset name "
+            "(\"cube-single-play-singletask-task1-v0\"): writes <stem>.npz (and <stem>-val.npz); the "
+            "category fixes every width")
             .required(),
-        text("directory", "~/.ogbench/data", "directory that receives the files (~ = $HOME)"),
-        integer("val_episodes", 0,
-                "the last val_episodes episodes of the collection go to <stem>-val.npz (official: 100 of "
-                "1100); 0 = no validation file")
+        key(&C::directory, "directory", "directory that receives the files (~ = $HOME)"),
+        key(&C::val_episodes, "val_episodes",
+            "the last val_episodes episodes of the collection go to <stem>-val.npz (official: 100 of "
+            "1100); 0 = no validation file")
             .at_least(0),
-        integer("checkpoint_every", 100,
-                "every this many new episodes, all episodes so far are written to <stem>-partial.npz, so "
-                "a crash loses at most this many; 0 = only at the end")
+        key(&C::checkpoint_every, "checkpoint_every",
+            "every this many new episodes, all episodes so far are written to <stem>-partial.npz, so "
+            "a crash loses at most this many; 0 = only at the end")
             .at_least(0),
     };
+    return keys;
   }
+  static Schema schema() { return keys().schema(); }
 
-  OgbenchRecorder(const Params& params, const BuildContext& /*ctx*/)
-      : name_(parse_stem(params.text("dataset"), params)),
+  OgbenchRecorder(const Params& params, const BuildContext& ctx)
+      : OgbenchRecorder(params, keys().read(params), ctx) {}
+  OgbenchRecorder(const Params& params, const Config& config, const BuildContext& /*ctx*/)
+      : name_(parse_stem(config.dataset, params)),
         category_(info(name_.category)),
-        val_episodes_(params.integer("val_episodes")),
-        checkpoint_every_(params.integer("checkpoint_every")) {
-    const fs::path dir(expand_home(params.text("directory"), params));
+        val_episodes_(config.val_episodes),
+        checkpoint_every_(config.checkpoint_every) {
+    const fs::path dir(expand_home(config.directory, params));
     train_path_ = (dir / (name_.dataset_stem + ".npz")).string();
     val_path_ = (dir / (name_.dataset_stem + "-val.npz")).string();
     partial_path_ = (dir / (name_.dataset_stem + "-partial.npz")).string();

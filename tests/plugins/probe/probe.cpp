@@ -13,8 +13,14 @@ namespace {
 
 class Probe final : public dipole::WeightingFunction {
  public:
-  static dipole::Schema schema() { return {dipole::param::real("scale", 2.0, "multiplies the advantage")}; }
-  Probe(const dipole::Params& p, const dipole::BuildContext&) : scale_(p.real("scale")) {}
+  struct Config {
+    double scale = 2.0;
+  };
+  static const dipole::Keys<Config>& keys() {
+    static const dipole::Keys<Config> keys{dipole::key(&Config::scale, "scale", "multiplies the advantage")};
+    return keys;
+  }
+  Probe(const Config& config, const dipole::BuildContext&) : scale_(config.scale) {}
   dipole::Weights weights(const at::Tensor& advantage, at::Generator&, bool) const override {
     return {(advantage * scale_).unsqueeze(0), {}, {}};
   }
@@ -27,5 +33,5 @@ class Probe final : public dipole::WeightingFunction {
 }  // namespace
 
 DIPOLE_PLUGIN(plugin) {
-  plugin.add<Probe>(DIPOLE_PROBE_TYPE, "test probe", Probe::schema());
+  plugin.add<Probe>(DIPOLE_PROBE_TYPE, "test probe");
 }

@@ -15,7 +15,7 @@
 
 namespace dipole {
 
-/// [trainer] section. Every key documented in trainer_schema().
+/// [trainer] section. Every key documented in trainer_keys() (core/src/pipeline.cpp).
 struct TrainerConfig {
   std::int64_t steps = 1000;
   std::int64_t batch_size = 256;
@@ -26,20 +26,22 @@ struct TrainerConfig {
   std::string device = "cpu";
   std::int64_t threads = 0;  ///< intra-op threads; 0: leave LibTorch's choice (applied by the program)
 };
+const Keys<TrainerConfig>& trainer_keys();
 Schema trainer_schema();
 
 /// [eval] section.
 struct EvalConfig {
   std::int64_t episodes = 10;
   std::int64_t parallel = 8;                 ///< environment instances stepped together
-  std::vector<double> omegas;                ///< ω values to evaluate (empty: the configured one)
-  std::vector<std::int64_t> num_candidates;  ///< N_c values (empty: the configured one)
-  std::uint64_t seed = 1000000;              ///< episode i is reset with seed + i
+  std::optional<std::vector<double>> omegas;  ///< ω values to evaluate (absent: the configured one)
+  std::optional<std::vector<std::int64_t>> num_candidates;  ///< N_c values (absent: the configured one)
+  std::uint64_t seed = 1000000;                             ///< episode i is reset with seed + i
 };
+const Keys<EvalConfig>& eval_keys();
 Schema eval_schema();
 
 /// [online] section: the offline-to-online phase after the trainer's offline steps (docs/online.md).
-/// Every key documented in online_schema(). Absent section or steps = 0: offline only.
+/// Every key documented in online_keys(). Absent section or steps = 0: offline only.
 struct OnlineConfig {
   std::int64_t steps = 0;              ///< online updates after trainer.steps offline updates
   std::int64_t buffer_size = 2000000;  ///< ring capacity = max(buffer_size, N_data + 1)
@@ -47,11 +49,12 @@ struct OnlineConfig {
   bool balanced_sampling = false;      ///< half dataset rows, half online rows per batch
   std::int64_t updates_per_step = 1;   ///< gradient updates per environment step
   std::int64_t envs = 1;               ///< exploration instances stepped together
-  double omega = -1;                   ///< exploration ω (< 0: the sampler's configured ω)
-  std::int64_t num_candidates = 0;     ///< exploration N_c (0: the configured one)
-  std::int64_t eval_interval = 0;      ///< online-phase evaluation interval (0: trainer.eval_interval)
+  std::optional<double> omega;         ///< exploration ω (absent: the sampler's configured ω)
+  std::optional<std::int64_t> num_candidates;  ///< exploration N_c (absent: the configured one)
+  std::optional<std::int64_t> eval_interval;   ///< online-phase evaluation interval (absent: trainer's)
   bool enabled() const { return steps > 0; }
 };
+const Keys<OnlineConfig>& online_keys();
 Schema online_schema();
 
 /// Which plugin build produced one component of a run (written to the run's plugins.toml).
