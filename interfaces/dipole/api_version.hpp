@@ -21,7 +21,8 @@
 // provides, Slot, Requirements) and replaced BuildContext::denoiser by BuildContext::requirements; 5
 // added ParamSpec::optional and dipole/config_keys.hpp (one declaration per key: Keys, key(), nested()),
 // NetworkSettings/network_keys() and flow_time_keys(), replaced polyak_source_param()/read_polyak_source()
-// by polyak_source_key(), made the "preset" network keys optional, and let plugin.add<T> take T::keys.
+// by polyak_source_key(), made the "preset" network keys optional, let plugin.add<T> take T::keys, and
+// removed StateParts/gather_state/scatter_state from dipole/sdk/state_prefix.hpp (SlotParts replaces them).
 #pragma once
 
 #ifndef DIPOLE_PLUGIN_API_VERSION  // overridable only so tests can build a mismatched plugin

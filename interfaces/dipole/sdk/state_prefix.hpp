@@ -3,10 +3,7 @@
 #pragma once
 
 #include <string>
-#include <utility>
-#include <vector>
 
-#include "dipole/component.hpp"
 #include "dipole/types.hpp"
 
 namespace dipole {
@@ -23,20 +20,6 @@ inline StateDict strip_prefix(const StateDict& state, const std::string& prefix)
        it != state.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
     out[it->first.substr(prefix.size())] = it->second;
   return out;
-}
-
-/// A composite's parts with their key prefixes, e.g. {{"critic.", critic_.get()}, ...}. One list
-/// serves both directions, so state() and load_state() cannot drift apart.
-using StateParts = std::vector<std::pair<std::string, Component*>>;
-
-inline StateDict gather_state(const StateParts& parts) {
-  StateDict out;
-  for (const auto& [prefix, part] : parts) add_prefixed(out, prefix, part->state());
-  return out;
-}
-
-inline void scatter_state(const StateDict& state, const StateParts& parts) {
-  for (const auto& [prefix, part] : parts) part->load_state(strip_prefix(state, prefix));
 }
 
 }  // namespace dipole
