@@ -47,7 +47,7 @@ compile() {
   echo "$obj"
 }
 LIB_OBJECTS=()
-for src in core/src/npy.cpp core/src/npz.cpp core/src/config.cpp core/src/params.cpp \
+for src in core/src/npy.cpp core/src/npz.cpp core/src/config.cpp core/src/params.cpp core/src/errors.cpp \
   plugins/benchmarks/exorl/exorl_format.cpp plugins/benchmarks/ogbench/ogbench_format.cpp plugins/benchmarks/ogbench/ogbench_tasks.cpp; do
   LIB_OBJECTS+=("$(compile "$src" -fsanitize=fuzzer-no-link)")
 done

@@ -1,12 +1,11 @@
-// Out-of-line destructors of the interface and error classes: their vtables and type_info live in
-// libdipole_core only, so dynamic_cast between plugin libraries loaded with RTLD_LOCAL is reliable and
-// an exception thrown by a plugin outlives the plugin's library.
+// Out-of-line destructors of the interface classes: their vtables and type_info live in libdipole_core
+// only, so dynamic_cast between plugin libraries loaded with RTLD_LOCAL is reliable. The error classes
+// have theirs in errors.cpp.
 #include "dipole/algorithm.hpp"
 #include "dipole/critic.hpp"
 #include "dipole/dataset.hpp"
 #include "dipole/denoiser.hpp"
 #include "dipole/environment.hpp"
-#include "dipole/errors.hpp"
 #include "dipole/recorder.hpp"
 #include "dipole/sampler.hpp"
 #include "dipole/weighting.hpp"
@@ -22,13 +21,5 @@ WeightingFunction::~WeightingFunction() = default;
 Sampler::~Sampler() = default;
 Algorithm::~Algorithm() = default;
 Recorder::~Recorder() = default;
-
-Error::~Error() = default;
-ConfigError::~ConfigError() = default;
-PluginError::~PluginError() = default;
-DataError::~DataError() = default;
-NumericError::~NumericError() = default;
-RunLockError::~RunLockError() = default;
-Interrupted::~Interrupted() = default;
 
 }  // namespace dipole
