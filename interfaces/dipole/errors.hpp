@@ -9,7 +9,7 @@
 
 namespace dipole {
 
-// Every class below has its destructor defined in libdipole_core (core/src/interfaces.cpp), so its
+// Every class below has its destructor defined in libdipole_core (core/src/errors.cpp), so its
 // vtable and type_info live there only: an error thrown by a plugin stays valid after the plugin's
 // library is unloaded while the stack unwinds (the CLI prints e.what() after the run is destroyed).
 class Error : public std::runtime_error {
