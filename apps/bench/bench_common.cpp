@@ -295,10 +295,10 @@ double gemm_flop(const at::RecordFunction& fn, double* weight_bytes) {
     return inputs[i].toTensor().sizes().vec();
   };
   std::size_t first = 0;
-  if (name == "aten::mm" || name == "aten::bmm" || name == "aten::matmul")
+  if (name == "aten::mm" || name == "aten::bmm" || name == "aten::matmul" || name == "dipole::tiled_bmm")
     first = 0;
   else if (name == "aten::addmm" || name == "aten::addmm_" || name == "aten::baddbmm" ||
-           name == "aten::baddbmm_" || name == "dipole::streamed_baddbmm")
+           name == "aten::baddbmm_" || name == "dipole::streamed_baddbmm" || name == "dipole::tiled_baddbmm")
     first = 1;
   else
     return -1;

@@ -5,6 +5,8 @@
 // that use them are in nn.cpp.
 #include "nn_kernels.hpp"
 
+#include "dipole/core/fused_mlp.hpp"
+
 #include <ATen/ATen.h>
 #include <ATen/ExpandUtils.h>
 #include <ATen/Parallel.h>
@@ -15,6 +17,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -491,23 +494,25 @@ std::int64_t small_rows_limit() {
 
 constexpr std::int64_t kTileCols = 64;
 
-/// Rows [r0, r0 + R) of y = b + x · w (x [rows, in], w [in, out], y [rows, out]): column tiles of
-/// kTileCols accumulate in registers over the whole k loop, then the remaining columns. Inlined into
-/// each target clone of the caller, so it is compiled for that instruction set.
+/// Rows [r0, r0 + R) of y = b + x · w (x [rows, in] with element (r, k) at x[r·xr + k·xk], w [in, out]
+/// and y [rows, out] contiguous; b [out] or null for zeros): column tiles of kTileCols accumulate in
+/// registers over the whole k loop, then the remaining columns. Inlined into each target clone of the
+/// caller, so it is compiled for that instruction set.
 template <int R>
-DIPOLE_ALWAYS_INLINE void small_rows_tile(const float* __restrict x, const float* __restrict w,
-                                          const float* __restrict b, float* __restrict y, std::int64_t r0,
-                                          std::int64_t in, std::int64_t out) {
+DIPOLE_ALWAYS_INLINE void small_rows_tile(const float* __restrict x, std::int64_t xr, std::int64_t xk,
+                                          const float* __restrict w, const float* __restrict b,
+                                          float* __restrict y, std::int64_t r0, std::int64_t in,
+                                          std::int64_t out) {
   const std::int64_t full_cols = out - out % kTileCols;
   for (std::int64_t c0 = 0; c0 < full_cols; c0 += kTileCols) {
     float acc[R][kTileCols];
     for (int r = 0; r < R; ++r)
-      for (std::int64_t j = 0; j < kTileCols; ++j) acc[r][j] = b[c0 + j];
+      for (std::int64_t j = 0; j < kTileCols; ++j) acc[r][j] = b == nullptr ? 0.0F : b[c0 + j];
     for (std::int64_t k = 0; k < in; ++k) {
       const float* wk = w + k * out + c0;
       for (int r = 0; r < R; ++r) {
-        const float xr = x[(r0 + r) * in + k];
-        for (std::int64_t j = 0; j < kTileCols; ++j) acc[r][j] += xr * wk[j];
+        const float xv = x[(r0 + r) * xr + k * xk];
+        for (std::int64_t j = 0; j < kTileCols; ++j) acc[r][j] += xv * wk[j];
       }
     }
     for (int r = 0; r < R; ++r)
@@ -515,44 +520,47 @@ DIPOLE_ALWAYS_INLINE void small_rows_tile(const float* __restrict x, const float
   }
   if (full_cols == out) return;
   for (int r = 0; r < R; ++r)
-    for (std::int64_t j = full_cols; j < out; ++j) y[(r0 + r) * out + j] = b[j];
+    for (std::int64_t j = full_cols; j < out; ++j) y[(r0 + r) * out + j] = b == nullptr ? 0.0F : b[j];
   for (std::int64_t k = 0; k < in; ++k) {
     const float* wk = w + k * out;
     for (int r = 0; r < R; ++r) {
-      const float xr = x[(r0 + r) * in + k];
+      const float xv = x[(r0 + r) * xr + k * xk];
       float* yr = y + (r0 + r) * out;
-      for (std::int64_t j = full_cols; j < out; ++j) yr[j] += xr * wk[j];
+      for (std::int64_t j = full_cols; j < out; ++j) yr[j] += xv * wk[j];
     }
   }
 }
 
 /// Rows [r0, r1) (a few) of y = b + x · w streaming W once in order: for each k, row k of W is added,
 /// times x[r, k], into every row's accumulator (in L1). Best for 1–3 rows, where the product is
-/// bound by reading W.
-DIPOLE_ALWAYS_INLINE void small_rows_stream(const float* __restrict x, const float* __restrict w,
-                                            const float* __restrict b, float* __restrict y, std::int64_t r0,
-                                            std::int64_t r1, std::int64_t in, std::int64_t out) {
+/// bound by reading W. Layouts as small_rows_tile.
+DIPOLE_ALWAYS_INLINE void small_rows_stream(const float* __restrict x, std::int64_t xr, std::int64_t xk,
+                                            const float* __restrict w, const float* __restrict b,
+                                            float* __restrict y, std::int64_t r0, std::int64_t r1,
+                                            std::int64_t in, std::int64_t out) {
   for (std::int64_t r = r0; r < r1; ++r)
-    for (std::int64_t j = 0; j < out; ++j) y[r * out + j] = b[j];
+    for (std::int64_t j = 0; j < out; ++j) y[r * out + j] = b == nullptr ? 0.0F : b[j];
   for (std::int64_t k = 0; k < in; ++k) {
     const float* wk = w + k * out;
     for (std::int64_t r = r0; r < r1; ++r) {
-      const float xr = x[r * in + k];
+      const float xv = x[r * xr + k * xk];
       float* yr = y + r * out;
-      for (std::int64_t j = 0; j < out; ++j) yr[j] += xr * wk[j];
+      for (std::int64_t j = 0; j < out; ++j) yr[j] += xv * wk[j];
     }
   }
 }
 
-/// y [rows, out] = b [out] + x [rows, in] · w [in, out], all row-major and contiguous: tiles of 4 rows
-/// in registers (W read once per tile), the last 1–3 rows streamed. Every element sums b, then
-/// k = 0, 1, … in order, whichever way it is computed.
-DIPOLE_SMALL_CLONES void small_rows_affine(const float* __restrict x, const float* __restrict w,
-                                           const float* __restrict b, float* __restrict y, std::int64_t rows,
-                                           std::int64_t in, std::int64_t out) {
+/// y [rows, out] = b [out] (null: zeros) + x [rows, in] · w [in, out]; x's element (r, k) at
+/// x[r·xr + k·xk], w and y row-major and contiguous: tiles of 4 rows in registers (W read once per
+/// tile), the last 1–3 rows streamed. Every element sums b, then k = 0, 1, … in order, whichever way
+/// it is computed.
+DIPOLE_SMALL_CLONES void small_rows_affine(const float* __restrict x, std::int64_t xr, std::int64_t xk,
+                                           const float* __restrict w, const float* __restrict b,
+                                           float* __restrict y, std::int64_t rows, std::int64_t in,
+                                           std::int64_t out) {
   std::int64_t r0 = 0;
-  for (; r0 + 4 <= rows; r0 += 4) small_rows_tile<4>(x, w, b, y, r0, in, out);
-  if (r0 < rows) small_rows_stream(x, w, b, y, r0, rows, in, out);
+  for (; r0 + 4 <= rows; r0 += 4) small_rows_tile<4>(x, xr, xk, w, b, y, r0, in, out);
+  if (r0 < rows) small_rows_stream(x, xr, xk, w, b, y, r0, rows, in, out);
 }
 
 }  // namespace
@@ -576,11 +584,129 @@ at::Tensor small_rows_forward(const at::Tensor& h, const at::Tensor& weight, con
   auto y = at::empty({members, rows, out}, weight.options());
   for (std::int64_t m = 0; m < members; ++m) {
     const auto xm = h.select(0, m).contiguous();
-    small_rows_affine(xm.data_ptr<float>(), weight.data_ptr<float>() + m * in * out,
+    small_rows_affine(xm.data_ptr<float>(), in, 1, weight.data_ptr<float>() + m * in * out,
                       bias.data_ptr<float>() + m * out, y.data_ptr<float>() + m * rows * out, rows, in, out);
   }
   return y;
 }
+
+// ---- products of the fused networks' training passes -----------------------------------------------
+//
+// The same register-tiled kernel also computes the products of FusedMlp's forward and backward (autograd
+// on) when it beats the BLAS: on a CPU with AVX-512 whose OpenBLAS runs its AVX2 (Haswell) kernels —
+// Debian's OpenBLAS 0.3.21 on this AMD EPYC, where the kernel's avx512f clone reaches ≈ 165 GFLOP/s at
+// 256 × 512 × 512 on one thread against OpenBLAS's ≈ 120 (docs/performance.md, "Dipole's own products").
+// It is our code, not a BLAS kernel selection: the BLAS and its kernels stay as the machine set them.
+// Values equal baddbmm/bmm up to float summation order (tests/components/test_fused_mlp.cpp).
+//   forward      z[m] = b[m] + h[m] · W[m]
+//   backward     dW[m] = h[m]ᵀ · g[m] (hᵀ read through strides),  dh[m] = g[m] · W[m]ᵀ (Wᵀ copied once)
+// Work is split over members and blocks of 64 rows with at::parallel_for (intra-op threads).
+
+namespace {
+
+std::atomic<int> tiled_mode{static_cast<int>(TiledProducts::Auto)};
+
+bool tiled_auto() {
+  static const bool faster = [] {
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+    // small_rows_limit() is 256 only when the loaded OpenBLAS runs non-AVX-512 kernels.
+    return __builtin_cpu_supports("avx512f") && small_rows_limit() == 256;
+#else
+    return false;
+#endif
+  }();
+  return faster;
+}
+
+constexpr std::int64_t kRowBlock = 64;
+
+/// y[m] = b[m] (null: zeros) + x[m] · w[m] for m < members; x's element (m, r, k) at
+/// x[m·xm + r·xr + k·xk]; w [M, in, out], b [M, out] and y [M, rows, out] contiguous.
+void tiled_bmm(const float* x, std::int64_t xm, std::int64_t xr, std::int64_t xk, const float* w,
+               const float* b, float* y, std::int64_t members, std::int64_t rows, std::int64_t in,
+               std::int64_t out) {
+  const std::int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
+  at::parallel_for(0, members * blocks, 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t item = begin; item < end; ++item) {
+      const std::int64_t m = item / blocks, r0 = (item % blocks) * kRowBlock;
+      const std::int64_t n = std::min(kRowBlock, rows - r0);
+      small_rows_affine(x + m * xm + r0 * xr, xr, xk, w + m * in * out, b == nullptr ? nullptr : b + m * out,
+                        y + (m * rows + r0) * out, n, in, out);
+    }
+  });
+}
+
+/// dst [cols, rows] = srcᵀ for src [rows, cols], both contiguous, in 16 × 16 blocks that stay in L1:
+/// 0.07 ms for 512 × 512 on this machine (32 × 32: 0.15 ms; ATen's strided copy_ ≈ 0.4 ms).
+DIPOLE_SMALL_CLONES void transpose_block(const float* __restrict src, float* __restrict dst,
+                                         std::int64_t rows, std::int64_t cols) {
+  constexpr std::int64_t kBlock = 16;
+  for (std::int64_t i0 = 0; i0 < rows; i0 += kBlock) {
+    const std::int64_t i1 = std::min(rows, i0 + kBlock);
+    for (std::int64_t j0 = 0; j0 < cols; j0 += kBlock) {
+      const std::int64_t j1 = std::min(cols, j0 + kBlock);
+      for (std::int64_t j = j0; j < j1; ++j)
+        for (std::int64_t i = i0; i < i1; ++i) dst[j * rows + i] = src[i * cols + j];
+    }
+  }
+}
+
+}  // namespace
+
+bool tiled_active() {
+  switch (static_cast<TiledProducts>(tiled_mode.load())) {
+    case TiledProducts::On:
+      return true;
+    case TiledProducts::Off:
+      return false;
+    case TiledProducts::Auto:
+      break;
+  }
+  return tiled_auto();
+}
+
+namespace {
+
+/// bias [M, 1, out] + h [M, rows, in] (any strides) · weight [M, in, out] (contiguous): the tiled kernel
+/// when active, else baddbmm.
+at::Tensor training_affine(const at::Tensor& bias, const at::Tensor& h, const at::Tensor& weight) {
+  if (!tiled_active() || !bias.is_contiguous()) return at::baddbmm(bias, h, weight);
+  RECORD_FUNCTION("dipole::tiled_baddbmm", std::vector<c10::IValue>({bias, h, weight}));
+  const auto members = weight.size(0), rows = h.size(1), in = weight.size(1), out = weight.size(2);
+  auto y = at::empty({members, rows, out}, weight.options());
+  tiled_bmm(h.data_ptr<float>(), h.stride(0), h.stride(1), h.stride(2), weight.data_ptr<float>(),
+            bias.data_ptr<float>(), y.data_ptr<float>(), members, rows, in, out);
+  return y;
+}
+
+/// a [M, n, k] (any strides) · b [M, k, p] → [M, n, p]: the tiled kernel (b copied if it is not
+/// contiguous) when active, else bmm.
+at::Tensor training_bmm(const at::Tensor& a, const at::Tensor& b) {
+  if (!tiled_active()) return a.bmm(b);
+  RECORD_FUNCTION("dipole::tiled_bmm", std::vector<c10::IValue>({a, b}));
+  at::Tensor bc = b;
+  if (!b.is_contiguous()) {
+    const auto source = b.transpose(1, 2);  // Wᵀ of a contiguous W: transposed block by block
+    if (source.is_contiguous()) {
+      bc = at::empty(b.sizes(), b.options());
+      const auto rows = source.size(1), cols = source.size(2);
+      at::parallel_for(0, b.size(0), 1, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t m = begin; m < end; ++m)
+          transpose_block(source.data_ptr<float>() + m * rows * cols, bc.data_ptr<float>() + m * rows * cols,
+                          rows, cols);
+      });
+    } else {
+      bc = b.contiguous();
+    }
+  }
+  const auto members = a.size(0), rows = a.size(1), in = a.size(2), out = bc.size(2);
+  auto y = at::empty({members, rows, out}, bc.options());
+  tiled_bmm(a.data_ptr<float>(), a.stride(0), a.stride(1), a.stride(2), bc.data_ptr<float>(), nullptr,
+            y.data_ptr<float>(), members, rows, in, out);
+  return y;
+}
+
+}  // namespace
 
 namespace {
 // ---- One autograd node per ensemble MLP ------------------------------------------------------------
@@ -635,7 +761,7 @@ struct FusedMlp : public torch::autograd::Function<FusedMlp> {
       const auto& bias = params[p + 1];
       saved.push_back(h);
       saved.push_back(weight);
-      auto z = at::baddbmm(bias, h, weight);
+      auto z = training_affine(bias, h, weight);
       p += 2;
       if ((flags & kTreated) == 0) {
         h = z;
@@ -739,10 +865,10 @@ struct FusedMlp : public torch::autograd::Function<FusedMlp> {
         const std::vector<std::int64_t> bias_sizes{weight.size(0), 1, weight.size(2)};
         grads[e + 1] = at::sum_to(g, bias_sizes);
       }
-      if (ctx->needs_input_grad(e)) grads[e] = h.transpose(1, 2).bmm(g);
+      if (ctx->needs_input_grad(e)) grads[e] = training_bmm(h.transpose(1, 2), g);
       const bool need_input = l > 0 || ctx->needs_input_grad(0);
       if (!need_input) break;
-      g = g.bmm(weight.transpose(1, 2));
+      g = training_bmm(g, weight.transpose(1, 2));
     }
     if (ctx->needs_input_grad(0)) grads[0] = x_sizes.size() == 2 ? at::sum_to(g, x_sizes) : g;
     return grads;
@@ -763,3 +889,15 @@ at::Tensor fused_mlp_forward(const at::Tensor& x, const std::vector<at::Tensor>&
 }
 
 }  // namespace dipole::detail
+
+namespace dipole {
+
+void set_tiled_products(TiledProducts mode) {
+  detail::tiled_mode.store(static_cast<int>(mode));
+}
+
+bool tiled_products_active() {
+  return detail::tiled_active();
+}
+
+}  // namespace dipole

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "dipole/core/fused_mlp.hpp"
 #include "dipole/sdk/nn.hpp"
 
 namespace dipole::detail {
