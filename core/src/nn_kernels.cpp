@@ -563,6 +563,42 @@ DIPOLE_SMALL_CLONES void small_rows_affine(const float* __restrict x, std::int64
   if (r0 < rows) small_rows_stream(x, xr, xk, w, b, y, r0, rows, in, out);
 }
 
+constexpr std::int64_t kRowBlock = 64;
+// Products smaller than this many multiply-adds stay on the calling thread: waking the OpenMP team costs
+// more than they take (acting on one observation: a few thousand).
+constexpr std::int64_t kParallelMacs = std::int64_t{1} << 20;
+
+/// y[m] = b[m] (null: zeros) + x[m] · w[m] for m < members; x's element (m, r, k) at
+/// x[m·xm + r·xr + k·xk]; w [M, in, out], b [M, out] and y [M, rows, out] contiguous. With `threaded`,
+/// split over members and blocks of kRowBlock rows (at::parallel_for); each element is computed by one
+/// thread in the same order, so the result does not depend on the thread count.
+void tiled_bmm(const float* x, std::int64_t xm, std::int64_t xr, std::int64_t xk, const float* w,
+               const float* b, float* y, std::int64_t members, std::int64_t rows, std::int64_t in,
+               std::int64_t out, bool threaded) {
+  const std::int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
+  const std::int64_t items = members * blocks;
+  const std::int64_t grain = threaded && members * rows * in * out >= kParallelMacs ? 1 : items;
+  at::parallel_for(0, items, grain, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t item = begin; item < end; ++item) {
+      const std::int64_t m = item / blocks, r0 = (item % blocks) * kRowBlock;
+      const std::int64_t n = std::min(kRowBlock, rows - r0);
+      small_rows_affine(x + m * xm + r0 * xr, xr, xk, w + m * in * out, b == nullptr ? nullptr : b + m * out,
+                        y + (m * rows + r0) * out, n, in, out);
+    }
+  });
+}
+
+/// bias [M, 1, out] (contiguous) + h [M, rows, in] (any strides) · weight [M, in, out] (contiguous);
+/// `threaded` as tiled_bmm.
+at::Tensor tiled_affine(const at::Tensor& bias, const at::Tensor& h, const at::Tensor& weight,
+                        bool threaded) {
+  const auto members = weight.size(0), rows = h.size(1), in = weight.size(1), out = weight.size(2);
+  auto y = at::empty({members, rows, out}, weight.options());
+  tiled_bmm(h.data_ptr<float>(), h.stride(0), h.stride(1), h.stride(2), weight.data_ptr<float>(),
+            bias.data_ptr<float>(), y.data_ptr<float>(), members, rows, in, out, threaded);
+  return y;
+}
+
 }  // namespace
 
 /// Whether the small-rows path applies: autograd off (acting, evaluation, target networks), float32
@@ -580,27 +616,23 @@ bool small_rows_path(const at::Tensor& h, const at::Tensor& weight, const at::Te
 at::Tensor small_rows_forward(const at::Tensor& h, const at::Tensor& weight, const at::Tensor& bias) {
   // A named operator for profilers (dipole bench counts its FLOPs like baddbmm's: inputs bias, x, w).
   RECORD_FUNCTION("dipole::streamed_baddbmm", std::vector<c10::IValue>({bias, h, weight}));
-  const auto members = weight.size(0), rows = h.size(1), in = weight.size(1), out = weight.size(2);
-  auto y = at::empty({members, rows, out}, weight.options());
-  for (std::int64_t m = 0; m < members; ++m) {
-    const auto xm = h.select(0, m).contiguous();
-    small_rows_affine(xm.data_ptr<float>(), in, 1, weight.data_ptr<float>() + m * in * out,
-                      bias.data_ptr<float>() + m * out, y.data_ptr<float>() + m * rows * out, rows, in, out);
-  }
-  return y;
+  // One thread, as before the training products shared this kernel: threads did not speed up acting
+  // (best-of-32 `dipole bench act`: 9.6–10.2 ms threaded vs 9.1–9.4 ms).
+  return tiled_affine(bias, h, weight, false);
 }
 
 // ---- products of the fused networks' training passes -----------------------------------------------
 //
 // The same register-tiled kernel also computes the products of FusedMlp's forward and backward (autograd
 // on) when it beats the BLAS: on a CPU with AVX-512 whose OpenBLAS runs its AVX2 (Haswell) kernels —
-// Debian's OpenBLAS 0.3.21 on this AMD EPYC, where the kernel's avx512f clone reaches ≈ 165 GFLOP/s at
-// 256 × 512 × 512 on one thread against OpenBLAS's ≈ 120 (docs/performance.md, "Dipole's own products").
-// It is our code, not a BLAS kernel selection: the BLAS and its kernels stay as the machine set them.
-// Values equal baddbmm/bmm up to float summation order (tests/components/test_fused_mlp.cpp).
+// Debian's OpenBLAS 0.3.21 on this AMD EPYC, where the kernel's avx512f clone runs the paper-scale
+// forward products at 150–156 GFLOP/s on one thread against OpenBLAS's 111–126 (docs/performance.md,
+// "Dipole's own products"). It is our code, not a BLAS kernel selection: the BLAS and its kernels stay as the
+// machine set them. Values equal baddbmm/bmm up to float summation order
+// (tests/components/test_fused_mlp.cpp).
 //   forward      z[m] = b[m] + h[m] · W[m]
 //   backward     dW[m] = h[m]ᵀ · g[m] (hᵀ read through strides),  dh[m] = g[m] · W[m]ᵀ (Wᵀ copied once)
-// Work is split over members and blocks of 64 rows with at::parallel_for (intra-op threads).
+// Work is split as in tiled_bmm.
 
 namespace {
 
@@ -616,24 +648,6 @@ bool tiled_auto() {
 #endif
   }();
   return faster;
-}
-
-constexpr std::int64_t kRowBlock = 64;
-
-/// y[m] = b[m] (null: zeros) + x[m] · w[m] for m < members; x's element (m, r, k) at
-/// x[m·xm + r·xr + k·xk]; w [M, in, out], b [M, out] and y [M, rows, out] contiguous.
-void tiled_bmm(const float* x, std::int64_t xm, std::int64_t xr, std::int64_t xk, const float* w,
-               const float* b, float* y, std::int64_t members, std::int64_t rows, std::int64_t in,
-               std::int64_t out) {
-  const std::int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
-  at::parallel_for(0, members * blocks, 1, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t item = begin; item < end; ++item) {
-      const std::int64_t m = item / blocks, r0 = (item % blocks) * kRowBlock;
-      const std::int64_t n = std::min(kRowBlock, rows - r0);
-      small_rows_affine(x + m * xm + r0 * xr, xr, xk, w + m * in * out, b == nullptr ? nullptr : b + m * out,
-                        y + (m * rows + r0) * out, n, in, out);
-    }
-  });
 }
 
 /// dst [cols, rows] = srcᵀ for src [rows, cols], both contiguous, in 16 × 16 blocks that stay in L1:
@@ -672,11 +686,7 @@ namespace {
 at::Tensor training_affine(const at::Tensor& bias, const at::Tensor& h, const at::Tensor& weight) {
   if (!tiled_active() || !bias.is_contiguous()) return at::baddbmm(bias, h, weight);
   RECORD_FUNCTION("dipole::tiled_baddbmm", std::vector<c10::IValue>({bias, h, weight}));
-  const auto members = weight.size(0), rows = h.size(1), in = weight.size(1), out = weight.size(2);
-  auto y = at::empty({members, rows, out}, weight.options());
-  tiled_bmm(h.data_ptr<float>(), h.stride(0), h.stride(1), h.stride(2), weight.data_ptr<float>(),
-            bias.data_ptr<float>(), y.data_ptr<float>(), members, rows, in, out);
-  return y;
+  return tiled_affine(bias, h, weight, true);
 }
 
 /// a [M, n, k] (any strides) · b [M, k, p] → [M, n, p]: the tiled kernel (b copied if it is not
@@ -702,7 +712,7 @@ at::Tensor training_bmm(const at::Tensor& a, const at::Tensor& b) {
   const auto members = a.size(0), rows = a.size(1), in = a.size(2), out = bc.size(2);
   auto y = at::empty({members, rows, out}, bc.options());
   tiled_bmm(a.data_ptr<float>(), a.stride(0), a.stride(1), a.stride(2), bc.data_ptr<float>(), nullptr,
-            y.data_ptr<float>(), members, rows, in, out);
+            y.data_ptr<float>(), members, rows, in, out, true);
   return y;
 }
 
@@ -715,8 +725,9 @@ namespace {
 // LayerNorm and the input expand) and the engine's bookkeeping for each: about a tenth of a 4×512
 // update on one thread (docs/performance.md). `FusedMlp` records the whole forward as one node and
 // runs the same operators in its backward, in the order autograd would, so values and gradients are
-// the same bits as the per-operator graph (tests/components/test_fused_mlp.cpp):
-//   forward, layer l:  z = baddbmm(b, h, W); hidden treatment (act → LN or LN → act); h ← result
+// the same bits as the per-operator graph when the BLAS computes the products, and the same up to
+// float summation order when the tiled kernel does (tests/components/test_fused_mlp.cpp):
+//   forward, layer l:  z = b + h·W (training_affine); hidden treatment (act → LN or LN → act); h ← result
 //   backward, l = L−1…0: g ← LN′ / act′ (the treatment's backward kernels); dW = hᵀ·g, db = sum_to(g),
 //                        g ← g·Wᵀ; at the input, a broadcast x gets sum_to(g, [B, in]).
 // Used for CPU float32 with the fused GELU/mish kernels; anything else takes the per-operator path.

@@ -38,7 +38,8 @@ inline constexpr std::int64_t kNormed = 2;
 bool fused_mlp_supports(Activation activation);
 
 /// An ensemble MLP's forward recorded as one autograd node (FusedMlp in nn_kernels.cpp): the same
-/// operators and bits as EnsembleMlp's per-operator graph, forward and backward. x [B, in] (broadcast)
+/// operators as EnsembleMlp's per-operator graph, forward and backward (the same bits unless the tiled
+/// product kernel is active: TiledProducts in dipole/core/fused_mlp.hpp). x [B, in] (broadcast)
 /// or [M, B, in]; params in EnsembleMlp::parameters() order; one flag word per layer. CPU float32 only.
 at::Tensor fused_mlp_forward(const at::Tensor& x, const std::vector<at::Tensor>& params,
                              std::vector<std::int64_t> layer_flags, std::int64_t members,

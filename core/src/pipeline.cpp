@@ -21,7 +21,10 @@ const Keys<TrainerConfig>& trainer_keys() {
       key(&C::checkpoint_interval, "checkpoint_interval", "steps between checkpoints (0: only at the end)")
           .at_least(0),
       key(&C::device, "device", "torch device of parameters and batches: cpu, cuda, cuda:1, mps, ..."),
-      key(&C::threads, "threads", "intra-op CPU threads (0: LibTorch's default)").range(0, 256),
+      key(&C::threads, "threads",
+          "intra-op CPU threads: ATen's and Dipole's kernels, including the training products on "
+          "AVX-512 machines (0: LibTorch's default; docs/performance.md, \"Threads\")")
+          .range(0, 256),
   };
   return keys;
 }

@@ -1,6 +1,7 @@
 // Switches for EnsembleMlp::forward's one-autograd-node-per-network path (core/src/nn.cpp, FusedMlp):
-// on by default; it gives the same values and gradients as the per-operator graph, faster. Process-wide;
-// tests switch it off to compare the two.
+// on by default; it gives the same values and gradients as the per-operator graph (bit for bit with the
+// BLAS products, to float summation order with the tiled ones), faster. Process-wide; tests switch both
+// to compare.
 #pragma once
 
 namespace dipole {
