@@ -31,7 +31,8 @@ int train_command(const Args& args) {
           "usage: dipole train <pipeline.toml> [--set section.key=value ...] [--out DIR] [--no-resume]\n"
           "Writes DIR/pipeline.resolved.toml, metrics.csv/.jsonl, eval.csv/.jsonl and\n"
           "checkpoints/latest.npz. Running the same command again resumes an interrupted run;\n"
-          "Ctrl-C stops after the current step and writes a checkpoint.",
+          "Ctrl-C stops after the current step and writes a checkpoint. With trainer.seeds = [N, ...]\n"
+          "the seeds train together and seed N writes DIR/seed<N>/ (docs/seeds.md).",
           options, positional, vm))
     return 0;
   if (out.empty()) out = (std::filesystem::path("runs") / std::filesystem::path(file).stem()).string();
@@ -39,16 +40,28 @@ int train_command(const Args& args) {
   const RunLock lock(out, "dipole train");  // before loading data: a second writer fails at once
   auto pipeline = config::Pipeline::load(file, overrides);
   app::apply_process_settings(pipeline);
-  Run run = build_run(Registry::with_default_plugins(), std::move(pipeline));
+  const bool multi_seed = pipeline.value_text("trainer.seeds").has_value();  // out/seed<N>/ per seed
+  std::vector<Run> runs = build_seed_runs(Registry::with_default_plugins(), std::move(pipeline));
   TrainOptions train_options;
   train_options.out_dir = out;
   train_options.resume = vm.count("no-resume") == 0;
   train_options.progress = vm.count("quiet") == 0;
   train_options.stop_after = stop_after;
-  const TrainResult result = train(run, train_options);
-  std::cout << fmt::format("{} after {} steps; run directory {}\n",
-                           result.interrupted ? "interrupted" : "trained", result.steps_done, out);
-  return result.interrupted ? 130 : 0;
+  if (!multi_seed) {  // one seed: the run directory is `out` itself
+    const TrainResult result = train(runs.front(), train_options);
+    std::cout << fmt::format("{} after {} steps; run directory {}\n",
+                             result.interrupted ? "interrupted" : "trained", result.steps_done, out);
+    return result.interrupted ? 130 : 0;
+  }
+  const std::vector<TrainResult> results = train_seeds(runs, train_options);
+  bool interrupted = false;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    interrupted |= results[i].interrupted;
+    std::cout << fmt::format("seed {}: {} after {} steps; run directory {}\n", runs[i].trainer.seed,
+                             results[i].interrupted ? "interrupted" : "trained", results[i].steps_done,
+                             seed_dir(out, runs[i].trainer.seed));
+  }
+  return interrupted ? 130 : 0;
 }
 
 }  // namespace dipole::cli

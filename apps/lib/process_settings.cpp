@@ -1,6 +1,7 @@
 #include "dipole/app/process_settings.hpp"
 
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -11,7 +12,18 @@ namespace dipole::app {
 
 void apply_process_settings(const config::Pipeline& pipeline) {
   config::Pipeline copy = pipeline;  // validating marks the section used: leave the caller's as it is
-  apply_process_settings(copy.validate("trainer", "trainer", trainer_schema()).integer("threads"));
+  const Params trainer = copy.validate("trainer", "trainer", trainer_schema());
+  apply_process_settings(trainer.integer("threads"));
+  const TrainerConfig config = trainer_keys().read(trainer);
+  if (config.seeds && config.seeds->size() > 1) set_openblas_threads(1);
+}
+
+bool set_openblas_threads(int threads) {
+  using SetThreads = void (*)(int);
+  auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (set == nullptr) return false;
+  set(threads);
+  return true;
 }
 
 void apply_process_settings(std::int64_t threads) {

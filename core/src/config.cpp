@@ -693,6 +693,21 @@ Pipeline Pipeline::parse(const std::string& text, const std::string& source_name
   return pipeline;
 }
 
+Pipeline Pipeline::for_seed(std::int64_t seed) const {
+  Pipeline copy;
+  copy.impl_->source = impl_->source;
+  copy.impl_->files = impl_->files;
+  copy.impl_->overrides = impl_->overrides;
+  copy.impl_->root = impl_->root;
+  auto trainer = copy.impl_->root.children.find("trainer");
+  if (trainer != copy.impl_->root.children.end() && trainer->second.is_table())
+    trainer->second.children.erase("seeds");
+  const std::string text = "trainer.seed=" + std::to_string(seed);
+  apply_override(copy.impl_->root, text);
+  copy.impl_->overrides.push_back(text);
+  return copy;
+}
+
 bool Pipeline::has_section(const std::string& section) const {
   const Node* node = impl_->find(split_section(section));
   return node != nullptr && node->is_table();

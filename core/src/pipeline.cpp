@@ -15,6 +15,9 @@ const Keys<TrainerConfig>& trainer_keys() {
       key(&C::steps, "steps", "number of gradient updates").range(0, 1'000'000'000'000),
       key(&C::batch_size, "batch_size", "transitions per update").range(1, 1 << 24),
       key(&C::seed, "seed", "seed of initialisation, data sampling and update noise").at_least(0),
+      key(&C::seeds, "seeds",
+          "train these seeds together in one process; replaces `seed`: seed N in <out>/seed<N>/, a run "
+          "directory like that of a run with seed = N alone (docs/seeds.md)"),
       key(&C::log_interval, "log_interval", "steps between metric rows (metrics.csv / metrics.jsonl)")
           .at_least(1),
       key(&C::eval_interval, "eval_interval", "steps between evaluations (0: only at the end)").at_least(0),
@@ -260,6 +263,20 @@ void read_runtime_sections(Run& run) {
   config::Pipeline& p = run.pipeline;
   const Params trainer = p.validate("trainer", "trainer", trainer_schema());
   run.trainer = trainer_keys().read(trainer);
+  if (const auto& seeds = run.trainer.seeds) {
+    if (seeds->empty())
+      throw ConfigError(fmt::format("{}: trainer.seeds is empty (expected a list of seeds such as [0, 1, 2])",
+                                    trainer.where("seeds")));
+    for (std::size_t i = 0; i < seeds->size(); ++i) {
+      if ((*seeds)[i] < 0)
+        throw ConfigError(fmt::format("{}: trainer.seeds[{}] = {}: seeds are non-negative integers",
+                                      trainer.where("seeds"), i, (*seeds)[i]));
+      if (std::find(seeds->begin(), seeds->begin() + static_cast<std::ptrdiff_t>(i), (*seeds)[i]) !=
+          seeds->begin() + static_cast<std::ptrdiff_t>(i))
+        throw ConfigError(
+            fmt::format("{}: trainer.seeds lists seed {} twice", trainer.where("seeds"), (*seeds)[i]));
+    }
+  }
   run.eval = eval_keys().read(p.validate("eval", "eval", eval_schema()));
 
   if (p.has_section("online")) {  // validated only when present: offline pipelines resolve as before
@@ -329,6 +346,24 @@ Run build_run(const Registry& registry, config::Pipeline pipeline) {
 
   reject_unused_sections(p);
   return run;
+}
+
+std::vector<Run> build_seed_runs(const Registry& registry, config::Pipeline pipeline) {
+  std::vector<Run> runs;
+  {
+    // Validate the runtime sections (the seeds list) on a copy: each run validates its own pipeline.
+    Run probe(pipeline);
+    read_runtime_sections(probe);
+    if (!probe.trainer.seeds) {
+      runs.push_back(build_run(registry, std::move(pipeline)));
+      return runs;
+    }
+    // Each seed builds its own dataset: a dataset plugin may derive its contents from the seed (the
+    // bandit generates its data from it).
+    for (const std::int64_t seed : *probe.trainer.seeds)
+      runs.push_back(build_run(registry, pipeline.for_seed(seed)));
+  }
+  return runs;
 }
 
 config::Pipeline resolve_pipeline(const Registry& registry, config::Pipeline pipeline) {

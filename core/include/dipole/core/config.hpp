@@ -88,6 +88,11 @@ class Pipeline {
   /// Write resolved_toml() to `path` atomically (temporary file in the same directory + rename).
   void write_resolved(const std::string& path) const;
 
+  /// A copy for one seed of a multi-seed pipeline (trainer.seeds, docs/seeds.md): trainer.seed set to
+  /// `seed` (as the override "trainer.seed=N"), trainer.seeds removed, nothing validated yet. Its
+  /// resolved_toml() equals that of the same pipeline without `seeds`, run with --set trainer.seed=N.
+  Pipeline for_seed(std::int64_t seed) const;
+
   /// The path (or source name) of the top file.
   const std::string& source() const;
 

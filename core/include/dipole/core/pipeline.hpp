@@ -20,6 +20,8 @@ struct TrainerConfig {
   std::int64_t steps = 1000;
   std::int64_t batch_size = 256;
   std::uint64_t seed = 0;
+  /// Several seeds trained together in one process, replacing `seed` (docs/seeds.md); absent: `seed`.
+  std::optional<std::vector<std::int64_t>> seeds;
   std::int64_t log_interval = 100;
   std::int64_t eval_interval = 0;        ///< 0: evaluate only at the end
   std::int64_t checkpoint_interval = 0;  ///< 0: only at the end
@@ -32,7 +34,7 @@ Schema trainer_schema();
 /// [eval] section.
 struct EvalConfig {
   std::int64_t episodes = 10;
-  std::int64_t parallel = 8;                 ///< environment instances stepped together
+  std::int64_t parallel = 8;                  ///< environment instances stepped together
   std::optional<std::vector<double>> omegas;  ///< ω values to evaluate (absent: the configured one)
   std::optional<std::vector<std::int64_t>> num_candidates;  ///< N_c values (absent: the configured one)
   std::uint64_t seed = 1000000;                             ///< episode i is reset with seed + i
@@ -43,13 +45,13 @@ Schema eval_schema();
 /// [online] section: the offline-to-online phase after the trainer's offline steps (docs/online.md).
 /// Every key documented in online_keys(). Absent section or steps = 0: offline only.
 struct OnlineConfig {
-  std::int64_t steps = 0;              ///< online updates after trainer.steps offline updates
-  std::int64_t buffer_size = 2000000;  ///< ring capacity = max(buffer_size, N_data + 1)
-  std::string size_rule = "fql";       ///< fql | count (docs/online.md, "Buffer")
-  bool balanced_sampling = false;      ///< half dataset rows, half online rows per batch
-  std::int64_t updates_per_step = 1;   ///< gradient updates per environment step
-  std::int64_t envs = 1;               ///< exploration instances stepped together
-  std::optional<double> omega;         ///< exploration ω (absent: the sampler's configured ω)
+  std::int64_t steps = 0;                      ///< online updates after trainer.steps offline updates
+  std::int64_t buffer_size = 2000000;          ///< ring capacity = max(buffer_size, N_data + 1)
+  std::string size_rule = "fql";               ///< fql | count (docs/online.md, "Buffer")
+  bool balanced_sampling = false;              ///< half dataset rows, half online rows per batch
+  std::int64_t updates_per_step = 1;           ///< gradient updates per environment step
+  std::int64_t envs = 1;                       ///< exploration instances stepped together
+  std::optional<double> omega;                 ///< exploration ω (absent: the sampler's configured ω)
   std::optional<std::int64_t> num_candidates;  ///< exploration N_c (absent: the configured one)
   std::optional<std::int64_t> eval_interval;   ///< online-phase evaluation interval (absent: trainer's)
   bool enabled() const { return steps > 0; }
@@ -108,6 +110,12 @@ void check_pipeline(const Registry& registry, config::Pipeline& pipeline);
 /// through their own library handles. Process-wide settings (trainer.threads) are recorded in the Run,
 /// not applied: that is the program's decision (the CLI applies them, docs/architecture.md "Layers").
 Run build_run(const Registry& registry, config::Pipeline pipeline);
+
+/// The runs of a pipeline with trainer.seeds = [N, ...]: one per seed, in that order, each built from
+/// pipeline.for_seed(N): each equals build_run() of the same pipeline with trainer.seed = N alone.
+/// A pipeline without trainer.seeds gives one run. ConfigError for an empty list or negative or
+/// repeated seeds.
+std::vector<Run> build_seed_runs(const Registry& registry, config::Pipeline pipeline);
 
 /// Resolve `pipeline` without constructing any component (no data set is read, no environment or
 /// network created, no file written): the runtime's sections and check_pipeline() (every section and
