@@ -1,5 +1,6 @@
 // `dipole bench` runs the benchmark program dipole-bench next to the CLI, driven by pipeline files:
 // a small --pipeline runs through train-step (no timing asserted: it prints its ratio line and exits 0),
+// also with --seeds (and --seeds rejects 1 and --profile),
 // an unknown --algorithm names the files it looked for, and the help says where the program is.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -31,6 +32,32 @@ TEST(Bench, TrainStepRunsASmallPipelineFile) {
   EXPECT_NE(r.output.find("\nratio = "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("of this machine's float32 matmul GFLOP/s"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("gflop_per_update (GEMMs counted by the observer)"), std::string::npos) << r.output;
+}
+
+TEST(Bench, TrainStepSeedsComparesTogetherWithSeparate) {
+  DIPOLE_SKIP_WITHOUT_CLI();
+  const fs::path file =
+      fs::temp_directory_path() / ("dipole_bench_cli_seeds_" + std::to_string(::getpid()) + ".toml");
+  std::ofstream(file) << "[trainer]\nbatch_size = 16\nseed = 3\n[dataset]\ntype = \"npz_transitions\"\n"
+                         "[algorithm]\ntype = \"dipole\"\n[critic]\ntype = \"iql\"\nhidden_dims = [16, 16]\n"
+                         "[denoiser]\ntype = \"flow_mlp\"\nhidden_dims = [16, 16]\n[weighting]\n"
+                         "type = \"dipole_sigmoid\"\n[sampler]\ntype = \"guided_euler\"\n";
+  const auto r = dipole_cli("bench train-step --pipeline " + file.string() +
+                            " --seeds 3 --threads 2 --seconds 0.2 --rounds 2");
+  const auto one = dipole_cli("bench train-step --pipeline " + file.string() + " --seeds 1");
+  const auto profiled = dipole_cli("bench train-step --pipeline " + file.string() + " --seeds 2 --profile");
+  fs::remove(file);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("seeds: 3 (trainer.seed 3..5), 2 thread(s)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("round 2: together "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\nratio = "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("together / separate aggregate updates/s (3 seeds, 2 threads)"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(one.code, 1) << one.output;
+  EXPECT_NE(one.output.find("--seeds must be at least 2"), std::string::npos) << one.output;
+  EXPECT_EQ(profiled.code, 1) << profiled.output;
+  EXPECT_NE(profiled.output.find("--profile cannot be combined with --seeds"), std::string::npos)
+      << profiled.output;
 }
 
 TEST(Bench, UnknownAlgorithmNamesTheFilesLookedFor) {
