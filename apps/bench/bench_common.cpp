@@ -63,14 +63,11 @@ BlasInfo blas_info(int set_threads) {
       info.library = ec ? where.dli_fname : real.string();
     }
   }
-  using SetThreads = void (*)(int);
   using GetThreads = int (*)();
   using GetConfig = char* (*)();
   if (auto config = reinterpret_cast<GetConfig>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) {
     info.openblas_config = config();
-    if (set_threads > 0)
-      if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-        set(set_threads);
+    if (set_threads > 0) app::set_openblas_threads(set_threads);
     if (auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads")))
       info.threads = get();
   } else if (set_threads > 1) {

@@ -571,7 +571,8 @@ std::vector<TrainResult> train_seeds(std::vector<Run>& runs, const TrainOptions&
     if (!round(active, [](Training& t) { return t.advance(); })) return results();
     std::int64_t step = total;
     for (const auto& training : trainings) step = std::min(step, training->step());
-    progress.update(step, {}, false);
+    // Off a terminal, a line per log interval of the slowest seed (as a single run prints one per row).
+    progress.update(step, {}, step % runs.front().trainer.log_interval == 0 || step == total);
   }
   progress.finish();
   round(all, [](Training& t) { return t.finish(); });

@@ -55,6 +55,25 @@ TEST_F(CliSignals, TrainStopsOnSigtermWithACheckpointAndResumes) {
   EXPECT_NE(again.output().find("resuming"), std::string::npos) << again.output();
 }
 
+TEST_F(CliSignals, SeedsTrainedTogetherStopWithEveryCheckpointAndResume) {
+  const std::string run = (dir_ / "group").string();
+  const std::string seeds = " --set 'trainer.seeds=[4, 9]' --set trainer.threads=2";
+  Spawned train(kCli + " train " + pipeline(100000000) + seeds + " --out " + run);
+  ASSERT_TRUE(train.wait_for("[train 2 seeds] step 20/", 300)) << train.output();
+  train.signal(SIGTERM);
+  ASSERT_EQ(train.wait(120), 130) << train.output();
+  for (const char* seed : {"seed4", "seed9"}) {
+    EXPECT_TRUE(fs::exists(fs::path(run) / seed / "checkpoints" / "latest.npz")) << seed;
+    EXPECT_NE(train.output().find(std::string("seed ") + (seed + 4) + ": interrupted after"),
+              std::string::npos)
+        << train.output();
+  }
+  Spawned again(kCli + " train " + pipeline(100000000) + seeds + " --out " + run + " --stop-after 1");
+  EXPECT_EQ(again.wait(300), 0) << again.output();
+  EXPECT_NE(again.output().find("[seed 4] [train] resuming"), std::string::npos) << again.output();
+  EXPECT_NE(again.output().find("[seed 9] [train] resuming"), std::string::npos) << again.output();
+}
+
 TEST_F(CliSignals, EvalStopsOnSigintWritingTheFinishedSettings) {
   const std::string run = (dir_ / "run").string();
   Spawned train(kCli + " train " + pipeline(10) + " --quiet --out " + run);
