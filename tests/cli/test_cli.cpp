@@ -156,6 +156,32 @@ TEST_F(Cli, TrainResumesAndEvalWritesATable) {
   EXPECT_TRUE(fs::exists(fs::path(out) / "return_vs_omega.png.dat"));
 }
 
+TEST_F(Cli, TrainSeedsWritesARunDirectoryPerSeedThatReportAndEvalRead) {
+  const std::string file = write("bandit.toml", kBandit);
+  const std::string out = (dir_ / "group").string();
+  Result r = dipole_cli("train " + file + " --quiet --set 'trainer.seeds=[2, 5]' --out " + out);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("seed 5: trained after 40 steps; run directory " + out + "/seed5"),
+            std::string::npos)
+      << r.output;
+  for (const char* seed : {"seed2", "seed5"})
+    for (const char* f : {"pipeline.resolved.toml", "metrics.csv", "eval.csv", "checkpoints/latest.npz"})
+      EXPECT_TRUE(fs::exists(fs::path(out) / seed / f)) << seed << "/" << f;
+  EXPECT_FALSE(fs::exists(fs::path(out) / "metrics.csv"));  // the group directory holds only the seeds
+  // Each seed's resolved pipeline is a single-seed pipeline with its own seed.
+  std::ifstream resolved(fs::path(out) / "seed5" / "pipeline.resolved.toml");
+  const std::string text((std::istreambuf_iterator<char>(resolved)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("seed = 5"), std::string::npos) << text;
+  EXPECT_EQ(text.find("\nseeds"), std::string::npos) << text;  // in the header comment only
+
+  r = dipole_cli("report " + out + " --out " + (dir_ / "report").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("from 2 runs"), std::string::npos) << r.output;
+  r = dipole_cli("eval " + out + "/seed2 --episodes 8");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("| 40 |"), std::string::npos) << r.output;
+}
+
 TEST_F(Cli, NpzTransitionsTrainsAndRejectsBadData) {
   using dipole::npz::from_tensor;
   const std::int64_t n = 256;

@@ -139,6 +139,37 @@ TEST(Seeds, EachSeedEqualsTheSameSeedTrainedAlone) {
   fs::remove_all(dir);
 }
 
+TEST(Seeds, AnOnlinePhaseIsPerSeedToo) {
+  // FQL offline → online: each seed's replay buffer, exploration environment and counters are its own.
+  const fs::path dir = fresh_dir("online");
+  const std::string fql = std::string(DIPOLE_SOURCE_DIR) + "/configs/finetune_bandit_fql.toml";
+  const std::vector<std::string> small = {"trainer.steps=12",
+                                          "trainer.log_interval=4",
+                                          "trainer.eval_interval=8",
+                                          "online.steps=12",
+                                          "online.eval_interval=8",
+                                          "eval.episodes=10",
+                                          "eval.parallel=10",
+                                          "critic.hidden_dims=[16, 16]",
+                                          "denoiser.hidden_dims=[16, 16]",
+                                          "one_step_policy.hidden_dims=[16, 16]",
+                                          "trainer.batch_size=16"};
+  auto load = [&](const std::vector<std::string>& more) {
+    auto pipeline = config::Pipeline::load(fql, with(small, more));
+    app::apply_process_settings(pipeline);
+    return build_seed_runs(Registry::with_default_plugins(), std::move(pipeline));
+  };
+  std::vector<dipole::Run> group = load({"trainer.seeds=[1, 2]"});
+  const auto results = train_seeds(group, options(dir / "group"), 2);
+  EXPECT_EQ(results[1].steps_done, 24);
+  auto alone = load({"trainer.seed=2"});
+  train(alone.front(), options(dir / "alone"));
+  expect_same_run(dir / "group" / "seed2", dir / "alone");
+  EXPECT_NE(without_time(dir / "group" / "seed1" / "metrics.csv"),
+            without_time(dir / "alone" / "metrics.csv"));
+  fs::remove_all(dir);
+}
+
 TEST(Seeds, AnInterruptedGroupResumesAndASeedResumesAlone) {
   const fs::path dir = fresh_dir("resume");
   const auto group = with(kSmall, {"trainer.seeds=[0, 1]"});
