@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <mutex>
 #include <utility>
 
 namespace dipole {
@@ -336,6 +337,10 @@ Run build_run(const Registry& registry, config::Pipeline pipeline) {
     run.make_environment = [shared = registry, type, env_params, env_ctx,
                             first]() mutable -> std::shared_ptr<Environment> {
       if (first) return std::exchange(first, nullptr);  // hand out the validated instance first
+      // Seeds trained together create environments from several threads (evaluations, the online
+      // phase); constructors (MuJoCo's model compiler among them) run one at a time.
+      static std::mutex construction;
+      const std::lock_guard<std::mutex> lock(construction);
       return std::dynamic_pointer_cast<Environment>(
           shared.create(Kind::Environment, type, env_params, env_ctx));
     };
