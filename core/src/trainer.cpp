@@ -515,6 +515,7 @@ std::vector<TrainResult> train_seeds(std::vector<Run>& runs, const TrainOptions&
   StopScope stop_scope;
   const std::size_t n = runs.size();
   std::vector<std::unique_ptr<Training>> trainings;
+  trainings.reserve(runs.size());
   for (auto& run : runs) {
     TrainOptions own = options;
     own.out_dir = seed_dir(options.out_dir, run.trainer.seed);
@@ -535,6 +536,7 @@ std::vector<TrainResult> train_seeds(std::vector<Run>& runs, const TrainOptions&
   std::vector<std::exception_ptr> errors(n);
   auto results = [&] {
     std::vector<TrainResult> out;
+    out.reserve(trainings.size());
     for (auto& training : trainings) out.push_back(training->result());
     return out;
   };
