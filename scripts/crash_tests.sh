@@ -3,6 +3,7 @@
 # writes a checkpoint after every update:
 #   1. kill -9 at random moments (KILLS, default 12), resuming each time: the final checkpoint and the
 #      logs must be bit-identical to an uninterrupted run's, and no temp file may be left behind;
+#      1b. the same for two seeds trained together (trainer.seeds, GROUP_KILLS kills, default 6);
 #   2. disk full: a small tmpfs (or, where mounting is not allowed, a file-size limit via ulimit -f):
 #      the resumed run must fail with an error naming the file, the last good checkpoint intact;
 #   3. read-only output directory (a read-only bind mount, or an unprivileged user): same.
@@ -119,6 +120,54 @@ for f in metrics.jsonl eval.jsonl eval.csv; do
 done
 leftover=$(find "$work/killed" -name '*.tmp.*' | wc -l)
 [ "$leftover" -eq 0 ] && report "kill -9: no temp files left" || fail "kill -9: $leftover temp files left"
+
+# ---- 1b. kill -9 of seeds trained together (trainer.seeds, docs/seeds.md) ------------------------
+# Two seeds on two threads write their checkpoints at the same moments: after random kills, each
+# seed's directory must equal that of the uninterrupted group.
+GROUP_KILLS=${GROUP_KILLS:-6}
+group=(--set 'trainer.seeds=[3, 8]' --set trainer.threads=2 --set trainer.steps=300)
+"$dipole" train "$work/tiny.toml" "${group[@]}" --quiet --out "$work/group_reference" > /dev/null
+gkills=0 gruns=0
+while true; do
+  gruns=$((gruns + 1))
+  "$dipole" train "$work/tiny.toml" "${group[@]}" --out "$work/group_killed" > "$work/group.log" 2>&1 &
+  pid=$!
+  if [ "$gkills" -lt "$GROUP_KILLS" ]; then
+    for _ in $(seq 4800); do
+      grep -q 'seeds\] step' "$work/group.log" 2>/dev/null && break
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", 0.15 * r / 32768 }')"
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  set +e
+  { wait "$pid"; } 2>/dev/null
+  rc=$?
+  set -e
+  if [ "$rc" -eq 137 ]; then
+    gkills=$((gkills + 1))
+  elif [ "$rc" -eq 0 ]; then
+    break
+  else
+    fail "group run $gruns exited with $rc: $(tail -2 "$work/group.log")"
+    break
+  fi
+  [ "$gruns" -gt $((GROUP_KILLS + 20)) ] && { fail "group: no end after $gruns runs"; break; }
+done
+report "kill -9 of two seeds trained together: $gkills kills in $gruns runs"
+[ "$gkills" -ge 3 ] || fail "group: only $gkills kills (the run finished too early)"
+for seed in seed3 seed8; do
+  if cmp -s "$work/group_reference/$seed/checkpoints/latest.npz" "$work/group_killed/$seed/checkpoints/latest.npz" &&
+    [ "$(strip_time "$work/group_reference/$seed/metrics.jsonl")" = "$(strip_time "$work/group_killed/$seed/metrics.jsonl")" ] &&
+    cmp -s "$work/group_reference/$seed/eval.csv" "$work/group_killed/$seed/eval.csv"; then
+    report "kill -9 group: $seed checkpoint bit-identical, metrics and evaluations identical"
+  else
+    fail "kill -9 group: $seed differs from the uninterrupted group"
+  fi
+done
+leftover=$(find "$work/group_killed" -name '*.tmp.*' | wc -l)
+[ "$leftover" -eq 0 ] && report "kill -9 group: no temp files left" || fail "kill -9 group: $leftover temp files left"
 
 # ---- 2./3. a resume that cannot write ----------------------------------------------------------
 # expect_write_error NAME DIR LOG: the resumed run failed cleanly and the checkpoint is unchanged.
