@@ -253,7 +253,14 @@ void validate(const std::vector<PlannedRun>& runs, const Registry& registry) {
   for (const auto& run : runs) {
     try {
       config::Pipeline pipeline = config::Pipeline::load(run.pipeline, run.override_texts());
-      pipeline.validate("trainer", "trainer", trainer_schema());
+      const Params trainer = pipeline.validate("trainer", "trainer", trainer_schema());
+      // A sweep run is one seed in one directory: trainer.seeds would train several seeds into
+      // subdirectories the sweep does not look in (docs/seeds.md).
+      if (trainer_keys().read(trainer).seeds)
+        throw ConfigError(fmt::format(
+            "{}: trainer.seeds trains several seeds in one run, but a sweep run is one seed; list the "
+            "seeds in the sweep's `seeds` and remove trainer.seeds",
+            trainer.where("seeds")));
       pipeline.validate("eval", "eval", eval_schema());
       for (const auto& section : pipeline.top_level_sections())
         if (section != "trainer" && section != "eval" && pipeline.value_text(section + ".type"))

@@ -144,6 +144,17 @@ TEST_F(Sweep, ValidationErrorsNameTheSweepFileLineAndTheRun) {
   EXPECT_NE(r.output.find("range.toml:13:"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("4 of 8 runs fail validation"), std::string::npos) << r.output;
 
+  // trainer.seeds in a sweep run: the sweep's own `seeds` list is the way.
+  const std::string seeds =
+      write("seeds.toml", "name = \"s\"\nout = \"out\"\n[methods.flow_bc]\npipeline = \"" + kConfigs +
+                              "bandit_flow_bc.toml\"\nset = [\"trainer.seeds=[0, 1]\"]\n");
+  r = cli("sweep plan " + seeds);
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("trainer.seeds trains several seeds in one run, but a sweep run is one seed"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("seeds.toml:"), std::string::npos) << r.output;
+
   // Rows naming a value no axis has.
   const std::string row = write("row.toml", small_sweep("row", 20) + "[[exclude]]\nmethod = \"fql\"\n");
   r = cli("sweep plan " + row);
