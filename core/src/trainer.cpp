@@ -514,6 +514,7 @@ std::string seed_dir(const std::string& out_dir, std::uint64_t seed) {
 std::vector<TrainResult> train_seeds(std::vector<Run>& runs, const TrainOptions& options, int threads) {
   StopScope stop_scope;
   const std::size_t n = runs.size();
+  if (n == 0) return {};
   std::vector<std::unique_ptr<Training>> trainings;
   trainings.reserve(runs.size());
   for (auto& run : runs) {
@@ -541,8 +542,10 @@ std::vector<TrainResult> train_seeds(std::vector<Run>& runs, const TrainOptions&
     return out;
   };
   // Runs `work` on every seed in `which`; afterwards a stop or an error in any seed stops every other
-  // seed with a checkpoint (false), and an error is rethrown.
-  auto round = [&](const std::vector<std::size_t>& which, const std::function<bool(Training&)>& work) {
+  // seed with a checkpoint (false), unless `stop_others` is false (the final round, where the others
+  // have finished), and an error is rethrown.
+  auto round = [&](const std::vector<std::size_t>& which, const std::function<bool(Training&)>& work,
+                   bool stop_others = true) {
     for_each_seed(static_cast<std::int64_t>(which.size()), threads, [&](std::int64_t k) {
       const std::size_t i = which[static_cast<std::size_t>(k)];
       try {
@@ -556,7 +559,7 @@ std::vector<TrainResult> train_seeds(std::vector<Run>& runs, const TrainOptions&
     const bool stopping = failed || std::any_of(live.begin(), live.end(), [](char l) { return l == 0; });
     if (!stopping) return true;
     progress.finish();
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; stop_others && i < n; ++i)
       if (live[i] && !errors[i]) trainings[i]->stopped(failed ? " because another seed failed" : "");
     for (auto& error : errors)
       if (error) std::rethrow_exception(error);
@@ -577,7 +580,8 @@ std::vector<TrainResult> train_seeds(std::vector<Run>& runs, const TrainOptions&
     progress.update(step, {}, step % runs.front().trainer.log_interval == 0 || step == total);
   }
   progress.finish();
-  round(all, [](Training& t) { return t.finish(); });
+  round(
+      all, [](Training& t) { return t.finish(); }, /*stop_others=*/false);
   return results();
 }
 
