@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "dipole/core/checkpoint.hpp"
@@ -14,6 +15,7 @@
 #include "dipole/core/files.hpp"
 #include "dipole/core/seed_parallel.hpp"
 #include "dipole/core/trainer.hpp"
+#include "dipole/sdk/npz.hpp"
 #include "support/build_run.hpp"
 
 namespace dipole {
@@ -231,6 +233,51 @@ TEST(Seeds, AnInterruptedGroupResumesAndASeedResumesAlone) {
     SCOPED_TRACE(seed);
     expect_same_run(dir / "whole" / seed, dir / "split" / seed);
   }
+  fs::remove_all(dir);
+}
+
+TEST(Seeds, ANonFiniteLossInOneSeedCheckpointsTheOthersAndNamesTheSeed) {
+  const fs::path dir = fresh_dir("nan");
+  fs::create_directories(dir);
+  // 64 rows, one of them so large that its products overflow: the seed that first samples it fails.
+  const std::int64_t n = 64;
+  at::Tensor observations = at::ones({n, 3});
+  observations[17] = 3e38;
+  at::Tensor terminals = at::zeros({n});
+  terminals[n - 1] = 1.0;
+  const std::string data = (dir / "data.npz").string();
+  npz::write_npz(data,
+                 {{"observations", npz::from_tensor(observations)},
+                  {"actions", npz::from_tensor(at::zeros({n, 2}))},
+                  {"rewards", npz::from_tensor(at::zeros({n}))},
+                  {"terminals", npz::from_tensor(terminals)}},
+                 false);
+  const std::string text =
+      "[trainer]\nsteps = 200\nbatch_size = 4\ncheckpoint_interval = 1000\nseeds = [0, 1]\n"
+      "[dataset]\ntype = \"npz_transitions\"\npath = \"" +
+      data +
+      "\"\n[algorithm]\ntype = \"flow_bc\"\n[denoiser]\ntype = \"flow_mlp\"\n"
+      "hidden_dims = [8]\n[sampler]\ntype = \"euler\"\n";
+  auto pipeline = config::Pipeline::parse(text, "nan.toml");
+  std::vector<dipole::Run> runs = build_seed_runs(Registry::with_default_plugins(), std::move(pipeline));
+  std::string message;
+  try {
+    train_seeds(runs, options(dir / "group"), 2);
+    FAIL() << "trained through a non-finite loss";
+  } catch (const NumericError& e) {
+    message = e.what();
+  }
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(message, m, std::regex(R"(\[seed ([01])\] step ([0-9]+): non-finite)")))
+      << message;
+  const std::string failed = m[1].str(), other = failed == "0" ? "1" : "0";
+  const std::int64_t step = std::stoll(m[2].str());
+  // The other seed finished that step and wrote its checkpoint; the failed one has none (its only
+  // checkpoint would have come at step 1000).
+  const TrainingState saved =
+      load_checkpoint((dir / "group" / ("seed" + other) / "checkpoints" / "latest.npz").string());
+  EXPECT_EQ(saved.step, step) << message;
+  EXPECT_FALSE(fs::exists(dir / "group" / ("seed" + failed) / "checkpoints" / "latest.npz")) << message;
   fs::remove_all(dir);
 }
 
