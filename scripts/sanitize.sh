@@ -11,8 +11,11 @@ cd "$(dirname "$0")/.."
 SAN_DIR=${SAN_DIR:-build-asan}
 SUITES=${SUITES:-config npz registry trainer exorl ogbench fuzz_regressions}
 JOBS=${JOBS:-$(nproc)}
-# Plugins loaded by those suites (pipelines of tests/trainer, tests/exorl, tests/ogbench, tests/registry).
-PLUGINS=${PLUGINS:-dipole_bandit dipole_flow_bc dipole_flow_mlp dipole_samplers dipole_weightings dipole_npz_transitions}
+# Plugins loaded by those suites (pipelines of tests/trainer, tests/exorl, tests/ogbench, tests/registry);
+# tests/trainer/test_seeds.cpp trains every algorithm's bandit pipeline with seeds on two threads.
+PLUGINS=${PLUGINS:-dipole_bandit dipole_flow_bc dipole_flow_mlp dipole_samplers dipole_weightings dipole_npz_transitions
+  dipole_dipole dipole_cfgrl dipole_fql dipole_iql dipole_ifql dipole_idql dipole_rebrac dipole_iql_critic
+  dipole_td_critic dipole_finetune_bandit}
 start=$(date +%s)
 # Precompiled headers are cacheable only with this sloppiness (the ASan objects differ from the normal ones).
 export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}
