@@ -228,6 +228,15 @@ std::filesystem::path find_bench_pipeline(const std::string& name) {
                     "\n(each file of configs/bench is one; or give --pipeline FILE)");
 }
 
+std::vector<std::string> hidden_dims_keys(const config::Pipeline& pipeline) {
+  const std::string suffix = ".hidden_dims";
+  std::vector<std::string> keys;
+  for (const auto& key : pipeline.value_keys())
+    if (key.size() > suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0)
+      keys.push_back(key);
+  return keys;
+}
+
 BenchPipeline load_bench_pipeline(const PipelineChoice& choice, const std::string& tag) {
   const std::string file = choice.file.empty() ? find_bench_pipeline(choice.name).string() : choice.file;
   std::vector<std::string> overrides;
@@ -241,10 +250,7 @@ BenchPipeline load_bench_pipeline(const PipelineChoice& choice, const std::strin
     }
     if (!choice.hidden.empty()) {
       const std::string widths = toml_list(parse_widths(choice.hidden));
-      const std::string suffix = ".hidden_dims";
-      for (const auto& key : plain.value_keys())
-        if (key.size() > suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0)
-          overrides.push_back(key + "=" + widths);
+      for (const auto& key : hidden_dims_keys(plain)) overrides.push_back(key + "=" + widths);
     }
   }
   if (choice.batch > 0) overrides.push_back(fmt::format("trainer.batch_size={}", choice.batch));

@@ -133,6 +133,9 @@ struct BenchPipeline {
 /// pipeline is interpreted beyond that and the `hidden_dims` values --hidden replaces.
 BenchPipeline load_bench_pipeline(const PipelineChoice& choice, const std::string& tag);
 
+/// The keys of `pipeline` ending in `.hidden_dims` (the networks --hidden resizes), in value_keys() order.
+std::vector<std::string> hidden_dims_keys(const config::Pipeline& pipeline);
+
 /// Adds the options --algorithm/--pipeline/--set/--batch/--hidden filling `choice` to `options`.
 /// `name_help` describes --algorithm (the default name is choice.name).
 void add_pipeline_options(po::options_description& options, PipelineChoice& choice,

@@ -100,13 +100,11 @@ Timing time_updates(Run& run, std::int64_t batch, double seconds, at::Generator&
 /// The hidden widths in force: --hidden, else every distinct `hidden_dims` of the pipeline.
 std::string hidden_widths(const PipelineChoice& choice, const config::Pipeline& pipeline) {
   if (!choice.hidden.empty()) return toml_list(parse_widths(choice.hidden)) + " (--hidden)";
-  const std::string suffix = ".hidden_dims";
   std::vector<std::string> found;
-  for (const auto& key : pipeline.value_keys())
-    if (key.size() > suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0)
-      if (const auto text = pipeline.value_text(key);
-          text && std::find(found.begin(), found.end(), *text) == found.end())
-        found.push_back(*text);
+  for (const auto& key : hidden_dims_keys(pipeline))
+    if (const auto text = pipeline.value_text(key);
+        text && std::find(found.begin(), found.end(), *text) == found.end())
+      found.push_back(*text);
   std::string out;
   for (const auto& text : found) out += (out.empty() ? "" : " ") + text;
   return out.empty() ? "-" : out;

@@ -694,11 +694,8 @@ Pipeline Pipeline::parse(const std::string& text, const std::string& source_name
 }
 
 Pipeline Pipeline::for_seed(std::int64_t seed) const {
-  Pipeline copy;
-  copy.impl_->source = impl_->source;
-  copy.impl_->files = impl_->files;
-  copy.impl_->overrides = impl_->overrides;
-  copy.impl_->root = impl_->root;
+  Pipeline copy(*this);
+  copy.impl_->validated.clear();  // nothing validated yet: the seed's run validates its own copy
   auto trainer = copy.impl_->root.children.find("trainer");
   if (trainer != copy.impl_->root.children.end() && trainer->second.is_table())
     trainer->second.children.erase("seeds");

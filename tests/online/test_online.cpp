@@ -16,11 +16,15 @@
 #include "dipole/core/replay_buffer.hpp"
 #include "dipole/core/trainer.hpp"
 #include "support/build_run.hpp"
+#include "support/run_files.hpp"
 
 namespace dipole {
 namespace {
 
 namespace fs = std::filesystem;
+using test::fresh_dir;
+using test::options;
+using test::without_time;
 
 // ---- Replay buffer ----------------------------------------------------------------------------------
 
@@ -199,34 +203,10 @@ dipole::Run make_run(const std::vector<std::string>& overrides = {}, bool walk =
   return run;
 }
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("dipole_online_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  return dir;
-}
-
-TrainOptions options(const fs::path& dir, std::int64_t stop_after = -1) {
-  TrainOptions o;
-  o.out_dir = dir.string();
-  o.progress = false;
-  o.stop_after = stop_after;
-  return o;
-}
-
 std::vector<std::string> lines(const fs::path& file) {
   std::ifstream in(file);
   std::vector<std::string> out;
   for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-std::string without_time(const fs::path& file) {
-  std::string out;
-  for (const auto& line : lines(file)) {
-    const auto pos = line.find(", \"time/");
-    out += (pos == std::string::npos ? line : line.substr(0, pos)) + "\n";
-  }
   return out;
 }
 

@@ -17,11 +17,16 @@
 #include "dipole/core/trainer.hpp"
 #include "dipole/sdk/npz.hpp"
 #include "support/build_run.hpp"
+#include "support/run_files.hpp"
 
 namespace dipole {
 namespace {
 
 namespace fs = std::filesystem;
+using test::fresh_dir;
+using test::options;
+using test::without_comments;
+using test::without_time;
 
 const std::string kDipole = std::string(DIPOLE_SOURCE_DIR) + "/configs/bandit_dipole.toml";
 // A small DIPOLE: critic with target network, two flow policies, best-of-N acting with evaluations.
@@ -37,64 +42,17 @@ const std::vector<std::string> kSmall = {"trainer.steps=24",
                                          "eval.omegas=[1.0]",
                                          "sampler.num_candidates=4"};
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("dipole_seeds_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  return dir;
-}
-
 std::vector<std::string> with(std::vector<std::string> overrides, const std::vector<std::string>& more) {
   overrides.insert(overrides.end(), more.begin(), more.end());
   return overrides;
 }
 
-std::vector<dipole::Run> seed_runs(const std::vector<std::string>& overrides) {
-  auto pipeline = config::Pipeline::load(kDipole, overrides);
+/// The runs of `file` (default: the small DIPOLE) with `overrides`, as `dipole train` builds them.
+std::vector<dipole::Run> seed_runs(const std::vector<std::string>& overrides,
+                                   const std::string& file = kDipole) {
+  auto pipeline = config::Pipeline::load(file, overrides);
   app::apply_process_settings(pipeline);
   return build_seed_runs(Registry::with_default_plugins(), std::move(pipeline));
-}
-
-TrainOptions options(const fs::path& dir, std::int64_t stop_after = -1) {
-  TrainOptions o;
-  o.out_dir = dir.string();
-  o.progress = false;
-  o.stop_after = stop_after;
-  return o;
-}
-
-/// A log without its wall-clock columns (csv: the columns from the first "time/" header on).
-std::string without_time(const fs::path& file) {
-  std::ifstream in(file);
-  std::string line, out;
-  std::size_t keep = std::string::npos;
-  bool header = true;
-  while (std::getline(in, line)) {
-    if (file.extension() == ".jsonl") {
-      const auto pos = line.find(", \"time/");
-      out += (pos == std::string::npos ? line : line.substr(0, pos)) + "\n";
-      continue;
-    }
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
-    if (header) {
-      for (std::size_t c = 0; c < cells.size() && keep == std::string::npos; ++c)
-        if (cells[c].rfind("time/", 0) == 0) keep = c;
-      header = false;
-    }
-    for (std::size_t c = 0; c < cells.size() && c < keep; ++c) out += cells[c] + ",";
-    out += "\n";
-  }
-  return out;
-}
-
-std::string without_comments(const fs::path& file) {
-  std::ifstream in(file);
-  std::string line, out;
-  while (std::getline(in, line))
-    if (line.rfind('#', 0) != 0) out += line + "\n";
-  return out;
 }
 
 void expect_same_run(const fs::path& a, const fs::path& b) {
@@ -156,15 +114,10 @@ TEST(Seeds, AnOnlinePhaseIsPerSeedToo) {
                                           "denoiser.hidden_dims=[16, 16]",
                                           "one_step_policy.hidden_dims=[16, 16]",
                                           "trainer.batch_size=16"};
-  auto load = [&](const std::vector<std::string>& more) {
-    auto pipeline = config::Pipeline::load(fql, with(small, more));
-    app::apply_process_settings(pipeline);
-    return build_seed_runs(Registry::with_default_plugins(), std::move(pipeline));
-  };
-  std::vector<dipole::Run> group = load({"trainer.seeds=[1, 2]"});
+  std::vector<dipole::Run> group = seed_runs(with(small, {"trainer.seeds=[1, 2]"}), fql);
   const auto results = train_seeds(group, options(dir / "group"), 2);
   EXPECT_EQ(results[1].steps_done, 24);
-  auto alone = load({"trainer.seed=2"});
+  auto alone = seed_runs(with(small, {"trainer.seed=2"}), fql);
   train(alone.front(), options(dir / "alone"));
   expect_same_run(dir / "group" / "seed2", dir / "alone");
   EXPECT_NE(without_time(dir / "group" / "seed1" / "metrics.csv"),
@@ -182,14 +135,9 @@ TEST_P(EveryAlgorithm, SeedOfAGroupEqualsTheSeedAlone) {
   const std::vector<std::string> small = {"trainer.steps=6",       "trainer.log_interval=3",
                                           "trainer.batch_size=32", "trainer.eval_interval=3",
                                           "eval.episodes=20",      "eval.parallel=20"};
-  auto load = [&](const std::string& seeds) {
-    auto pipeline = config::Pipeline::load(file, with(small, {seeds}));
-    app::apply_process_settings(pipeline);
-    return build_seed_runs(Registry::with_default_plugins(), std::move(pipeline));
-  };
-  std::vector<dipole::Run> group = load("trainer.seeds=[0, 1]");
+  std::vector<dipole::Run> group = seed_runs(with(small, {"trainer.seeds=[0, 1]"}), file);
   train_seeds(group, options(dir / "group"), 2);
-  std::vector<dipole::Run> alone = load("trainer.seed=1");
+  std::vector<dipole::Run> alone = seed_runs(with(small, {"trainer.seed=1"}), file);
   train(alone.front(), options(dir / "alone"));
   expect_same_run(dir / "group" / "seed1", dir / "alone");
   fs::remove_all(dir);

@@ -18,11 +18,15 @@
 #include "dipole/core/trainer.hpp"
 #include "dipole/sdk/npz.hpp"
 #include "support/build_run.hpp"
+#include "support/run_files.hpp"
 
 namespace dipole {
 namespace {
 
 namespace fs = std::filesystem;
+using test::fresh_dir;
+using test::options;
+using test::without_time;
 
 const char* kPipeline = R"(
 [trainer]
@@ -54,35 +58,9 @@ type = "euler"
 steps = 4
 )";
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("dipole_trainer_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  return dir;
-}
-
 dipole::Run make_run(const std::vector<std::string>& overrides = {}) {
   return test::build_run(Registry::with_default_plugins(),
                          config::Pipeline::parse(kPipeline, "tiny.toml", overrides));
-}
-
-TrainOptions options(const fs::path& dir, std::int64_t stop_after = -1) {
-  TrainOptions o;
-  o.out_dir = dir.string();
-  o.progress = false;
-  o.stop_after = stop_after;
-  return o;
-}
-
-/// Metric rows without wall-clock columns, which legitimately differ between runs.
-std::string metrics_without_time(const fs::path& file) {
-  std::ifstream in(file);
-  std::string line, out;
-  while (std::getline(in, line)) {
-    const auto pos = line.find(", \"time/");
-    out += (pos == std::string::npos ? line : line.substr(0, pos)) + "\n";
-  }
-  return out;
 }
 
 void expect_same_state(const StateDict& a, const StateDict& b) {
@@ -161,7 +139,7 @@ TEST(Trainer, ResumedRunEqualsUninterruptedRun) {
   expect_same_state(a.algorithm, b.algorithm);
   EXPECT_TRUE(at::equal(a.data_generator, b.data_generator));
   EXPECT_TRUE(at::equal(a.algorithm_generator, b.algorithm_generator));
-  EXPECT_EQ(metrics_without_time(whole / "metrics.jsonl"), metrics_without_time(split / "metrics.jsonl"));
+  EXPECT_EQ(without_time(whole / "metrics.jsonl"), without_time(split / "metrics.jsonl"));
   EXPECT_EQ(read_text((whole / "eval.jsonl").string()), read_text((split / "eval.jsonl").string()));
   EXPECT_TRUE(fs::exists(split / "pipeline.resolved.toml"));
   fs::remove_all(whole);
@@ -235,7 +213,7 @@ TEST(Trainer, StopDuringAnEvaluationIsRedoneOnResume) {
   // Both evaluations were redone: the logs equal those of the uninterrupted run.
   EXPECT_EQ(read_text((whole / "eval.jsonl").string()), read_text((split / "eval.jsonl").string()));
   EXPECT_EQ(read_text((whole / "eval.csv").string()), read_text((split / "eval.csv").string()));
-  EXPECT_EQ(metrics_without_time(whole / "metrics.jsonl"), metrics_without_time(split / "metrics.jsonl"));
+  EXPECT_EQ(without_time(whole / "metrics.jsonl"), without_time(split / "metrics.jsonl"));
   expect_same_state(load_checkpoint((whole / "checkpoints" / "latest.npz").string()).algorithm,
                     load_checkpoint((split / "checkpoints" / "latest.npz").string()).algorithm);
   fs::remove_all(whole);
